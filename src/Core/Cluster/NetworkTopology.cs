@@ -1,0 +1,130 @@
+namespace VmEcosystem.Cluster;
+
+/// <summary>
+/// Latency and bandwidth between locations. A class-based model (same host, rack, zone, cross-zone) with
+/// optional overrides per pair of zones; immutable once built.
+/// </summary>
+public sealed class NetworkTopology
+{
+    private readonly Dictionary<(string, string), TimeSpan> _zoneLatency;
+
+    /// <summary>Creates a topology from per-class latencies and bandwidths.</summary>
+    /// <param name="sameHostLatency">Latency between two VMs on one host (virtual switch).</param>
+    /// <param name="sameRackLatency">Latency between hosts of one rack (top-of-rack switch).</param>
+    /// <param name="sameZoneLatency">Latency between racks of one zone.</param>
+    /// <param name="crossZoneLatency">Default latency between zones.</param>
+    /// <param name="rackBandwidthMbps">Bandwidth available for migrations inside a rack.</param>
+    /// <param name="zoneBandwidthMbps">Bandwidth available for migrations between racks of a zone.</param>
+    /// <param name="crossZoneBandwidthMbps">Bandwidth available for migrations between zones.</param>
+    /// <param name="zoneLatencyOverrides">Latency for specific pairs of zones (symmetric).</param>
+    public NetworkTopology(
+        TimeSpan sameHostLatency,
+        TimeSpan sameRackLatency,
+        TimeSpan sameZoneLatency,
+        TimeSpan crossZoneLatency,
+        double rackBandwidthMbps = 10_000,
+        double zoneBandwidthMbps = 10_000,
+        double crossZoneBandwidthMbps = 1_000,
+        IEnumerable<KeyValuePair<(string ZoneA, string ZoneB), TimeSpan>>? zoneLatencyOverrides = null)
+    {
+        if (sameHostLatency < TimeSpan.Zero || sameRackLatency < sameHostLatency || sameZoneLatency < sameRackLatency
+            || crossZoneLatency < sameZoneLatency)
+        {
+            throw new ArgumentException(
+                "Latencies must be non-negative and non-decreasing: same host <= same rack <= same zone <= cross zone.");
+        }
+
+        if (!(rackBandwidthMbps > 0) || !(zoneBandwidthMbps > 0) || !(crossZoneBandwidthMbps > 0))
+        {
+            throw new ArgumentException("Bandwidths must be positive.");
+        }
+
+        SameHostLatency = sameHostLatency;
+        SameRackLatency = sameRackLatency;
+        SameZoneLatency = sameZoneLatency;
+        CrossZoneLatency = crossZoneLatency;
+        RackBandwidthMbps = rackBandwidthMbps;
+        ZoneBandwidthMbps = zoneBandwidthMbps;
+        CrossZoneBandwidthMbps = crossZoneBandwidthMbps;
+        _zoneLatency = new Dictionary<(string, string), TimeSpan>();
+        if (zoneLatencyOverrides is not null)
+        {
+            foreach (var (pair, latency) in zoneLatencyOverrides)
+            {
+                _zoneLatency[Ordered(pair.ZoneA, pair.ZoneB)] = latency;
+            }
+        }
+    }
+
+    /// <summary>Typical figures for one data centre: 50 µs on a host, 200 µs in a rack, 500 µs in a zone, 2 ms across zones.</summary>
+    public static NetworkTopology Default { get; } = new(
+        TimeSpan.FromMicroseconds(50), TimeSpan.FromMicroseconds(200), TimeSpan.FromMicroseconds(500), TimeSpan.FromMilliseconds(2));
+
+    /// <summary>Latency between two VMs on one host.</summary>
+    public TimeSpan SameHostLatency { get; }
+
+    /// <summary>Latency between two hosts of one rack.</summary>
+    public TimeSpan SameRackLatency { get; }
+
+    /// <summary>Latency between two racks of one zone.</summary>
+    public TimeSpan SameZoneLatency { get; }
+
+    /// <summary>Default latency between zones.</summary>
+    public TimeSpan CrossZoneLatency { get; }
+
+    /// <summary>Migration bandwidth inside a rack, Mbit/s.</summary>
+    public double RackBandwidthMbps { get; }
+
+    /// <summary>Migration bandwidth between racks of a zone, Mbit/s.</summary>
+    public double ZoneBandwidthMbps { get; }
+
+    /// <summary>Migration bandwidth between zones, Mbit/s.</summary>
+    public double CrossZoneBandwidthMbps { get; }
+
+    /// <summary>Classifies the distance between two placements.</summary>
+    public static NetworkDistance Distance(HostId hostA, TopologyLocation a, HostId hostB, TopologyLocation b)
+    {
+        if (hostA == hostB)
+        {
+            return NetworkDistance.SameHost;
+        }
+
+        if (!string.Equals(a.Zone, b.Zone, StringComparison.Ordinal))
+        {
+            return NetworkDistance.CrossZone;
+        }
+
+        return string.Equals(a.Rack, b.Rack, StringComparison.Ordinal) ? NetworkDistance.SameRack : NetworkDistance.SameZone;
+    }
+
+    /// <summary>Latency between two placements.</summary>
+    public TimeSpan Latency(HostId hostA, TopologyLocation a, HostId hostB, TopologyLocation b)
+    {
+        var distance = Distance(hostA, a, hostB, b);
+        if (distance == NetworkDistance.CrossZone && _zoneLatency.TryGetValue(Ordered(a.Zone, b.Zone), out var custom))
+        {
+            return custom;
+        }
+
+        return Latency(distance);
+    }
+
+    /// <summary>Latency of a distance class.</summary>
+    public TimeSpan Latency(NetworkDistance distance) => distance switch
+    {
+        NetworkDistance.SameHost => SameHostLatency,
+        NetworkDistance.SameRack => SameRackLatency,
+        NetworkDistance.SameZone => SameZoneLatency,
+        _ => CrossZoneLatency,
+    };
+
+    /// <summary>Migration bandwidth between two distinct placements, Mbit/s.</summary>
+    public double MigrationBandwidthMbps(NetworkDistance distance) => distance switch
+    {
+        NetworkDistance.SameHost or NetworkDistance.SameRack => RackBandwidthMbps,
+        NetworkDistance.SameZone => ZoneBandwidthMbps,
+        _ => CrossZoneBandwidthMbps,
+    };
+
+    private static (string, string) Ordered(string a, string b) => string.CompareOrdinal(a, b) <= 0 ? (a, b) : (b, a);
+}

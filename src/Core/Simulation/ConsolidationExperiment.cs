@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using VmEcosystem.Planning;
+
+namespace VmEcosystem.Simulation;
+
+/// <summary>The outcome of one policy on one scenario.</summary>
+/// <param name="Policy">Policy name.</param>
+/// <param name="Summary">Energy, migrations and SLA figures.</param>
+/// <param name="WallSeconds">Wall-clock time of the whole run.</param>
+/// <param name="PlanningSeconds">Wall-clock time spent planning.</param>
+public sealed record ConsolidationResult(string Policy, SimulationSummary Summary, double WallSeconds, double PlanningSeconds);
+
+/// <summary>
+/// Runs a policy over a scenario in batch, as fast as possible: after each tick the cluster is captured, the
+/// policy plans, and the plan's migrations start. The hosted runtime runs the same steps through its loops.
+/// </summary>
+public static class ConsolidationExperiment
+{
+    /// <summary>Runs one policy.</summary>
+    /// <param name="scenario">Hosts, VMs, traces and physics.</param>
+    /// <param name="policy">The policy.</param>
+    /// <param name="placement">Initial placement rule (CloudSim uses first fit for DVFS, PABFD otherwise).</param>
+    /// <param name="seed">Seed of the policy's random source.</param>
+    /// <param name="onTick">Called after every tick (for progress display).</param>
+    /// <param name="cancellationToken">Stops the run.</param>
+    public static ConsolidationResult Run(
+        SimulationScenario scenario,
+        IMigrationPolicy policy,
+        InitialPlacementStrategy placement,
+        int seed = 42,
+        Action<ClusterSimulation>? onTick = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(scenario);
+        ArgumentNullException.ThrowIfNull(policy);
+        var wall = Stopwatch.StartNew();
+        var sim = new ClusterSimulation(scenario, InitialPlacement.Place(scenario, placement));
+        var state = new PlanningState();
+        var context = new PlanningContext(new Random(seed), scenario.Model.TickIntervalSeconds, scenario.Model.MigrationBandwidthShare);
+        bool migrates = policy is not NoMigrationPolicy;
+        long planningTicks = 0;
+        while (sim.AdvanceToNextTick())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (migrates)
+            {
+                long start = Stopwatch.GetTimestamp();
+                sim.CapturePlanningState(state);
+                var plan = policy.Plan(state, context);
+                planningTicks += Stopwatch.GetTimestamp() - start;
+                foreach (var decision in plan.Decisions)
+                {
+                    sim.StartMigration(decision.VmIndex, decision.TargetIndex);
+                }
+            }
+
+            onTick?.Invoke(sim);
+        }
+
+        return new ConsolidationResult(policy.Name, sim.Summary(), wall.Elapsed.TotalSeconds, (double)planningTicks / Stopwatch.Frequency);
+    }
+}

@@ -1,0 +1,75 @@
+using VmEcosystem.Cluster;
+
+namespace VmEcosystem.Simulation;
+
+/// <summary>A VM of a scenario and the trace that drives its demand.</summary>
+/// <param name="Info">The VM.</param>
+/// <param name="Trace">Its demand over time.</param>
+public sealed record SimulatedVm(VmInfo Info, DemandTrace Trace);
+
+/// <summary>Everything a simulation starts from: hosts, VMs with their traces, topology and physics.</summary>
+public sealed class SimulationScenario
+{
+    /// <summary>Creates a scenario and checks it.</summary>
+    public SimulationScenario(
+        string name,
+        IReadOnlyList<HostInfo> hosts,
+        IReadOnlyList<SimulatedVm> vms,
+        SimulationModel model,
+        NetworkTopology? topology = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(hosts);
+        ArgumentNullException.ThrowIfNull(vms);
+        ArgumentNullException.ThrowIfNull(model);
+        model.Validate();
+        if (hosts.Count == 0)
+        {
+            throw new ArgumentException("A scenario needs at least one host.", nameof(hosts));
+        }
+
+        var hostIds = new HashSet<HostId>();
+        foreach (var h in hosts)
+        {
+            if (!hostIds.Add(h.Id))
+            {
+                throw new ArgumentException($"Host '{h.Id}' appears twice in scenario '{name}'.", nameof(hosts));
+            }
+
+            if (h.Capacity.NetworkMbps <= 0)
+            {
+                throw new ArgumentException($"Host '{h.Id}' needs a positive network bandwidth (migrations use it).", nameof(hosts));
+            }
+        }
+
+        var vmIds = new HashSet<VmId>();
+        foreach (var v in vms)
+        {
+            if (!vmIds.Add(v.Info.Id))
+            {
+                throw new ArgumentException($"VM '{v.Info.Id}' appears twice in scenario '{name}'.", nameof(vms));
+            }
+        }
+
+        Name = name;
+        Hosts = hosts;
+        Vms = vms;
+        Model = model;
+        Topology = topology ?? NetworkTopology.Default;
+    }
+
+    /// <summary>Scenario name for reports.</summary>
+    public string Name { get; }
+
+    /// <summary>Hosts, in id order (the order every "first found" tie-break follows).</summary>
+    public IReadOnlyList<HostInfo> Hosts { get; }
+
+    /// <summary>VMs, in id order.</summary>
+    public IReadOnlyList<SimulatedVm> Vms { get; }
+
+    /// <summary>Physics.</summary>
+    public SimulationModel Model { get; }
+
+    /// <summary>Network.</summary>
+    public NetworkTopology Topology { get; }
+}

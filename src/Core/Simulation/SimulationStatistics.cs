@@ -1,0 +1,69 @@
+namespace VmEcosystem.Simulation;
+
+/// <summary>The state of a simulation at the end of one tick (after that tick's migrations started).</summary>
+/// <param name="TimeSeconds">Simulated time.</param>
+/// <param name="EnergyKwh">Energy used so far.</param>
+/// <param name="Migrations">Migrations started so far.</param>
+/// <param name="HostsWithVms">Hosts holding at least one VM.</param>
+/// <param name="ActiveHosts">Hosts with CPU utilisation above 0 (drawing power).</param>
+/// <param name="VmsInCluster">VMs still in the cluster.</param>
+/// <param name="ClusterUtilization">Allocated MIPS over the capacity of active hosts (0..1).</param>
+/// <param name="MigrationsThisTick">Migrations started at this tick.</param>
+public readonly record struct SimulationTick(
+    double TimeSeconds,
+    double EnergyKwh,
+    int Migrations,
+    int HostsWithVms,
+    int ActiveHosts,
+    int VmsInCluster,
+    double ClusterUtilization,
+    int MigrationsThisTick);
+
+/// <summary>
+/// The figures of a finished (or running) simulation, computed as CloudSim computes them (see the README's
+/// benchmark section): energy, migrations and the SLA metrics SLATAH, PDM, SLAV and ESV.
+/// </summary>
+public sealed record SimulationSummary
+{
+    /// <summary>Scenario name.</summary>
+    public required string Scenario { get; init; }
+
+    /// <summary>Number of hosts.</summary>
+    public required int Hosts { get; init; }
+
+    /// <summary>Number of VMs at the start.</summary>
+    public required int Vms { get; init; }
+
+    /// <summary>VMs still in the cluster at the end.</summary>
+    public required int VmsAtEnd { get; init; }
+
+    /// <summary>Energy, kWh.</summary>
+    public required double EnergyKwh { get; init; }
+
+    /// <summary>Migrations started.</summary>
+    public required int Migrations { get; init; }
+
+    /// <summary>SLA violation Time per Active Host: share of active-host time in which a host could not serve all requested MIPS.</summary>
+    public required double Slatah { get; init; }
+
+    /// <summary>Performance Degradation due to Migrations: MIPS lost to migrations over MIPS requested.</summary>
+    public required double Pdm { get; init; }
+
+    /// <summary>SLA violation = SLATAH × PDM.</summary>
+    public double Slav => Slatah * Pdm;
+
+    /// <summary>Energy × SLA violation.</summary>
+    public double Esv => EnergyKwh * Slav;
+
+    /// <summary>Share of all requested MIPS that was not allocated.</summary>
+    public required double OverallSlaViolation { get; init; }
+
+    /// <summary>Mean of (requested − allocated) / requested over (VM, interval) pairs with a shortfall.</summary>
+    public required double AverageSlaViolation { get; init; }
+
+    /// <summary>Active → inactive transitions of hosts.</summary>
+    public required int HostShutdowns { get; init; }
+
+    /// <summary>Per-tick figures.</summary>
+    public required IReadOnlyList<SimulationTick> Ticks { get; init; }
+}
