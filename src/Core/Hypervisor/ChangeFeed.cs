@@ -51,7 +51,11 @@ internal sealed class ChangeFeed(int capacity, TimeProvider timeProvider)
         }
     }
 
-    public async IAsyncEnumerable<InventoryChange> SubscribeAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>
+    /// Subscribes now (events published from this call on are kept) and returns the stream; the subscription
+    /// ends when the stream is disposed, <paramref name="cancellationToken"/> fires, or the feed completes.
+    /// </summary>
+    public IAsyncEnumerable<InventoryChange> Subscribe(CancellationToken cancellationToken)
     {
         var subscriber = new Subscriber(Channel.CreateBounded<InventoryChange>(new BoundedChannelOptions(capacity)
         {
@@ -62,12 +66,20 @@ internal sealed class ChangeFeed(int capacity, TimeProvider timeProvider)
         {
             if (_completed)
             {
-                yield break;
+                subscriber.Channel.Writer.TryComplete();
             }
-
-            _subscribers.Add(subscriber);
+            else
+            {
+                _subscribers.Add(subscriber);
+            }
         }
 
+        cancellationToken.Register(() => Unsubscribe(subscriber));
+        return ReadAsync(subscriber, cancellationToken);
+    }
+
+    private async IAsyncEnumerable<InventoryChange> ReadAsync(Subscriber subscriber, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         try
         {
             var reader = subscriber.Channel.Reader;
@@ -90,11 +102,18 @@ internal sealed class ChangeFeed(int capacity, TimeProvider timeProvider)
         }
         finally
         {
-            lock (_gate)
-            {
-                _subscribers.Remove(subscriber);
-            }
+            Unsubscribe(subscriber);
         }
+    }
+
+    private void Unsubscribe(Subscriber subscriber)
+    {
+        lock (_gate)
+        {
+            _subscribers.Remove(subscriber);
+        }
+
+        subscriber.Channel.Writer.TryComplete();
     }
 
     private sealed class Subscriber(Channel<InventoryChange> channel)

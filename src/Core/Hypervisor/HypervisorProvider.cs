@@ -59,7 +59,7 @@ public abstract partial class HypervisorProvider : IHypervisor, IAsyncDisposable
     {
         ThrowIfDisposed();
         Require(HypervisorCapabilities.InventoryEvents, "WatchInventory");
-        return _changes.SubscribeAsync(cancellationToken);
+        return _changes.Subscribe(cancellationToken);
     }
 
     /// <inheritdoc />

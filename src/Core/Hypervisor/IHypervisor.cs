@@ -18,7 +18,7 @@ public interface IHypervisor
     /// <summary>Lists hosts, VMs and placements.</summary>
     Task<InventorySnapshot> GetInventoryAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Streams inventory changes from now on, until cancelled or the provider is disposed.</summary>
+    /// <summary>Streams inventory changes published from this call on, until cancelled, disposed, or the provider is disposed.</summary>
     IAsyncEnumerable<InventoryChange> WatchInventoryAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Samples resource use of the given VMs (all running VMs when null).</summary>

@@ -179,6 +179,12 @@ public sealed class ClusterSimulation
     /// <summary>Raised when a migration completes or is cancelled.</summary>
     public event Action<SimulatedMigrationEnd>? MigrationEnded;
 
+    /// <summary>Raised when a VM leaves the cluster (CloudSim-compatible mode removes VMs whose demand reaches 0).</summary>
+    public event Action<int, double>? VmLeft;
+
+    /// <summary>Time of the last update (tick or migration completion), seconds.</summary>
+    public double LastUpdateTime => _lastProcessTime;
+
     /// <summary>Host index of a VM (the source while it migrates), or -1 once it left the cluster.</summary>
     public int HostOf(int vm) => _vmActive[vm] ? _vmHost[vm] : -1;
 
@@ -257,8 +263,29 @@ public sealed class ClusterSimulation
         return true;
     }
 
+    /// <summary>
+    /// Processes every event up to <paramref name="time"/> + <paramref name="tolerance"/>; when the last event
+    /// processed lies within the tolerance of <paramref name="time"/>, the clock stops at that event's exact time.
+    /// Used by callers whose clock has coarser resolution than the simulation's (a <see cref="TimeProvider"/>).
+    /// </summary>
+    public void AdvanceTo(double time, double tolerance)
+    {
+        double before = Now;
+        ProcessUntil(time + tolerance);
+        Now = Math.Abs(_lastProcessTime - time) <= tolerance && _lastProcessTime >= before ? _lastProcessTime : Math.Max(before, time);
+    }
+
     /// <summary>Processes every event with a time up to and including <paramref name="time"/>.</summary>
     public void AdvanceTo(double time)
+    {
+        ProcessUntil(time);
+        if (time > Now && !double.IsPositiveInfinity(time))
+        {
+            Now = time;
+        }
+    }
+
+    private void ProcessUntil(double time)
     {
         if (double.IsNaN(time))
         {
@@ -284,11 +311,6 @@ public sealed class ClusterSimulation
             {
                 ProcessTick(tick);
             }
-        }
-
-        if (time > Now && !double.IsPositiveInfinity(time))
-        {
-            Now = time;
         }
     }
 
@@ -591,6 +613,7 @@ public sealed class ClusterSimulation
                         list.RemoveAt(i);
                         _vmActive[v] = false;
                         _activeVms--;
+                        VmLeft?.Invoke(v, t);
                     }
                 }
             }

@@ -33,8 +33,16 @@ public static class CloudSimPolicies
     public static bool IsKnown(string name) => Defaults.ContainsKey(name);
 
     /// <summary>Creates a policy such as <c>lr-mmt</c> with safety parameter (or THR threshold) <paramref name="parameter"/>.</summary>
+    /// <param name="name">Policy name (see <see cref="Defaults"/>).</param>
+    /// <param name="parameter">Safety parameter or threshold; the policy's default when null.</param>
+    /// <param name="tickIntervalSeconds">Seconds between planning passes (LR's prediction horizon is counted in them).</param>
+    /// <param name="migrationBandwidthShare">Share of host bandwidth a migration uses.</param>
+    /// <param name="bugCompatible">
+    /// Reproduce CloudSim 3.0.3's under-load target-exclusion bug, which can plan one VM twice in a pass (needs a
+    /// simulation model with <see cref="Simulation.SimulationModel.AllowConcurrentMigrationsOfOneVm"/>).
+    /// </param>
     /// <exception cref="ArgumentException">Unknown name or invalid parameter.</exception>
-    public static IMigrationPolicy Create(string name, double? parameter = null, double tickIntervalSeconds = 300, double migrationBandwidthShare = 0.5)
+    public static IMigrationPolicy Create(string name, double? parameter = null, double tickIntervalSeconds = 300, double migrationBandwidthShare = 0.5, bool bugCompatible = true)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         if (!Defaults.TryGetValue(name, out double defaultParameter))
@@ -67,7 +75,7 @@ public static class CloudSimPolicies
             "rs" => new RandomSelector(),
             _ => throw new ArgumentException($"Unknown selector in '{name}'.", nameof(name)),
         };
-        return Compose($"{key} {p.ToString(CultureInfo.InvariantCulture)}", detector, selector);
+        return Compose($"{key} {p.ToString(CultureInfo.InvariantCulture)}", detector, selector, bugCompatible);
     }
 
     /// <summary>Composes a CloudSim-style policy from a detector and a selector.</summary>

@@ -1,0 +1,84 @@
+using System.CommandLine;
+using System.Globalization;
+using Spectre.Console;
+using VmEcosystem.ConsoleHost.Reporting;
+using VmEcosystem.Planning;
+using VmEcosystem.Simulation;
+
+namespace VmEcosystem.ConsoleHost.Commands;
+
+/// <summary>`benchmark consolidation`: CloudSim's PlanetLab experiment, several policies side by side on one trace.</summary>
+internal static class ConsolidationBenchmark
+{
+    public static Command Create()
+    {
+        var traceDir = new Option<DirectoryInfo>("--trace-dir") { Description = "Folder of PlanetLab trace files (one per VM).", Required = true };
+        var policy = PolicyOptions.Policy("lr-mmt");
+        var param = PolicyOptions.Param();
+        var order = new Option<string>("--vm-order") { Description = "Trace-to-VM order: sorted (ordinal file names, reproducible) or fs.", DefaultValueFactory = _ => "sorted" };
+        order.AcceptOnlyFromAmong("sorted", "fs");
+        var hosts = new Option<int>("--hosts") { Description = "Number of hosts.", DefaultValueFactory = _ => 800 };
+        hosts.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError("--hosts must be at least 1."); } });
+        var seed = new Option<int>("--seed") { Description = "Seed of random choices.", DefaultValueFactory = _ => 42 };
+        var json = new Option<bool>("--json") { Description = "One JSON object per policy, one per line." };
+        var command = new Command("consolidation", "Run CloudSim's PlanetLab consolidation experiment (CloudSim 3.0.3's model) for one or more policies.")
+        {
+            traceDir, policy, param, order, hosts, seed, json,
+        };
+        command.SetAction((parse, ct) => CliErrors.RunAsync(() =>
+        {
+            var model = SimulationModel.CloudSimCompatible;
+            var dir = parse.GetValue(traceDir)!;
+            var traceOrder = parse.GetValue(order) == "fs" ? TraceOrder.FileSystem : TraceOrder.Sorted;
+            var traces = PlanetLabTraces.ReadFolder(dir.FullName, traceOrder);
+            var scenario = CloudSimScenario.Create(traces, model, parse.GetValue(hosts), $"planetlab:{dir.Name}");
+            var policies = PolicyOptions.Build(parse.GetValue(policy)!, parse.GetValue(param), model);
+            bool asJson = parse.GetValue(json);
+            var table = new Table().AddColumns("policy", "param", "energy kWh", "migrations", "SLATAH", "PDM", "SLAV", "ESV", "wall s");
+            foreach (var (p, name, value) in policies)
+            {
+                ct.ThrowIfCancellationRequested();
+                var placement = p is NoMigrationPolicy ? InitialPlacementStrategy.FirstFit : InitialPlacementStrategy.PowerAwareBestFit;
+                var result = ConsolidationExperiment.Run(scenario, p, placement, parse.GetValue(seed), cancellationToken: ct);
+                var s = result.Summary;
+                if (asJson)
+                {
+                    Console.WriteLine(Json.Line(new
+                    {
+                        policy = name,
+                        param = value,
+                        day = dir.Name,
+                        vmOrder = parse.GetValue(order),
+                        hosts = s.Hosts,
+                        vms = s.Vms,
+                        energyKwh = s.EnergyKwh,
+                        migrations = s.Migrations,
+                        slatah = s.Slatah,
+                        pdm = s.Pdm,
+                        slav = s.Slav,
+                        esv = s.Esv,
+                        overallSlaViolation = s.OverallSlaViolation,
+                        vmsAtEnd = s.VmsAtEnd,
+                        wallSeconds = result.WallSeconds,
+                        planningSeconds = result.PlanningSeconds,
+                    }));
+                }
+                else
+                {
+                    var inv = CultureInfo.InvariantCulture;
+                    table.AddRow(name, value?.ToString(inv) ?? "-", s.EnergyKwh.ToString("F2", inv), s.Migrations.ToString(inv),
+                        s.Slatah.ToString("F5", inv), s.Pdm.ToString("F6", inv), s.Slav.ToString("E3", inv), s.Esv.ToString("E3", inv),
+                        result.WallSeconds.ToString("F2", inv));
+                }
+            }
+
+            if (!asJson)
+            {
+                AnsiConsole.Write(table);
+            }
+
+            return Task.FromResult(0);
+        }));
+        return command;
+    }
+}

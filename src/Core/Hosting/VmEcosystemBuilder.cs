@@ -1,0 +1,57 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using VmEcosystem.Hypervisor;
+
+namespace VmEcosystem.Hosting;
+
+/// <summary>
+/// Configures the library inside <c>services.AddVmEcosystem(...)</c>: choose one hypervisor provider
+/// (<c>UseSimulator</c>, <c>UseLibvirt</c>, ...) and adjust options.
+/// </summary>
+public sealed class VmEcosystemBuilder
+{
+    internal VmEcosystemBuilder(IServiceCollection services) => Services = services;
+
+    /// <summary>The service collection being configured.</summary>
+    public IServiceCollection Services { get; }
+
+    /// <summary>Adjusts library-wide options.</summary>
+    public VmEcosystemBuilder Configure(Action<VmEcosystemOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        Services.Configure(configure);
+        return this;
+    }
+
+    /// <summary>
+    /// Registers the hypervisor provider. Provider packages call this from their <c>UseX</c> extension. Only one
+    /// provider can be used per container; registering the same one twice is a no-op.
+    /// </summary>
+    /// <param name="name">Provider name.</param>
+    /// <param name="factory">Creates the provider.</param>
+    /// <exception cref="InvalidOperationException">Another provider is already registered.</exception>
+    public VmEcosystemBuilder UseProvider(string name, Func<IServiceProvider, IHypervisor> factory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(factory);
+        var existing = Services.FirstOrDefault(d => d.ServiceType == typeof(HypervisorRegistration))?.ImplementationInstance as HypervisorRegistration;
+        if (existing is not null)
+        {
+            if (!string.Equals(existing.Name, name, StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException(
+                    $"VmEcosystem already uses the '{existing.Name}' provider; it cannot also use '{name}'. Call one UseX(...) method.");
+            }
+
+            return this;
+        }
+
+        Services.AddSingleton(new HypervisorRegistration(name));
+        Services.TryAddSingleton(factory);
+        return this;
+    }
+}
+
+/// <summary>Records which provider a container uses.</summary>
+/// <param name="Name">Provider name.</param>
+public sealed record HypervisorRegistration(string Name);
