@@ -34,9 +34,11 @@ internal static class CliErrors
         }
     }
 
+    public static TextWriter Error { get; set; } = Console.Error;
+
     public static int Fail(int code, string message)
     {
-        var err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        var err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Error) });
         err.MarkupLineInterpolated($"[red]error:[/] {message}");
         return code;
     }

@@ -43,7 +43,7 @@ internal static class ConsolidationBenchmark
                 var s = result.Summary;
                 if (asJson)
                 {
-                    Console.WriteLine(Json.Line(new
+                    CliOutput.Line(Json.Line(new
                     {
                         policy = name,
                         param = value,

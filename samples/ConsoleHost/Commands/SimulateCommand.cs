@@ -58,7 +58,7 @@ internal static class SimulateCommand
             File.WriteAllText(reportFile.FullName, HtmlReport.Render($"VmEcosystem simulation — {scenario.Name}, policy {name}", rows, summary));
             if (quiet)
             {
-                Console.WriteLine(Json.Line(new
+                CliOutput.Line(Json.Line(new
                 {
                     scenario = scenario.Name,
                     policy = name,

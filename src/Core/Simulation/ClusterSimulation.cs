@@ -224,6 +224,12 @@ public sealed class ClusterSimulation
     /// <summary>Disk use of a VM now, IOPS.</summary>
     public double VmDiskIops(int vm) => _traces[vm].DiskAt(Now) * _scenario.Vms[vm].Info.Allocation.DiskIops;
 
+    /// <summary>SLA figures of one host so far.</summary>
+    public HostSlaFigures HostSla(int host) => _sla.Host(host);
+
+    /// <summary>SLA figures of one VM so far.</summary>
+    public VmSlaFigures VmSla(int vm) => _sla.Vm(vm);
+
     /// <summary>CPU utilisation of a host at the last update (0..1).</summary>
     public double HostUtilization(int host) => ClampUtilization(_hostUtilMips[host] / _hostTotalMips[host]);
 

@@ -20,6 +20,11 @@ internal sealed class SlaAccounting
     private readonly bool[] _vmMigrating;
     private readonly bool[] _vmHasEntry;
 
+    private readonly double[] _perHostActive;
+    private readonly double[] _perHostViolation;
+    private readonly double[] _perVmRequested;
+    private readonly double[] _perVmAllocated;
+    private readonly double[] _perVmMigrationLoss;
     private double _activeTime;
     private double _violationTime;
     private double _requested;
@@ -42,7 +47,16 @@ internal sealed class SlaAccounting
         _vmReq = new double[vms];
         _vmMigrating = new bool[vms];
         _vmHasEntry = new bool[vms];
+        _perHostActive = new double[hosts];
+        _perHostViolation = new double[hosts];
+        _perVmRequested = new double[vms];
+        _perVmAllocated = new double[vms];
+        _perVmMigrationLoss = new double[vms];
     }
+
+    public HostSlaFigures Host(int h) => new(_perHostActive[h], _perHostViolation[h]);
+
+    public VmSlaFigures Vm(int v) => new(_perVmRequested[v], _perVmAllocated[v], _perVmMigrationLoss[v]);
 
     public int HostShutdowns { get; private set; }
 
@@ -62,9 +76,11 @@ internal sealed class SlaAccounting
             if (_hostActive[h])
             {
                 _activeTime += dt;
+                _perHostActive[h] += dt;
                 if (_hostAlloc[h] < _hostReq[h])
                 {
                     _violationTime += dt;
+                    _perHostViolation[h] += dt;
                 }
             }
 
@@ -94,6 +110,8 @@ internal sealed class SlaAccounting
             double req = _vmReq[v];
             _allocated += alloc * dt;
             _requested += req * dt;
+            _perVmAllocated[v] += alloc * dt;
+            _perVmRequested[v] += req * dt;
             if (alloc < req)
             {
                 _violationShareSum += (req - alloc) / req;
@@ -101,6 +119,7 @@ internal sealed class SlaAccounting
                 if (_vmMigrating[v])
                 {
                     _underAllocatedDueToMigration += (req - alloc) * dt;
+                    _perVmMigrationLoss[v] += (req - alloc) * dt;
                 }
             }
         }
@@ -111,4 +130,23 @@ internal sealed class SlaAccounting
         _vmReq[v] = requested;
         _vmMigrating[v] = inMigration;
     }
+}
+
+/// <summary>SLA figures of one host.</summary>
+/// <param name="ActiveSeconds">Time the host was active (drawing power for VMs).</param>
+/// <param name="ViolationSeconds">Active time in which it could not serve all requested MIPS.</param>
+public readonly record struct HostSlaFigures(double ActiveSeconds, double ViolationSeconds)
+{
+    /// <summary>Share of active time in violation.</summary>
+    public double ViolationShare => ActiveSeconds > 0 ? ViolationSeconds / ActiveSeconds : 0;
+}
+
+/// <summary>SLA figures of one VM.</summary>
+/// <param name="RequestedMipsSeconds">CPU requested, MIPS·s.</param>
+/// <param name="AllocatedMipsSeconds">CPU received, MIPS·s.</param>
+/// <param name="LostToMigrationMipsSeconds">CPU lost while migrating, MIPS·s.</param>
+public readonly record struct VmSlaFigures(double RequestedMipsSeconds, double AllocatedMipsSeconds, double LostToMigrationMipsSeconds)
+{
+    /// <summary>Share of requested CPU not received.</summary>
+    public double ViolationShare => RequestedMipsSeconds > 0 ? (RequestedMipsSeconds - AllocatedMipsSeconds) / RequestedMipsSeconds : 0;
 }

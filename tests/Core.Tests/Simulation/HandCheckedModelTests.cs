@@ -68,6 +68,29 @@ public sealed class HandCheckedModelTests
     }
 
     [Fact]
+    public void Sla_is_accounted_per_host_and_vm()
+    {
+        var scenario = Scenario(SimulationModel.CloudSimCompatible);
+        var sim = new ClusterSimulation(scenario, InitialPlacement.Place(scenario, InitialPlacementStrategy.PowerAwareBestFit));
+        var policy = CloudSimPolicies.Create("thr-mmt", 0.8);
+        var state = new VmEcosystem.Planning.PlanningState();
+        var context = new VmEcosystem.Planning.PlanningContext(new Random(1));
+        while (sim.AdvanceToNextTick())
+        {
+            sim.CapturePlanningState(state);
+            foreach (var d in policy.Plan(state, context).Decisions)
+            {
+                sim.StartMigration(d.VmIndex, d.TargetIndex);
+            }
+        }
+
+        Assert.Equal(new HostSlaFigures(300, 0), sim.HostSla(0));
+        Assert.Equal(new HostSlaFigures(300, 16), sim.HostSla(1));
+        Assert.Equal(new VmSlaFigures(900 * 300.0, (810 * 16.0) + (900 * 284.0), 90 * 16.0), sim.VmSla(0));
+        Assert.Equal(0, sim.VmSla(2).ViolationShare);
+    }
+
+    [Fact]
     public void Dvfs_never_migrates_and_charges_energy_from_the_first_update_on()
     {
         var result = ConsolidationExperiment.Run(

@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using System.Text.Json;
+using VmEcosystem.ConsoleHost;
+using VmEcosystem.TestSupport;
+
+namespace VmEcosystem.IntegrationTests;
+
+/// <summary>The sample host end to end, in-process: the main job, the benchmark, and bad input.</summary>
+[Collection("cli")] // the CLI uses process-wide writers
+public sealed class SampleCliTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("vmeco-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = await VmecoCli.RunAsync(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public async Task Simulate_runs_the_shipped_day_and_writes_the_report()
+    {
+        string report = Path.Combine(_dir, "report.html");
+        var watch = Stopwatch.StartNew();
+        var (code, output, error) = await Run("simulate", "--trace-dir", RepositoryPaths.ShippedPlanetLabDay, "--report", report, "--json");
+        Assert.True(code == 0, error);
+        Assert.True(watch.Elapsed < TimeSpan.FromMinutes(2), $"simulate took {watch.Elapsed}.");
+        using var json = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
+        Assert.Equal(1052, json.RootElement.GetProperty("vms").GetInt32());
+        Assert.True(json.RootElement.GetProperty("energyKwh").GetDouble() > 0);
+        string html = await File.ReadAllTextAsync(report);
+        Assert.Equal(3, html.Split("<svg").Length - 1);
+        Assert.Contains("Active hosts", html);
+    }
+
+    [Fact]
+    public async Task Simulate_is_deterministic_for_a_seed()
+    {
+        var a = await Run("simulate", "--synthetic", "--vms", "200", "--hosts", "150", "--seed", "5", "--report", Path.Combine(_dir, "a.html"), "--json");
+        var b = await Run("simulate", "--synthetic", "--vms", "200", "--hosts", "150", "--seed", "5", "--report", Path.Combine(_dir, "a.html"), "--json");
+        Assert.Equal(0, a.Code);
+        Assert.Equal(a.Out, b.Out);
+    }
+
+    [Fact]
+    public async Task Benchmark_prints_one_json_object_per_policy_last_line_last_policy()
+    {
+        var (code, output, error) = await Run("benchmark", "consolidation", "--trace-dir", RepositoryPaths.ShippedPlanetLabDay,
+            "--policy", "lr-mmt,dvfs", "--param", "1.2", "--vm-order", "sorted", "--json");
+        Assert.True(code == 0, error);
+        var lines = output.Trim().Split('\n');
+        Assert.Equal(2, lines.Length);
+        using var last = JsonDocument.Parse(lines[^1]);
+        Assert.Equal("dvfs", last.RootElement.GetProperty("policy").GetString());
+        using var first = JsonDocument.Parse(lines[0]);
+        foreach (var field in new[] { "policy", "param", "hosts", "vms", "energyKwh", "migrations", "slatah", "pdm", "slav", "esv", "wallSeconds" })
+        {
+            Assert.True(first.RootElement.TryGetProperty(field, out _), $"missing {field}");
+        }
+
+        Assert.Equal(27859, first.RootElement.GetProperty("migrations").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_non_integer_line_is_reported_with_file_and_line_and_no_stack_trace()
+    {
+        var lines = Enumerable.Repeat("7", 288).ToArray();
+        lines[4] = "seven";
+        File.WriteAllLines(Path.Combine(_dir, "bad trace"), lines);
+        var (code, output, error) = await Run("simulate", "--trace-dir", _dir, "--report", Path.Combine(_dir, "r.html"));
+        Assert.Equal(2, code);
+        Assert.Contains("bad trace", error);
+        Assert.Contains("line 5", error);
+        Assert.DoesNotContain("   at ", error + output);
+    }
+
+    [Fact]
+    public async Task Missing_and_empty_trace_folders_are_clear_errors()
+    {
+        var missing = await Run("benchmark", "consolidation", "--trace-dir", Path.Combine(_dir, "nope"), "--json");
+        Assert.Equal(2, missing.Code);
+        Assert.Contains("does not exist", missing.Err);
+        var empty = await Run("benchmark", "consolidation", "--trace-dir", _dir, "--json");
+        Assert.Equal(2, empty.Code);
+        Assert.Contains("contains no trace files", empty.Err);
+    }
+
+    [Theory]
+    [InlineData("simulate", "--hosts", "0")]
+    [InlineData("simulate", "--policy", "no-such-policy")]
+    [InlineData("benchmark", "consolidation", "--trace-dir", ".", "--vm-order", "random")]
+    [InlineData("simulate", "--param", "abc")]
+    public async Task Invalid_option_values_are_rejected_without_a_stack_trace(params string[] args)
+    {
+        var (code, output, error) = await Run(args);
+        Assert.NotEqual(0, code);
+        Assert.DoesNotContain("   at ", error + output);
+        Assert.False(string.IsNullOrWhiteSpace(error + output));
+    }
+}
