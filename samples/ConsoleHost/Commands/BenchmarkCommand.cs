@@ -8,5 +8,7 @@ internal static class BenchmarkCommand
     public static Command Create() => new("benchmark", "Measure the library (add --json for one JSON object per line).")
     {
         ConsolidationBenchmark.Create(),
+        ForecastBenchmarkCommand.Create(),
+        ForecastThroughputCommand.Create(),
     };
 }
