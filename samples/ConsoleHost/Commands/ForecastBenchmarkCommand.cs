@@ -76,7 +76,7 @@ internal static class ForecastBenchmarkCommand
                 }
             }
 
-            IReadOnlyList<int>? groupIds = parse.GetValue(groups) == "slice" ? GroupBySlice(names) : null;
+            IReadOnlyList<int>? groupIds = parse.GetValue(groups) == "slice" ? PlanetLabGroups.BySlice(names) : null;
             var chosen = parse.GetValue(methods)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             foreach (string m in chosen)
             {
@@ -128,12 +128,16 @@ internal static class ForecastBenchmarkCommand
         }));
         return command;
     }
+}
 
+/// <summary>Groups PlanetLab VMs by slice (the application a tenant runs on many nodes).</summary>
+public static class PlanetLabGroups
+{
     /// <summary>
     /// PlanetLab file names are NODE_SLICE with dots turned into underscores; a slice (an application run by one
     /// tenant on many nodes) is its last two tokens ("princeton_codeen"), or "root". VMs of one slice form a group.
     /// </summary>
-    internal static IReadOnlyList<int> GroupBySlice(IReadOnlyList<string> names)
+    public static IReadOnlyList<int> BySlice(IReadOnlyList<string> names)
     {
         var ids = new Dictionary<string, int>(StringComparer.Ordinal);
         var result = new int[names.Count];

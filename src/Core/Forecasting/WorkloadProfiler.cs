@@ -19,8 +19,8 @@ namespace VmEcosystem.Forecasting;
 /// </remarks>
 public sealed class WorkloadProfiler
 {
-    private const int ResidualWindow = 48;
-    private const double ShrinkageWeight = 24;
+    private const int ResidualWindow = 96;
+    private const double ShrinkageWeight = 8;
     private readonly WorkloadProfilerOptions _options;
     private readonly IWorkloadClassifier _classifier;
     private readonly Dictionary<VmId, VmState> _vms = [];
