@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using VmEcosystem.Planning;
 using VmEcosystem.Planning.CloudSim;
+using VmEcosystem.Planning.Predictive;
 
 namespace VmEcosystem.ConsoleHost.Commands;
 
@@ -19,7 +20,7 @@ internal static class PolicyOptions
         Description = "Safety parameter (LR/LRR/IQR/MAD) or threshold (THR); one value for all policies or one per policy, comma-separated.",
     };
 
-    public static IReadOnlyList<string> KnownNames => [.. CloudSimPolicies.Defaults.Keys.Order(StringComparer.Ordinal)];
+    public static IReadOnlyList<string> KnownNames => [.. CloudSimPolicies.Defaults.Keys.Append(PredictivePolicy.Name).Order(StringComparer.Ordinal)];
 
     /// <summary>Builds the policies; throws <see cref="ArgumentException"/> with a clear message on bad input.</summary>
     public static IReadOnlyList<(IMigrationPolicy Policy, string Name, double? Param)> Build(string policies, string? param, Simulation.SimulationModel model)
@@ -44,6 +45,13 @@ internal static class PolicyOptions
         for (int i = 0; i < names.Length; i++)
         {
             string name = names[i].ToLowerInvariant();
+            if (name == PredictivePolicy.Name)
+            {
+                // The CloudSim model has no RAM constraint after t = 0, so neither does the policy compared on it.
+                result.Add((PredictivePolicy.Create(new PredictiveOptions { EnforceMemory = !model.AllowConcurrentMigrationsOfOneVm, AlternativesToExplain = 0}), name, null));
+                continue;
+            }
+
             if (!CloudSimPolicies.IsKnown(name))
             {
                 throw new ArgumentException($"Unknown policy '{names[i]}'. Known: {string.Join(", ", KnownNames)}.");

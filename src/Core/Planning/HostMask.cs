@@ -28,6 +28,19 @@ public sealed class HostMask
         return true;
     }
 
+    /// <summary>Removes a host; returns false when it was not there.</summary>
+    public bool Remove(int host)
+    {
+        if (_stamp[host] != _generation)
+        {
+            return false;
+        }
+
+        _stamp[host] = 0;
+        Count--;
+        return true;
+    }
+
     /// <summary>Adds every host of another mask.</summary>
     public void UnionWith(HostMask other)
     {

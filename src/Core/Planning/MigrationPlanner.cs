@@ -8,6 +8,9 @@ public interface IMigrationPolicy
 
     /// <summary>Plans one pass. <paramref name="state"/> is changed (tentative moves); capture a fresh one per pass.</summary>
     MigrationPlan Plan(PlanningState state, PlanningContext context);
+
+    /// <summary>Whether the policy reads demand forecasts (callers can skip forecasting for policies that do not).</summary>
+    bool UsesForecasts => false;
 }
 
 /// <summary>A policy that never moves anything (CloudSim's DVFS baseline; a safe default).</summary>
@@ -46,6 +49,7 @@ public sealed class MigrationPlanner : IMigrationPolicy
     /// <param name="limits">Limits on moves.</param>
     /// <param name="candidates">Candidate source (null: every host in index order).</param>
     /// <param name="alternativesToExplain">How many close alternatives each decision records (0 for speed).</param>
+    /// <param name="usesForecasts">Whether the policy reads demand forecasts from the context.</param>
     public MigrationPlanner(
         string name,
         IEnumerable<IPlanningStage> stages,
@@ -53,7 +57,8 @@ public sealed class MigrationPlanner : IMigrationPolicy
         IEnumerable<IPlacementScorer> scorers,
         IEnumerable<IMigrationLimit>? limits = null,
         ICandidateHostSource? candidates = null,
-        int alternativesToExplain = 0)
+        int alternativesToExplain = 0,
+        bool usesForecasts = false)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(stages);
@@ -67,6 +72,7 @@ public sealed class MigrationPlanner : IMigrationPolicy
         _limits = limits is null ? [] : [.. limits];
         _candidates = candidates;
         AlternativesToExplain = alternativesToExplain;
+        UsesForecasts = usesForecasts;
         foreach (var s in _scorers)
         {
             if (!(s.Scale > 0) || !double.IsFinite(s.Scale) || !(s.Weight >= 0) || !double.IsFinite(s.Weight))
@@ -82,6 +88,9 @@ public sealed class MigrationPlanner : IMigrationPolicy
     /// <summary>How many close alternatives each decision records.</summary>
     public int AlternativesToExplain { get; }
 
+    /// <inheritdoc />
+    public bool UsesForecasts { get; }
+
     /// <summary>The stages.</summary>
     public IReadOnlyList<IPlanningStage> Stages => _stages;
 
@@ -96,7 +105,7 @@ public sealed class MigrationPlanner : IMigrationPolicy
 
     /// <summary>A copy with different explanation depth (a runtime explains more than a benchmark).</summary>
     public MigrationPlanner WithExplanations(int alternatives) =>
-        new(Name, _stages, _filters, _scorers, _limits, _candidates, alternatives);
+        new(Name, _stages, _filters, _scorers, _limits, _candidates, alternatives, UsesForecasts);
 
     /// <summary>A copy with more stages, filters, scorers or limits appended.</summary>
     public MigrationPlanner With(
@@ -105,7 +114,7 @@ public sealed class MigrationPlanner : IMigrationPolicy
         IEnumerable<IPlacementScorer>? scorers = null,
         IEnumerable<IMigrationLimit>? limits = null) =>
         new(Name, _stages.Concat(stages ?? []), _filters.Concat(filters ?? []), _scorers.Concat(scorers ?? []),
-            _limits.Concat(limits ?? []), _candidates, AlternativesToExplain);
+            _limits.Concat(limits ?? []), _candidates, AlternativesToExplain, UsesForecasts);
 
     /// <inheritdoc />
     public MigrationPlan Plan(PlanningState state, PlanningContext context)

@@ -87,3 +87,16 @@ public interface IVmSelector
     /// <summary>Index of the VM to move, or -1 when none can move.</summary>
     int SelectVm(PlanningPass pass, int host);
 }
+
+/// <summary>
+/// A per-pass helper (see <see cref="PlanningPass.Feature{T}"/>) that must follow tentative moves, such as the
+/// predicted load of every host.
+/// </summary>
+public interface IPlanningPassObserver
+{
+    /// <summary>A move was committed.</summary>
+    void OnCommitted(PlanningPass pass, int vm, int source, int target);
+
+    /// <summary>A committed move was rolled back.</summary>
+    void OnRolledBack(PlanningPass pass, int vm, int source, int target);
+}

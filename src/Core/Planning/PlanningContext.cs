@@ -22,6 +22,9 @@ public sealed class PlanningContext
         MigrationBandwidthShare = migrationBandwidthShare;
     }
 
+    /// <summary>Wall-clock (or simulated) time of the pass; cooldowns and reservations compare against it.</summary>
+    public DateTimeOffset Now { get; set; } = DateTimeOffset.UnixEpoch;
+
     /// <summary>Seeded randomness.</summary>
     public Random Random { get; }
 

@@ -18,6 +18,8 @@ public sealed class PlanningPass
     private readonly int _alternatives;
     private readonly List<(int Host, double Cost, string? RejectedBy)> _candidates = [];
     private readonly double[] _weights;
+    private readonly Dictionary<Type, object> _features = [];
+    private readonly List<IPlanningPassObserver> _observers = [];
     private int _nextGroup;
 
     internal PlanningPass(
@@ -70,6 +72,29 @@ public sealed class PlanningPass
 
     /// <summary>The VMs committed in this pass, with source and target indexes.</summary>
     public IReadOnlyList<(int Vm, int Source, int Target)> Committed => _committed;
+
+    /// <summary>
+    /// A helper shared by the stages, filters and scorers of this pass, created on first use; when it implements
+    /// <see cref="IPlanningPassObserver"/> it follows every commit and rollback.
+    /// </summary>
+    public T Feature<T>(Func<PlanningPass, T> create)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(create);
+        if (_features.TryGetValue(typeof(T), out var existing))
+        {
+            return (T)existing;
+        }
+
+        var feature = create(this);
+        _features[typeof(T)] = feature;
+        if (feature is IPlanningPassObserver observer)
+        {
+            _observers.Add(observer);
+        }
+
+        return feature;
+    }
 
     /// <summary>Allocates an id for an all-or-nothing group of moves.</summary>
     public int NewGroup() => ++_nextGroup;
@@ -168,6 +193,11 @@ public sealed class PlanningPass
         }
 
         _committed.Add((vm, source, target));
+        foreach (var observer in _observers)
+        {
+            observer.OnCommitted(this, vm, source, target);
+        }
+
         var decision = new MigrationDecision
         {
             Vm = State.VmIds[vm],
@@ -200,6 +230,11 @@ public sealed class PlanningPass
             var (vm, source, target) = _committed[i];
             State.Remove(vm, target);
             State.VmHost[vm] = source;
+            foreach (var observer in _observers)
+            {
+                observer.OnRolledBack(this, vm, source, target);
+            }
+
             for (int l = 0; l < _limits.Count; l++)
             {
                 _limits[l].OnUncommitted(this, vm, source, target);

@@ -23,13 +23,17 @@ public static class ConsolidationExperiment
     /// <param name="seed">Seed of the policy's random source.</param>
     /// <param name="onTick">Called after every tick (for progress display).</param>
     /// <param name="cancellationToken">Stops the run.</param>
+    /// <param name="sessionOptions">Forecasting settings of the planning session (horizon, method).</param>
+    /// <param name="onPlan">Called with every plan and the session (for checks and explanations).</param>
     public static ConsolidationResult Run(
         SimulationScenario scenario,
         IMigrationPolicy policy,
         InitialPlacementStrategy placement,
         int seed = 42,
         Action<ClusterSimulation>? onTick = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        PlanningSessionOptions? sessionOptions = null,
+        Action<MigrationPlan, PlanningSession>? onPlan = null)
     {
         ArgumentNullException.ThrowIfNull(scenario);
         ArgumentNullException.ThrowIfNull(policy);
@@ -37,6 +41,9 @@ public static class ConsolidationExperiment
         var sim = new ClusterSimulation(scenario, InitialPlacement.Place(scenario, placement));
         var state = new PlanningState();
         var context = new PlanningContext(new Random(seed), scenario.Model.TickIntervalSeconds, scenario.Model.MigrationBandwidthShare);
+        var session = new PlanningSession(sessionOptions ?? new PlanningSessionOptions { Tick = TimeSpan.FromSeconds(scenario.Model.TickIntervalSeconds) });
+        var epoch = DateTimeOffset.UnixEpoch;
+        sim.MigrationEnded += end => session.OnMigrationEnded(scenario.Vms[end.Vm].Info.Id);
         bool migrates = policy is not NoMigrationPolicy;
         long planningTicks = 0;
         while (sim.AdvanceToNextTick())
@@ -46,12 +53,27 @@ public static class ConsolidationExperiment
             {
                 long start = Stopwatch.GetTimestamp();
                 sim.CapturePlanningState(state);
+                var now = epoch + TimeSpan.FromSeconds(sim.Now);
+                context.Now = now;
+                if (policy.UsesForecasts)
+                {
+                    session.Prepare(state, context, now);
+                }
+
                 var plan = policy.Plan(state, context);
                 planningTicks += Stopwatch.GetTimestamp() - start;
                 foreach (var decision in plan.Decisions)
                 {
-                    sim.StartMigration(decision.VmIndex, decision.TargetIndex);
+                    int source = sim.HostOf(decision.VmIndex);
+                    double end = sim.StartMigration(decision.VmIndex, decision.TargetIndex);
+                    if (policy.UsesForecasts)
+                    {
+                        session.OnMigrationStarted(decision.Vm, scenario.Hosts[source].Id, decision.Target, now, TimeSpan.FromSeconds(end - sim.Now),
+                            session.Forecasts.Upper(decision.VmIndex), sim.VmMemoryCapacityMiB(decision.VmIndex));
+                    }
                 }
+
+                onPlan?.Invoke(plan, session);
             }
 
             onTick?.Invoke(sim);

@@ -1,0 +1,94 @@
+namespace VmEcosystem.Planning.Predictive;
+
+/// <summary>Settings of the predictive policy (<see cref="PredictivePolicy"/>).</summary>
+public sealed record PredictiveOptions
+{
+    /// <summary>Planning horizon in ticks (12 × 5 min = 1 h).</summary>
+    public int HorizonTicks { get; init; } = 12;
+
+    /// <summary>Level of the forecast intervals whose upper bounds are reserved as growth.</summary>
+    public double Confidence { get; init; } = 0.95;
+
+    /// <summary>A host is overloaded when its predicted load exceeds this share of its capacity.</summary>
+    public double TargetUtilization { get; init; } = 1.0;
+
+    /// <summary>Consolidation fills targets only up to this share of capacity (room for what forecasts miss).</summary>
+    public double ConsolidationUtilization { get; init; } = 0.9;
+
+    /// <summary>
+    /// Hosts whose predicted load is below this share of capacity are candidates for evacuation. Just under
+    /// <see cref="ConsolidationUtilization"/> by default: an active host costs its idle power (about 90 W on the
+    /// servers modelled) whatever its load, so any host whose VMs all fit elsewhere is worth emptying; cooldowns and
+    /// settle times, not this threshold, keep the churn down.
+    /// </summary>
+    public double EvacuationThreshold { get; init; } = 0.85;
+
+    /// <summary>Assumed average correlation of VMs' deviations above their expected demand.</summary>
+    public double GrowthCorrelation { get; init; } = 0.3;
+
+    /// <summary>A VM is not moved again within this time.</summary>
+    public TimeSpan VmCooldown { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>A VM never goes back to the host it left within this time (no ping-pong).</summary>
+    public TimeSpan Hysteresis { get; init; } = TimeSpan.FromHours(4);
+
+    /// <summary>A host that received VMs is not evacuated within this time.</summary>
+    public TimeSpan HostSettleTime { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>Concurrent migrations touching one host (in plus out).</summary>
+    public int MaxMigrationsPerHost { get; init; } = 8;
+
+    /// <summary>Concurrent migrations in the whole cluster.</summary>
+    public int MaxMigrationsInCluster { get; init; } = 10_000;
+
+    /// <summary>Hosts evacuated in one pass.</summary>
+    public int MaxEvacuationsPerPass { get; init; } = int.MaxValue;
+
+    /// <summary>Refuse targets whose memory (sum of configured VM memory) would be exceeded.</summary>
+    public bool EnforceMemory { get; init; } = true;
+
+    /// <summary>Close alternatives recorded per decision (0 for speed).</summary>
+    public int AlternativesToExplain { get; init; } = 3;
+
+    /// <summary>Weights of the scorers: energy, fit, future contention, migration cost, network.</summary>
+    public (double Energy, double Fit, double Contention, double Migration, double Network) Weights { get; init; } = (1, 0.5, 1, 0.2, 0.5);
+
+    /// <summary>Checks the values; throws <see cref="ArgumentException"/> naming the bad one.</summary>
+    public void Validate()
+    {
+        if (HorizonTicks < 1)
+        {
+            throw new ArgumentException($"PredictiveOptions.HorizonTicks must be at least 1; got {HorizonTicks}.");
+        }
+
+        if (!(Confidence > 0 && Confidence < 1))
+        {
+            throw new ArgumentException($"PredictiveOptions.Confidence must be within (0, 1); got {Confidence}.");
+        }
+
+        if (!(TargetUtilization > 0 && TargetUtilization <= 1.5) || !(ConsolidationUtilization > 0 && ConsolidationUtilization <= TargetUtilization))
+        {
+            throw new ArgumentException("PredictiveOptions: 0 < ConsolidationUtilization <= TargetUtilization <= 1.5.");
+        }
+
+        if (!(EvacuationThreshold >= 0 && EvacuationThreshold < ConsolidationUtilization))
+        {
+            throw new ArgumentException("PredictiveOptions.EvacuationThreshold must be within [0, ConsolidationUtilization).");
+        }
+
+        if (!(GrowthCorrelation >= 0 && GrowthCorrelation <= 1))
+        {
+            throw new ArgumentException($"PredictiveOptions.GrowthCorrelation must be within 0..1; got {GrowthCorrelation}.");
+        }
+
+        if (VmCooldown < TimeSpan.Zero || Hysteresis < TimeSpan.Zero || HostSettleTime < TimeSpan.Zero)
+        {
+            throw new ArgumentException("PredictiveOptions: cooldown, hysteresis and settle times must be non-negative.");
+        }
+
+        if (MaxMigrationsPerHost < 1 || MaxMigrationsInCluster < 1 || MaxEvacuationsPerPass < 0 || AlternativesToExplain < 0)
+        {
+            throw new ArgumentException("PredictiveOptions: migration limits must be positive, evacuations and alternatives non-negative.");
+        }
+    }
+}
