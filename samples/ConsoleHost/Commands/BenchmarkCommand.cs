@@ -10,5 +10,6 @@ internal static class BenchmarkCommand
         ConsolidationBenchmark.Create(),
         ForecastBenchmarkCommand.Create(),
         ForecastThroughputCommand.Create(),
+        PlannerScaleCommand.Create(),
     };
 }

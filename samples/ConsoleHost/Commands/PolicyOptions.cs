@@ -23,7 +23,7 @@ internal static class PolicyOptions
     public static IReadOnlyList<string> KnownNames => [.. CloudSimPolicies.Defaults.Keys.Append(PredictivePolicy.Name).Order(StringComparer.Ordinal)];
 
     /// <summary>Builds the policies; throws <see cref="ArgumentException"/> with a clear message on bad input.</summary>
-    public static IReadOnlyList<(IMigrationPolicy Policy, string Name, double? Param)> Build(string policies, string? param, Simulation.SimulationModel model)
+    public static IReadOnlyList<(IMigrationPolicy Policy, string Name, double? Param)> Build(string policies, string? param, Simulation.SimulationModel model, int explain = 0)
     {
         var names = policies.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (names.Length == 0)
@@ -48,7 +48,7 @@ internal static class PolicyOptions
             if (name == PredictivePolicy.Name)
             {
                 // The CloudSim model has no RAM constraint after t = 0, so neither does the policy compared on it.
-                result.Add((PredictivePolicy.Create(new PredictiveOptions { EnforceMemory = !model.AllowConcurrentMigrationsOfOneVm, AlternativesToExplain = 0}), name, null));
+                result.Add((PredictivePolicy.Create(new PredictiveOptions { EnforceMemory = !model.AllowConcurrentMigrationsOfOneVm, AlternativesToExplain = explain }), name, null));
                 continue;
             }
 

@@ -26,12 +26,13 @@ internal static class SimulateCommand
             DefaultValueFactory = _ => new FileInfo("vmeco-report.html"),
         };
         var json = new Option<bool>("--json") { Description = "Print the summary as one JSON line (and no table)." };
+        var explain = new Option<int>("--explain") { Description = "Print the explanations of the first N migration decisions.", DefaultValueFactory = _ => 0 };
         vms.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError("--vms must be at least 1."); } });
         hosts.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError("--hosts must be at least 1."); } });
 
         var command = new Command("simulate", "Run a simulated day on the built-in simulator; print a summary and write an HTML report.")
         {
-            traceDir, synthetic, vms, hosts, policy, param, seed, cloudSim, report, json,
+            traceDir, synthetic, vms, hosts, policy, param, seed, cloudSim, report, json, explain,
         };
         command.SetAction((parse, ct) => CliErrors.RunAsync(() =>
         {
@@ -49,9 +50,12 @@ internal static class SimulateCommand
                 scenario = CloudSimScenario.Create(traces, model, parse.GetValue(hosts), $"PlanetLab {Path.GetFileName(dir)}");
             }
 
-            var (selected, name, p) = PolicyOptions.Build(parse.GetValue(policy)!, parse.GetValue(param), model).Single();
+            var (selected, name, p) = PolicyOptions.Build(parse.GetValue(policy)!, parse.GetValue(param), model, parse.GetValue(explain) > 0 ? 3 : 0).Single();
             bool quiet = parse.GetValue(json);
-            var result = Run(scenario, selected, parse.GetValue(seed), quiet, ct);
+            var explanations = new List<MigrationDecision>();
+            int wanted = parse.GetValue(explain);
+            var result = Run(scenario, selected, parse.GetValue(seed), quiet, ct,
+                wanted > 0 ? (plan, _) => explanations.AddRange(plan.Decisions.Take(wanted - explanations.Count)) : null);
             var summary = result.Summary;
             var rows = SummaryRows(scenario, name, p, result);
             var reportFile = parse.GetValue(report)!;
@@ -84,6 +88,17 @@ internal static class SimulateCommand
                 }
 
                 AnsiConsole.Write(table);
+                foreach (var d in explanations)
+                {
+                    AnsiConsole.MarkupLineInterpolated($"[bold]{d.Vm}[/] {d.Source} → {d.Target} ({d.Stage}: {d.Rule})");
+                    AnsiConsole.MarkupLineInterpolated($"   why: {d.Trigger.Detail}");
+                    AnsiConsole.MarkupLineInterpolated($"   cost {d.TotalCost:F3} = {string.Join(" + ", d.Costs.Select(c => $"{c.Scorer} {c.WeightedCost:F3} ({c.RawCost:F1})"))}");
+                    foreach (var a in d.Alternatives)
+                    {
+                        AnsiConsole.MarkupLineInterpolated($"   not {a.Host}: {(a.RejectedBy is null ? $"cost {a.TotalCost:F3}" : $"rejected by {a.RejectedBy}")}");
+                    }
+                }
+
                 AnsiConsole.MarkupLineInterpolated($"Report written to [link]{reportFile.FullName}[/]");
             }
 
@@ -92,13 +107,14 @@ internal static class SimulateCommand
         return command;
     }
 
-    private static ConsolidationResult Run(SimulationScenario scenario, IMigrationPolicy policy, int seed, bool quiet, CancellationToken ct)
+    private static ConsolidationResult Run(SimulationScenario scenario, IMigrationPolicy policy, int seed, bool quiet, CancellationToken ct,
+        Action<MigrationPlan, PlanningSession>? onPlan)
     {
         var placement = policy is NoMigrationPolicy ? InitialPlacementStrategy.FirstFit : InitialPlacementStrategy.PowerAwareBestFit;
         int totalTicks = (int)((scenario.Model.DurationSeconds - scenario.Model.StartSeconds) / scenario.Model.TickIntervalSeconds);
         if (quiet || !AnsiConsole.Profile.Capabilities.Interactive)
         {
-            return ConsolidationExperiment.Run(scenario, policy, placement, seed, cancellationToken: ct);
+            return ConsolidationExperiment.Run(scenario, policy, placement, seed, cancellationToken: ct, onPlan: onPlan);
         }
 
         ConsolidationResult? result = null;
@@ -111,7 +127,7 @@ internal static class SimulateCommand
                 {
                     task.Value = sim.TicksProcessed;
                     task.Description = $"t={sim.Now / 3600:F1}h  energy={sim.EnergyKwh:F1} kWh  migrations={sim.Migrations}";
-                }, ct);
+                }, ct, onPlan: onPlan);
                 task.Value = totalTicks;
             });
         return result!;

@@ -138,10 +138,19 @@ public sealed class PlanningPass
         }
         else
         {
-            var list = Candidates.CandidatesFor(this, vm);
-            for (int i = 0; i < list.Count; i++)
+            // Pages of candidates until one passes the filters (or the source runs out).
+            for (int page = 0; best < 0; page++)
             {
-                Consider(vm, source, list[i], excluded, explain, ref best, ref bestCost);
+                var list = Candidates.CandidatesFor(this, vm, page);
+                if (list.Count == 0)
+                {
+                    break;
+                }
+
+                for (int i = 0; i < list.Count; i++)
+                {
+                    Consider(vm, source, list[i], excluded, explain, ref best, ref bestCost);
+                }
             }
         }
 
@@ -353,6 +362,9 @@ public sealed class PlanningPass
 /// <summary>Supplies target candidates for a VM (for example from a free-capacity index) instead of every host.</summary>
 public interface ICandidateHostSource
 {
-    /// <summary>Host indexes to consider for <paramref name="vm"/>, in preference order for ties.</summary>
-    IReadOnlyList<int> CandidatesFor(PlanningPass pass, int vm);
+    /// <summary>
+    /// Host indexes to consider for <paramref name="vm"/>, page by page (page 0 first): the pass asks for the next
+    /// page only when no host of the previous ones passed the filters; an empty page ends the search.
+    /// </summary>
+    IReadOnlyList<int> CandidatesFor(PlanningPass pass, int vm, int page);
 }

@@ -11,6 +11,7 @@ namespace VmEcosystem.Planning;
 public sealed class PlanningState
 {
     private double[] _hostHistorySum = [];
+    private Dictionary<VmId, int>? _vmIndex;
     private int[] _hostHistoryLength = [];
     private bool[] _hostHistoryValid = [];
 
@@ -45,6 +46,7 @@ public sealed class PlanningState
     internal double[] HostMemoryMiB = [];
     internal double[] HostBandwidthMbps = [];
     internal IPowerModel?[] HostPower = [];
+    internal TopologyLocation[] HostLocation = [];
     internal double[] HostUtilization = [];
     internal bool[] HostAcceptsVms = [];
     internal List<int>[] HostVms = [];
@@ -82,6 +84,24 @@ public sealed class PlanningState
 
     /// <summary>Whether the host may receive VMs (not in maintenance or offline).</summary>
     public bool AcceptsVms(int host) => HostAcceptsVms[host];
+
+    /// <summary>Zone and rack of a host.</summary>
+    public TopologyLocation Location(int host) => HostLocation[host];
+
+    /// <summary>Index of a VM id, or -1 (built on first use for this state).</summary>
+    public int IndexOf(VmId vm)
+    {
+        if (_vmIndex is null || _vmIndex.Count != VmCount)
+        {
+            _vmIndex = new Dictionary<VmId, int>(VmCount);
+            for (int v = 0; v < VmCount; v++)
+            {
+                _vmIndex[VmIds[v]] = v;
+            }
+        }
+
+        return _vmIndex.TryGetValue(vm, out int i) ? i : -1;
+    }
 
     /// <summary>Power model of a host.</summary>
     public IPowerModel? PowerModel(int host) => HostPower[host];
@@ -123,6 +143,7 @@ public sealed class PlanningState
             HostMemoryMiB = new double[hosts];
             HostBandwidthMbps = new double[hosts];
             HostPower = new IPowerModel?[hosts];
+            HostLocation = new TopologyLocation[hosts];
             HostUtilization = new double[hosts];
             HostAcceptsVms = new bool[hosts];
             HostAvailableMips = new double[hosts];
@@ -166,11 +187,14 @@ public sealed class PlanningState
         HostCount = hosts;
         VmCount = vms;
         HistoryLength = historyLength;
+        _vmIndex = null;
     }
 
     /// <summary>Sets a host's static description.</summary>
-    public void SetHost(int host, HostId id, double totalMips, int pes, double memoryMiB, double bandwidthMbps, IPowerModel? power, bool acceptsVms)
+    public void SetHost(int host, HostId id, double totalMips, int pes, double memoryMiB, double bandwidthMbps, IPowerModel? power, bool acceptsVms,
+        TopologyLocation? location = null)
     {
+        HostLocation[host] = location ?? TopologyLocation.Default;
         HostIds[host] = id;
         HostTotalMips[host] = totalMips;
         HostPes[host] = pes;
@@ -212,6 +236,17 @@ public sealed class PlanningState
         int n = Math.Min(newestFirst.Length, HistoryLength);
         newestFirst[..n].CopyTo(VmHistory.AsSpan(vm * HistoryLength, n));
         VmHistoryCount[vm] = n;
+    }
+
+    /// <summary>Empties every host's VM list (before capturing new placements into the same state).</summary>
+    public void ClearPlacements()
+    {
+        foreach (var list in HostVms)
+        {
+            list.Clear();
+        }
+
+        Array.Clear(_hostHistoryValid);
     }
 
     /// <summary>Appends a VM to a host's list (used while capturing the cluster).</summary>

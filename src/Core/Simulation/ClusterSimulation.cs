@@ -450,7 +450,7 @@ public sealed class ClusterSimulation
         {
             var info = _scenario.Hosts[h];
             state.SetHost(h, info.Id, _hostTotalMips[h], (int)info.Capacity.CpuCores, info.Capacity.MemoryMiB,
-                _hostBandwidthMbps[h], _hostPower[h], _hostAvailableForVms[h]);
+                _hostBandwidthMbps[h], _hostPower[h], _hostAvailableForVms[h], info.Location);
         }
 
         Span<double> history = stackalloc double[_historyLength];

@@ -47,6 +47,15 @@ public sealed record PredictiveOptions
     /// <summary>Refuse targets whose memory (sum of configured VM memory) would be exceeded.</summary>
     public bool EnforceMemory { get; init; } = true;
 
+    /// <summary>Clusters with fewer hosts are searched exhaustively; larger ones through a free-capacity index.</summary>
+    public int ExhaustiveSearchBelowHosts { get; init; } = 1024;
+
+    /// <summary>Candidates the free-capacity index returns from each end (tightest fit, most room).</summary>
+    public int CandidatesPerEnd { get; init; } = 32;
+
+    /// <summary>Consolidation stops after this many hosts in a row could not be emptied (the rest are fuller still).</summary>
+    public int MaxConsecutiveFailedEvacuations { get; init; } = 16;
+
     /// <summary>Close alternatives recorded per decision (0 for speed).</summary>
     public int AlternativesToExplain { get; init; } = 3;
 

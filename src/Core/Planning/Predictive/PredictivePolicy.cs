@@ -17,7 +17,7 @@ public static class PredictivePolicy
         options ??= new PredictiveOptions();
         options.Validate();
         double rho = options.GrowthCorrelation;
-        var filters = new List<IPlacementFilter> { new MaintenanceFilter(), new CoreCapacityFilter() };
+        var filters = new List<IPlacementFilter> { new MaintenanceFilter(), new CoreCapacityFilter(), new PlacementConstraintFilter() };
         if (options.EnforceMemory)
         {
             filters.Add(new MemoryCapacityFilter());
@@ -40,6 +40,7 @@ public static class PredictivePolicy
                 new CooldownLimit(options.VmCooldown),
                 new HysteresisLimit(options.Hysteresis),
             ],
+            candidates: new FreeCapacityIndex(rho, options.CandidatesPerEnd) { ExhaustiveBelow = options.ExhaustiveSearchBelowHosts },
             alternativesToExplain: options.AlternativesToExplain,
             usesForecasts: true);
     }

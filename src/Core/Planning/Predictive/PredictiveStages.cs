@@ -169,10 +169,12 @@ public sealed class PredictiveConsolidationStage(PredictiveOptions options) : IP
         target.Utilization = options.ConsolidationUtilization;
         target.AllowIdleHosts = false;
         int evacuated = 0;
+        int failedInARow = 0;
         var vms = new List<int>();
         foreach (var (h, share, _) in sources.OrderByDescending(s => s.Inefficiency).ThenBy(s => s.Share).ThenBy(s => s.Host))
         {
-            if (evacuated >= options.MaxEvacuationsPerPass)
+            if (evacuated >= options.MaxEvacuationsPerPass || pass.CommittedCount >= options.MaxMigrationsInCluster
+                || failedInARow >= options.MaxConsecutiveFailedEvacuations)
             {
                 break;
             }
@@ -225,9 +227,11 @@ public sealed class PredictiveConsolidationStage(PredictiveOptions options) : IP
             {
                 pass.RollBackGroup(group);
                 excluded.Remove(h);
+                failedInARow++;
                 continue;
             }
 
+            failedInARow = 0;
             evacuated++;
             var committed = pass.Committed;
             for (int i = before; i < committed.Count; i++)
