@@ -14,6 +14,7 @@ public static class VmecoCli
         var root = new RootCommand("VmEcosystem sample host: simulate a cluster day and benchmark the library.")
         {
             SimulateCommand.Create(),
+            EcosystemCommand.Create(),
             BenchmarkCommand.Create(),
         };
         var config = new InvocationConfiguration { Output = output ?? Console.Out, Error = error ?? Console.Error };
@@ -24,7 +25,22 @@ public static class VmecoCli
 /// <summary>Where commands print results (stdout by default).</summary>
 internal static class CliOutput
 {
-    public static TextWriter Writer { get; set; } = Console.Out;
+    private static TextWriter _writer = Console.Out;
+
+    public static TextWriter Writer
+    {
+        get => _writer;
+        set
+        {
+            _writer = value;
+            Ansi = ReferenceEquals(value, Console.Out)
+                ? Spectre.Console.AnsiConsole.Console
+                : Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(value) });
+        }
+    }
+
+    /// <summary>Tables and markup go where <see cref="Writer"/> goes (tests capture them).</summary>
+    public static Spectre.Console.IAnsiConsole Ansi { get; private set; } = Spectre.Console.AnsiConsole.Console;
 
     public static void Line(string text) => Writer.WriteLine(text);
 }

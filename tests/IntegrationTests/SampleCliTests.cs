@@ -101,4 +101,53 @@ public sealed class SampleCliTests : IDisposable
         Assert.DoesNotContain("   at ", error + output);
         Assert.False(string.IsNullOrWhiteSpace(error + output));
     }
+
+    [Fact]
+    public async Task Ecosystem_prints_the_score_before_and_after_and_the_moves()
+    {
+        var (code, output, error) = await Run("ecosystem", "--json");
+        Assert.True(code == 0, error);
+        using var json = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
+        var root = json.RootElement;
+        Assert.True(root.GetProperty("ofOptimumAfterOneHour").GetDouble() >= 0.95);
+        Assert.True(root.GetProperty("scoreAfter").GetDouble() > root.GetProperty("scoreBefore").GetDouble());
+        Assert.Equal(0, root.GetProperty("requiredBroken").GetInt32());
+
+        (code, output, error) = await Run("ecosystem", "--moves", "3");
+        Assert.True(code == 0, error);
+        Assert.Contains("cluster satisfaction", output + error);
+    }
+
+    [Fact]
+    public async Task Ecosystem_rejects_a_bad_declaration_file_with_the_json_path()
+    {
+        string file = Path.Combine(_dir, "bad.json");
+        await File.WriteAllTextAsync(file, """{ "vm_name": "WebTier1", "dependencies": { "required": [ { "type": "database", "network_latency_requirement": "about 1ms" } ] } }""");
+        var (code, _, error) = await Run("ecosystem", "--declarations", file);
+        Assert.Equal(2, code);
+        Assert.Contains("$.dependencies.required[0].network_latency_requirement", error);
+        Assert.DoesNotContain("   at ", error);
+
+        string good = Path.Combine(_dir, "good.json");
+        (code, _, error) = await Run("ecosystem", "--write-declarations", good, "--hours", "0.2", "--json");
+        Assert.True(code == 0, error);
+        (code, var output, error) = await Run("ecosystem", "--declarations", good, "--hours", "0.2", "--json");
+        Assert.True(code == 0, error);
+        Assert.Contains("36 valid declaration(s)", output);
+    }
+
+    [Fact]
+    public async Task Graph_benchmark_prints_its_figures()
+    {
+        var (code, output, error) = await Run("benchmark", "graph", "--vms", "2000", "--edges", "8000", "--moves", "500", "--json");
+        Assert.True(code == 0, error);
+        using var json = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
+        var root = json.RootElement;
+        Assert.Equal(8000, root.GetProperty("edges").GetInt64());
+        Assert.True(root.GetProperty("incrementalMatchesFull").GetBoolean());
+        foreach (var name in new[] { "buildSeconds", "scoreAllSeconds", "incrementalMoveMicroseconds", "peakMemoryMb" })
+        {
+            Assert.True(root.GetProperty(name).GetDouble() > 0, name);
+        }
+    }
 }

@@ -11,5 +11,6 @@ internal static class BenchmarkCommand
         ForecastBenchmarkCommand.Create(),
         ForecastThroughputCommand.Create(),
         PlannerScaleCommand.Create(),
+        GraphBenchmarkCommand.Create(),
     };
 }

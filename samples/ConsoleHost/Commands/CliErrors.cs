@@ -15,6 +15,10 @@ internal static class CliErrors
         {
             return await action();
         }
+        catch (VmEcosystem.Ecosystem.Declarations.DeclarationException ex)
+        {
+            return Fail(BadInput, ex.Message);
+        }
         catch (TraceFormatException ex)
         {
             return Fail(BadInput, ex.Message);

@@ -74,7 +74,7 @@ internal static class ConsolidationBenchmark
 
             if (!asJson)
             {
-                AnsiConsole.Write(table);
+                CliOutput.Ansi.Write(table);
             }
 
             return Task.FromResult(0);

@@ -121,7 +121,7 @@ internal static class ForecastBenchmarkCommand
 
             if (!asJson)
             {
-                AnsiConsole.Write(table);
+                CliOutput.Ansi.Write(table);
             }
 
             return Task.FromResult(0);

@@ -54,7 +54,7 @@ internal static class ForecastThroughputCommand
 
             if (!parse.GetValue(json))
             {
-                AnsiConsole.Write(table);
+                CliOutput.Ansi.Write(table);
             }
 
             return Task.FromResult(0);

@@ -40,7 +40,7 @@ internal static class PlannerScaleCommand
                 var inv = CultureInfo.InvariantCulture;
                 t.AddRow(r.Hosts.ToString(inv), r.Vms.ToString(inv), r.PassSeconds.ToString("F3", inv), r.PassSecondsMax.ToString("F3", inv), r.PrepareSeconds.ToString("F3", inv),
                     r.PeakMemoryMb.ToString("F0", inv), r.MigrationsPlanned.ToString(inv), r.MigrationsPlannedTotal.ToString(inv));
-                AnsiConsole.Write(t);
+                CliOutput.Ansi.Write(t);
             }
 
             return Task.FromResult(0);

@@ -87,19 +87,19 @@ internal static class SimulateCommand
                     table.AddRow(Markup.Escape(label), Markup.Escape(value));
                 }
 
-                AnsiConsole.Write(table);
+                CliOutput.Ansi.Write(table);
                 foreach (var d in explanations)
                 {
-                    AnsiConsole.MarkupLineInterpolated($"[bold]{d.Vm}[/] {d.Source} → {d.Target} ({d.Stage}: {d.Rule})");
-                    AnsiConsole.MarkupLineInterpolated($"   why: {d.Trigger.Detail}");
-                    AnsiConsole.MarkupLineInterpolated($"   cost {d.TotalCost:F3} = {string.Join(" + ", d.Costs.Select(c => $"{c.Scorer} {c.WeightedCost:F3} ({c.RawCost:F1})"))}");
+                    CliOutput.Ansi.MarkupLineInterpolated($"[bold]{d.Vm}[/] {d.Source} → {d.Target} ({d.Stage}: {d.Rule})");
+                    CliOutput.Ansi.MarkupLineInterpolated($"   why: {d.Trigger.Detail}");
+                    CliOutput.Ansi.MarkupLineInterpolated($"   cost {d.TotalCost:F3} = {string.Join(" + ", d.Costs.Select(c => $"{c.Scorer} {c.WeightedCost:F3} ({c.RawCost:F1})"))}");
                     foreach (var a in d.Alternatives)
                     {
-                        AnsiConsole.MarkupLineInterpolated($"   not {a.Host}: {(a.RejectedBy is null ? $"cost {a.TotalCost:F3}" : $"rejected by {a.RejectedBy}")}");
+                        CliOutput.Ansi.MarkupLineInterpolated($"   not {a.Host}: {(a.RejectedBy is null ? $"cost {a.TotalCost:F3}" : $"rejected by {a.RejectedBy}")}");
                     }
                 }
 
-                AnsiConsole.MarkupLineInterpolated($"Report written to [link]{reportFile.FullName}[/]");
+                CliOutput.Ansi.MarkupLineInterpolated($"Report written to [link]{reportFile.FullName}[/]");
             }
 
             return Task.FromResult(0);

@@ -133,3 +133,29 @@ public sealed class HysteresisLimit(TimeSpan window) : IMigrationLimit
     {
     }
 }
+
+/// <summary>A VM moves at most once per plan (an executor cannot run two migrations of one VM from one plan).</summary>
+public sealed class OneMovePerPassLimit : IMigrationLimit
+{
+    /// <inheritdoc />
+    public string Name => "one-move-per-pass";
+
+    /// <inheritdoc />
+    public bool AllowsVm(PlanningPass pass, int vm) => !Moved(pass)[vm];
+
+    /// <inheritdoc />
+    public bool AllowsMove(PlanningPass pass, int vm, int source, int target) => !Moved(pass)[vm];
+
+    /// <inheritdoc />
+    public void OnCommitted(PlanningPass pass, int vm, int source, int target) => Moved(pass)[vm] = true;
+
+    /// <inheritdoc />
+    public void OnUncommitted(PlanningPass pass, int vm, int source, int target) => Moved(pass)[vm] = false;
+
+    private static bool[] Moved(PlanningPass pass) => pass.Feature(p => new MovedFlags(p.State.VmCount)).Flags;
+
+    private sealed class MovedFlags(int count)
+    {
+        public bool[] Flags { get; } = new bool[count];
+    }
+}

@@ -116,6 +116,10 @@ public sealed class MigrationPlanner : IMigrationPolicy
         new(Name, _stages.Concat(stages ?? []), _filters.Concat(filters ?? []), _scorers.Concat(scorers ?? []),
             _limits.Concat(limits ?? []), _candidates, AlternativesToExplain, UsesForecasts);
 
+    /// <summary>A copy with <paramref name="stages"/> run before the existing stages (for example dependency repair before consolidation).</summary>
+    public MigrationPlanner WithStagesFirst(params IEnumerable<IPlanningStage> stages) =>
+        new(Name, stages.Concat(_stages), _filters, _scorers, _limits, _candidates, AlternativesToExplain, UsesForecasts);
+
     /// <inheritdoc />
     public MigrationPlan Plan(PlanningState state, PlanningContext context)
     {

@@ -158,6 +158,38 @@ public sealed class PlanningPass
         return best;
     }
 
+    /// <summary>
+    /// Finds the best target for <paramref name="vm"/> among <paramref name="hosts"/> (for stages that know where a
+    /// VM should go, such as near its dependencies): every filter and limit applies, plus <paramref name="accept"/>
+    /// when given. Returns -1 when none qualifies.
+    /// </summary>
+    public int FindTargetAmong(int vm, IReadOnlyList<int> hosts, Func<int, bool>? accept, out double cost)
+    {
+        ArgumentNullException.ThrowIfNull(hosts);
+        int source = State.VmHost[vm];
+        int best = -1;
+        double bestCost = double.MaxValue;
+        bool explain = _alternatives > 0;
+        if (explain)
+        {
+            _candidates.Clear();
+        }
+
+        for (int i = 0; i < hosts.Count; i++)
+        {
+            int h = hosts[i];
+            if (accept is not null && h != source && !accept(h))
+            {
+                continue;
+            }
+
+            Consider(vm, source, h, null, explain, ref best, ref bestCost);
+        }
+
+        cost = bestCost;
+        return best;
+    }
+
     /// <summary>The weighted total cost of a placement (after filters); used by stages that compare options.</summary>
     public double CostOf(int vm, int host)
     {

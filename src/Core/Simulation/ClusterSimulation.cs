@@ -386,7 +386,7 @@ public sealed class ClusterSimulation
         UpdateHost(target, t, IsTickTime(t));
         UpdateHost(source, t, IsTickTime(t));
         double bytesPerSecondMb = _hostBandwidthMbps[target] * _model.MigrationBandwidthShare / 8;
-        double end = t + (_vmMemoryMiB[vm] / bytesPerSecondMb);
+        double end = t + (_vmMemoryMiB[vm] / bytesPerSecondMb * _scenario.Vms[vm].MigrationSlowdown);
         _vmMigrationEnd[vm] = end;
         _completions.Enqueue((vm, target), (end, _eventSeq++));
         return end;

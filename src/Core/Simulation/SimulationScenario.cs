@@ -5,7 +5,19 @@ namespace VmEcosystem.Simulation;
 /// <summary>A VM of a scenario and the trace that drives its demand.</summary>
 /// <param name="Info">The VM.</param>
 /// <param name="Trace">Its demand over time.</param>
-public sealed record SimulatedVm(VmInfo Info, DemandTrace Trace);
+public sealed record SimulatedVm(VmInfo Info, DemandTrace Trace)
+{
+    /// <summary>
+    /// How much longer than memory / bandwidth a live migration of this VM takes, because the guest dirties
+    /// pages that must be copied again (1: no re-copy; CloudSim's model).
+    /// </summary>
+    public double MigrationSlowdown
+    {
+        get;
+        init => field = value >= 1 && double.IsFinite(value) ? value
+            : throw new ArgumentOutOfRangeException(nameof(MigrationSlowdown), value, "Must be at least 1.");
+    } = 1;
+}
 
 /// <summary>Everything a simulation starts from: hosts, VMs with their traces, topology and physics.</summary>
 public sealed class SimulationScenario

@@ -39,6 +39,7 @@ public static class PredictivePolicy
                 new ConcurrencyLimit(options.MaxMigrationsPerHost, options.MaxMigrationsInCluster),
                 new CooldownLimit(options.VmCooldown),
                 new HysteresisLimit(options.Hysteresis),
+                new OneMovePerPassLimit(),
             ],
             candidates: new FreeCapacityIndex(rho, options.CandidatesPerEnd) { ExhaustiveBelow = options.ExhaustiveSearchBelowHosts },
             alternativesToExplain: options.AlternativesToExplain,
