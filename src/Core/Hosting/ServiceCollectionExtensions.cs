@@ -21,6 +21,7 @@ public static class VmEcosystemServiceCollectionExtensions
         services.TryAddSingleton<RandomSource>();
         var builder = new VmEcosystemBuilder(services);
         configure(builder);
+        RuntimeBuilderExtensions.AddRuntime(services);
         return services;
     }
 }

@@ -21,6 +21,7 @@ public static class SimulatorBuilderExtensions
         }
 
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SimulatorOptions>, SimulatorOptionsValidator>());
+        builder.Services.TryAddSingleton<ISimulatedCluster>(sp => (ISimulatedCluster)sp.GetRequiredService<IHypervisor>());
         return builder.UseProvider("simulator", sp => new SimulatorHypervisor(
             sp.GetRequiredService<IOptions<SimulatorOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),

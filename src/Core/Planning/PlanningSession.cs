@@ -22,6 +22,9 @@ public sealed record PlanningSessionOptions
 
     /// <summary>Grace added to a migration's expected duration before its in-flight slot lapses.</summary>
     public TimeSpan InFlightGrace { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Measure the one-step forecast error of every observation (<see cref="PlanningSession.LastOneStepError"/>); costs one extra forecast per VM.</summary>
+    public bool TrackForecastError { get; init; }
 }
 
 /// <summary>
@@ -62,6 +65,9 @@ public sealed class PlanningSession
     /// <summary>The forecasts of the last prepared pass.</summary>
     public DemandForecastSet Forecasts => _forecasts;
 
+    /// <summary>Mean absolute error (MHz) of the one-step forecasts against the demand of the last observation (null until measured).</summary>
+    public double? LastOneStepError { get; private set; }
+
     /// <summary>
     /// Feeds the demand in <paramref name="state"/> to the forecasters, refreshes forecasts and growth reservations,
     /// sweeps lapsed slots, and attaches forecasts, ledger and history to <paramref name="context"/> for the pass.
@@ -75,6 +81,8 @@ public sealed class PlanningSession
         _forecasts.Reset(state.VmCount, _options.HorizonTicks, _options.Confidence);
         var expires = now + (_options.Tick * (_options.HorizonTicks + 1));
         var seen = new HashSet<VmId>();
+        double errorSum = 0;
+        int errorCount = 0;
         for (int v = 0; v < state.VmCount; v++)
         {
             if (!state.VmActive[v])
@@ -92,6 +100,12 @@ public sealed class PlanningSession
             }
 
             double demand = state.VmRequestedMips[v];
+            if (observe && _options.TrackForecastError && f.Observations > 0)
+            {
+                errorSum += Math.Abs(f.Forecast(1, _options.Confidence).Point - demand);
+                errorCount++;
+            }
+
             if (observe)
             {
                 f.Update(demand);
@@ -119,6 +133,11 @@ public sealed class PlanningSession
             _growthOn.Remove(gone);
             Ledger.ReleaseOwner(gone.Value);
             History.Forget(gone);
+        }
+
+        if (errorCount > 0)
+        {
+            LastOneStepError = errorSum / errorCount;
         }
 
         context.With(_forecasts).With(Ledger).With(History);

@@ -10,7 +10,7 @@ namespace VmEcosystem.Simulation;
 /// fake or virtual clock runs a day in seconds and a system clock runs it in real time. Migrations take simulated
 /// time and complete on timers of that clock.
 /// </summary>
-internal sealed class SimulatorHypervisor : HypervisorProvider
+internal sealed class SimulatorHypervisor : HypervisorProvider, ISimulatedCluster, Runtime.IPlanningStateSource
 {
     private const double ClockTolerance = 1e-6;
     private readonly Lock _gate = new();
@@ -62,6 +62,37 @@ internal sealed class SimulatorHypervisor : HypervisorProvider
 
     /// <summary>The scenario being simulated.</summary>
     public SimulationScenario Scenario => _scenario;
+
+    public DateTimeOffset EndsAt
+    {
+        get
+        {
+            var m = _scenario.Model;
+            double lastTick = m.StartSeconds + (Math.Floor((m.DurationSeconds - m.StartSeconds) / m.TickIntervalSeconds) * m.TickIntervalSeconds);
+            return ToClock(lastTick);
+        }
+    }
+
+    public double NowSeconds => Inspect(sim => sim.Now);
+
+    public SimulationSummary Summary() => Inspect(sim => sim.Summary());
+
+    public SimulationSummary Finish() => Inspect(sim =>
+    {
+        sim.Finish();
+        return sim.Summary();
+    });
+
+    public Task<DateTimeOffset> CapturePlanningStateAsync(Planning.PlanningState state, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        lock (_gate)
+        {
+            Sync();
+            _sim.CapturePlanningState(state);
+            return Task.FromResult(ToClock(_sim.Now));
+        }
+    }
 
     /// <summary>Runs <paramref name="action"/> on the engine, synchronised to the clock (for the benchmark and reports).</summary>
     public T Inspect<T>(Func<ClusterSimulation, T> action)

@@ -1,0 +1,174 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using VmEcosystem.Ecosystem;
+using VmEcosystem.Ecosystem.Declarations;
+using VmEcosystem.Ecosystem.Graph;
+using VmEcosystem.Hypervisor;
+using VmEcosystem.Planning;
+using VmEcosystem.Planning.Predictive;
+using VmEcosystem.Runtime;
+using VmEcosystem.Runtime.Audit;
+
+namespace VmEcosystem.Hosting;
+
+/// <summary>Runtime settings on the builder: policy, audit store, ecosystem declarations, loop and executor options.</summary>
+public static class RuntimeBuilderExtensions
+{
+    /// <summary>Configures the runtime loops and the executor (mode, intervals, limits).</summary>
+    public static VmEcosystemBuilder ConfigureRuntime(this VmEcosystemBuilder builder, Action<RuntimeOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.Configure(configure);
+        return builder;
+    }
+
+    /// <summary>Plans with <paramref name="factory"/>'s policy instead of the predictive one.</summary>
+    public static VmEcosystemBuilder UsePolicy(this VmEcosystemBuilder builder, Func<IServiceProvider, IMigrationPolicy> factory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(factory);
+        builder.Services.RemoveAll<IMigrationPolicy>();
+        builder.Services.AddSingleton(factory);
+        return builder;
+    }
+
+    /// <summary>Writes the audit trail to <paramref name="factory"/>'s store instead of memory.</summary>
+    public static VmEcosystemBuilder UseAuditStore(this VmEcosystemBuilder builder, Func<IServiceProvider, IAuditStore> factory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(factory);
+        builder.Services.RemoveAll<IAuditStore>();
+        builder.Services.AddSingleton(factory);
+        return builder;
+    }
+
+    /// <summary>Writes the audit trail to a SQLite file (created when missing, kept across restarts).</summary>
+    public static VmEcosystemBuilder UseSqliteAudit(this VmEcosystemBuilder builder, string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        return builder.UseAuditStore(_ => new SqliteAuditStore(path));
+    }
+
+    /// <summary>
+    /// Uses the ecosystem map: declarations (objects, or files parsed strictly at start) go into a dependency graph
+    /// the planner repairs and guards.
+    /// </summary>
+    public static VmEcosystemBuilder UseEcosystem(this VmEcosystemBuilder builder, Action<EcosystemSetup> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        var setup = new EcosystemSetup();
+        configure(setup);
+        setup.Options.Validate();
+        builder.Services.RemoveAll<EcosystemSetup>();
+        builder.Services.AddSingleton(setup);
+        return builder;
+    }
+
+    internal static void AddRuntime(IServiceCollection services)
+    {
+        services.AddOptions<RuntimeOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RuntimeOptions>, RuntimeOptionsValidator>());
+        services.TryAddSingleton<IMigrationPolicy>(_ => PredictivePolicy.Create());
+        services.TryAddSingleton<IAuditStore>(_ => new InMemoryAuditStore());
+        services.TryAddSingleton(sp =>
+        {
+            var setup = sp.GetService<EcosystemSetup>();
+            var hypervisor = sp.GetRequiredService<IHypervisor>();
+            EcosystemGraph? graph = null;
+            IReadOnlyList<VmDeclaration> declarations = [];
+            if (setup is not null)
+            {
+                graph = new EcosystemGraph(setup.Options, setup.Topology);
+                declarations = setup.Load();
+            }
+
+            return new EcosystemRuntime(
+                hypervisor,
+                sp.GetRequiredService<IMigrationPolicy>(),
+                sp.GetRequiredService<IOptions<RuntimeOptions>>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<IAuditStore>(),
+                sp.GetRequiredService<RandomSource>().Create("planner"),
+                sp.GetService<ILogger<EcosystemRuntime>>(),
+                sp.GetService<System.Diagnostics.Metrics.IMeterFactory>(),
+                graph,
+                declarations);
+        });
+        services.AddHostedService<EcosystemHostedService>();
+    }
+}
+
+/// <summary>Ecosystem settings for the runtime: options, topology and where the declarations come from.</summary>
+public sealed class EcosystemSetup
+{
+    private readonly List<VmDeclaration> _declarations = [];
+    private readonly List<string> _files = [];
+
+    /// <summary>Score weights, thresholds, matching.</summary>
+    public EcosystemOptions Options { get; } = new();
+
+    /// <summary>Latencies and bandwidths between hosts (null: the default data-centre figures).</summary>
+    public Cluster.NetworkTopology? Topology { get; set; }
+
+    /// <summary>Adds declarations.</summary>
+    public EcosystemSetup Add(IEnumerable<VmDeclaration> declarations)
+    {
+        ArgumentNullException.ThrowIfNull(declarations);
+        _declarations.AddRange(declarations);
+        return this;
+    }
+
+    /// <summary>Adds a declaration file (JSON, parsed strictly when the runtime is created; errors stop the start with their JSON paths).</summary>
+    public EcosystemSetup AddFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        _files.Add(path);
+        return this;
+    }
+
+    internal IReadOnlyList<VmDeclaration> Load()
+    {
+        var all = new List<VmDeclaration>(_declarations);
+        var parser = new DeclarationParser(Options.Parser, Options.Profiles);
+        foreach (var file in _files)
+        {
+            var result = parser.ParseFile(file);
+            if (!result.Success)
+            {
+                throw new DeclarationException(result.Errors.Select(e => e with { Message = $"{file}: {e.Message}" }).ToList());
+            }
+
+            all.AddRange(result.Declarations);
+        }
+
+        return all;
+    }
+}
+
+/// <summary>Runs the <see cref="EcosystemRuntime"/> under a generic host.</summary>
+internal sealed class EcosystemHostedService(EcosystemRuntime runtime) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await runtime.StartAsync(stoppingToken).ConfigureAwait(false);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Host stopping.
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        await runtime.StopAsync(cancellationToken).ConfigureAwait(false);
+    }
+}

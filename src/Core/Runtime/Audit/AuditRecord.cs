@@ -1,0 +1,116 @@
+using VmEcosystem.Cluster;
+
+namespace VmEcosystem.Runtime.Audit;
+
+/// <summary>What an audit record is about.</summary>
+public enum AuditKind
+{
+    /// <summary>The runtime started.</summary>
+    RuntimeStarted = 0,
+
+    /// <summary>The runtime stopped.</summary>
+    RuntimeStopped,
+
+    /// <summary>A plan was made (detail: policy, trigger, decision count).</summary>
+    PlanCreated,
+
+    /// <summary>A decision of a plan, with its explanation (detail: JSON of the decision).</summary>
+    DecisionPlanned,
+
+    /// <summary>A decision the executor did not execute (limit, cooldown, backoff, maintenance, stale).</summary>
+    DecisionSkipped,
+
+    /// <summary>A plan waits for approval.</summary>
+    PlanAwaitingApproval,
+
+    /// <summary>A plan was approved.</summary>
+    PlanApproved,
+
+    /// <summary>A plan was rejected.</summary>
+    PlanRejected,
+
+    /// <summary>A plan expired or was superseded before execution.</summary>
+    PlanDiscarded,
+
+    /// <summary>A migration started.</summary>
+    MigrationStarted,
+
+    /// <summary>A migration completed.</summary>
+    MigrationSucceeded,
+
+    /// <summary>A migration (or the call starting it) failed.</summary>
+    MigrationFailed,
+
+    /// <summary>A migration was cancelled.</summary>
+    MigrationCancelled,
+
+    /// <summary>A host entered maintenance.</summary>
+    MaintenanceEntered,
+
+    /// <summary>A host left maintenance.</summary>
+    MaintenanceExited,
+
+    /// <summary>An iteration of a loop failed (it is retried).</summary>
+    LoopError,
+}
+
+/// <summary>One entry of the audit trail. Immutable.</summary>
+/// <param name="Sequence">Position in the store (assigned by the store; 0 before appending).</param>
+/// <param name="Timestamp">When it happened (the runtime's clock).</param>
+/// <param name="Kind">What happened.</param>
+/// <param name="PlanId">The plan it belongs to, if any.</param>
+/// <param name="Vm">The VM concerned, if any.</param>
+/// <param name="Source">Source host, if any.</param>
+/// <param name="Target">Target host (or the host in maintenance), if any.</param>
+/// <param name="Message">One line for people.</param>
+/// <param name="Detail">Structured detail (JSON), such as a decision's explanation.</param>
+public sealed record AuditRecord(
+    long Sequence,
+    DateTimeOffset Timestamp,
+    AuditKind Kind,
+    string? PlanId,
+    VmId? Vm,
+    HostId? Source,
+    HostId? Target,
+    string Message,
+    string? Detail = null);
+
+/// <summary>A query over the audit trail; every criterion is optional and they combine with AND.</summary>
+public sealed record AuditQuery
+{
+    /// <summary>Records about this VM.</summary>
+    public VmId? Vm { get; init; }
+
+    /// <summary>Records whose source or target is this host.</summary>
+    public HostId? Host { get; init; }
+
+    /// <summary>Records of this plan.</summary>
+    public string? PlanId { get; init; }
+
+    /// <summary>Records at or after this time.</summary>
+    public DateTimeOffset? From { get; init; }
+
+    /// <summary>Records before this time.</summary>
+    public DateTimeOffset? To { get; init; }
+
+    /// <summary>Records of these kinds (null: all).</summary>
+    public IReadOnlyCollection<AuditKind>? Kinds { get; init; }
+
+    /// <summary>Most records returned (oldest first).</summary>
+    public int? Limit { get; init; }
+
+    /// <summary>True when <paramref name="r"/> matches.</summary>
+    public bool Matches(AuditRecord r) =>
+        (Vm is null || r.Vm == Vm) && (Host is null || r.Source == Host || r.Target == Host) && (PlanId is null || r.PlanId == PlanId)
+        && (From is null || r.Timestamp >= From) && (To is null || r.Timestamp < To) && (Kinds is null || Kinds.Contains(r.Kind));
+}
+
+/// <summary>Where audit records go. Implementations must be safe for concurrent appends.</summary>
+public interface IAuditStore
+{
+    /// <summary>Appends a record; returns it with its sequence number.</summary>
+    ValueTask<AuditRecord> AppendAsync(AuditRecord record, CancellationToken cancellationToken = default);
+
+    /// <summary>Records matching <paramref name="query"/>, oldest first.</summary>
+    IAsyncEnumerable<AuditRecord> QueryAsync(AuditQuery query, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,73 @@
+using System.Runtime.CompilerServices;
+
+namespace VmEcosystem.Runtime.Audit;
+
+/// <summary>
+/// The default audit store: records in memory, the oldest dropped beyond <see cref="Capacity"/> (so a long-running
+/// process does not grow without bound). Use <see cref="SqliteAuditStore"/> for a durable trail.
+/// </summary>
+public sealed class InMemoryAuditStore(int capacity = 1_000_000) : IAuditStore
+{
+    private readonly Lock _gate = new();
+    private readonly Queue<AuditRecord> _records = new();
+    private long _sequence;
+
+    /// <summary>Most records kept.</summary>
+    public int Capacity { get; } = capacity > 0 ? capacity : throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "Must be positive.");
+
+    /// <summary>Records held.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _records.Count;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<AuditRecord> AppendAsync(AuditRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        lock (_gate)
+        {
+            var stored = record with { Sequence = ++_sequence };
+            _records.Enqueue(stored);
+            while (_records.Count > Capacity)
+            {
+                _records.Dequeue();
+            }
+
+            return ValueTask.FromResult(stored);
+        }
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<AuditRecord> QueryAsync(AuditQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        AuditRecord[] snapshot;
+        lock (_gate)
+        {
+            snapshot = [.. _records];
+        }
+
+        int returned = 0;
+        foreach (var r in snapshot)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (query.Matches(r))
+            {
+                yield return r;
+                if (++returned >= (query.Limit ?? int.MaxValue))
+                {
+                    yield break;
+                }
+            }
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,174 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Data.Sqlite;
+using VmEcosystem.Cluster;
+
+namespace VmEcosystem.Runtime.Audit;
+
+/// <summary>
+/// A durable audit store in a SQLite file (Microsoft.Data.Sqlite, WAL journal): survives restarts and is
+/// queryable by VM, host, plan, kind and time range through indexes. One connection, serialised writes.
+/// </summary>
+public sealed class SqliteAuditStore : IAuditStore, IDisposable
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly SqliteConnection _connection;
+
+    /// <summary>Opens (creating when needed) the store at <paramref name="path"/>.</summary>
+    public SqliteAuditStore(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        string? directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+        if (directory is not null)
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        Path = path;
+        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        _connection.Open();
+        using var command = _connection.CreateCommand();
+        command.CommandText = """
+            PRAGMA journal_mode = WAL;
+            PRAGMA synchronous = NORMAL;
+            CREATE TABLE IF NOT EXISTS audit (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                ts INTEGER NOT NULL,
+                offset_minutes INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                plan_id TEXT,
+                vm TEXT,
+                source TEXT,
+                target TEXT,
+                message TEXT NOT NULL,
+                detail TEXT);
+            CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts);
+            CREATE INDEX IF NOT EXISTS audit_vm ON audit(vm, ts);
+            CREATE INDEX IF NOT EXISTS audit_source ON audit(source, ts);
+            CREATE INDEX IF NOT EXISTS audit_target ON audit(target, ts);
+            CREATE INDEX IF NOT EXISTS audit_plan ON audit(plan_id);
+            """;
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>The database file.</summary>
+    public string Path { get; }
+
+    /// <inheritdoc />
+    public async ValueTask<AuditRecord> AppendAsync(AuditRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = """
+                INSERT INTO audit (ts, offset_minutes, kind, plan_id, vm, source, target, message, detail)
+                VALUES ($ts, $offset, $kind, $plan, $vm, $source, $target, $message, $detail);
+                SELECT last_insert_rowid();
+                """;
+            command.Parameters.AddWithValue("$ts", record.Timestamp.UtcTicks);
+            command.Parameters.AddWithValue("$offset", (int)record.Timestamp.Offset.TotalMinutes);
+            command.Parameters.AddWithValue("$kind", record.Kind.ToString());
+            command.Parameters.AddWithValue("$plan", (object?)record.PlanId ?? DBNull.Value);
+            command.Parameters.AddWithValue("$vm", (object?)record.Vm?.Value ?? DBNull.Value);
+            command.Parameters.AddWithValue("$source", (object?)record.Source?.Value ?? DBNull.Value);
+            command.Parameters.AddWithValue("$target", (object?)record.Target?.Value ?? DBNull.Value);
+            command.Parameters.AddWithValue("$message", record.Message);
+            command.Parameters.AddWithValue("$detail", (object?)record.Detail ?? DBNull.Value);
+            long sequence = (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            return record with { Sequence = sequence };
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<AuditRecord> QueryAsync(AuditQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var results = new List<AuditRecord>();
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var command = _connection.CreateCommand();
+            var where = new List<string>();
+            if (query.Vm is { } vm)
+            {
+                where.Add("vm = $vm");
+                command.Parameters.AddWithValue("$vm", vm.Value);
+            }
+
+            if (query.Host is { } host)
+            {
+                where.Add("(source = $host OR target = $host)");
+                command.Parameters.AddWithValue("$host", host.Value);
+            }
+
+            if (query.PlanId is { } plan)
+            {
+                where.Add("plan_id = $plan");
+                command.Parameters.AddWithValue("$plan", plan);
+            }
+
+            if (query.From is { } from)
+            {
+                where.Add("ts >= $from");
+                command.Parameters.AddWithValue("$from", from.UtcTicks);
+            }
+
+            if (query.To is { } to)
+            {
+                where.Add("ts < $to");
+                command.Parameters.AddWithValue("$to", to.UtcTicks);
+            }
+
+            if (query.Kinds is { Count: > 0 } kinds)
+            {
+                var names = kinds.Select((k, i) => $"$k{i}").ToList();
+                where.Add($"kind IN ({string.Join(", ", names)})");
+                int i = 0;
+                foreach (var k in kinds)
+                {
+                    command.Parameters.AddWithValue($"$k{i++}", k.ToString());
+                }
+            }
+
+            command.CommandText = "SELECT seq, ts, offset_minutes, kind, plan_id, vm, source, target, message, detail FROM audit"
+                + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : string.Empty)
+                + " ORDER BY seq" + (query.Limit is { } limit ? $" LIMIT {Math.Max(0, limit)}" : string.Empty);
+            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var offset = TimeSpan.FromMinutes(reader.GetInt32(2));
+                results.Add(new AuditRecord(
+                    reader.GetInt64(0),
+                    new DateTimeOffset(reader.GetInt64(1), TimeSpan.Zero).ToOffset(offset),
+                    Enum.Parse<AuditKind>(reader.GetString(3)),
+                    reader.IsDBNull(4) ? null : reader.GetString(4),
+                    reader.IsDBNull(5) ? null : new VmId(reader.GetString(5)),
+                    reader.IsDBNull(6) ? null : new HostId(reader.GetString(6)),
+                    reader.IsDBNull(7) ? null : new HostId(reader.GetString(7)),
+                    reader.GetString(8),
+                    reader.IsDBNull(9) ? null : reader.GetString(9)));
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        foreach (var r in results)
+        {
+            yield return r;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _connection.Dispose();
+        _gate.Dispose();
+    }
+}

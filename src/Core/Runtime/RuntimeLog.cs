@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Logging;
+
+namespace VmEcosystem.Runtime;
+
+/// <summary>Source-generated, allocation-free log messages of the runtime.</summary>
+internal static partial class RuntimeLog
+{
+    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "VmEcosystem runtime started in {Mode} mode with policy {Policy}")]
+    public static partial void Started(ILogger logger, ExecutionMode mode, string policy);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "VmEcosystem runtime stopped ({Running} migrations still running were {Outcome})")]
+    public static partial void Stopped(ILogger logger, int running, string outcome);
+
+    [LoggerMessage(EventId = 110, Level = LogLevel.Debug, Message = "Plan {PlanId} by {Policy}: {Decisions} moves ({Trigger})")]
+    public static partial void Planned(ILogger logger, string planId, string policy, int decisions, string trigger);
+
+    [LoggerMessage(EventId = 120, Level = LogLevel.Information, Message = "Migrating {Vm} from {Source} to {Target} ({Rule})")]
+    public static partial void MigrationStarted(ILogger logger, string vm, string source, string target, string rule);
+
+    [LoggerMessage(EventId = 121, Level = LogLevel.Information, Message = "Migration of {Vm} to {Target} {Outcome} after {Seconds:F1} s")]
+    public static partial void MigrationEnded(ILogger logger, string vm, string target, string outcome, double seconds);
+
+    [LoggerMessage(EventId = 122, Level = LogLevel.Warning, Message = "Migration of {Vm} to {Target} failed: {Reason}")]
+    public static partial void MigrationFailed(ILogger logger, string vm, string target, string reason);
+
+    [LoggerMessage(EventId = 123, Level = LogLevel.Debug, Message = "Skipped moving {Vm} to {Target}: {Reason}")]
+    public static partial void DecisionSkipped(ILogger logger, string vm, string target, string reason);
+
+    [LoggerMessage(EventId = 130, Level = LogLevel.Error, Message = "The {Loop} loop failed (attempt {Attempt}); retrying in {Delay}")]
+    public static partial void LoopFailed(ILogger logger, Exception exception, string loop, int attempt, TimeSpan delay);
+
+    [LoggerMessage(EventId = 131, Level = LogLevel.Warning, Message = "Planning is behind: {Dropped} observations dropped or skipped so far")]
+    public static partial void ObservationsDropped(ILogger logger, long dropped);
+
+    [LoggerMessage(EventId = 140, Level = LogLevel.Information, Message = "Host {Host} {Action} maintenance")]
+    public static partial void Maintenance(ILogger logger, string host, string action);
+}

@@ -1,0 +1,144 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+
+namespace VmEcosystem.Runtime;
+
+/// <summary>What the executor does with a plan.</summary>
+public enum ExecutionMode
+{
+    /// <summary>Plan and explain only; nothing is executed (the default: safe until an operator opts in).</summary>
+    DryRun = 0,
+
+    /// <summary>Plans wait for <see cref="EcosystemRuntime.ApproveAsync"/> (or expire).</summary>
+    Approve = 1,
+
+    /// <summary>Plans are executed as soon as they are made, within the executor's limits.</summary>
+    Automatic = 2,
+}
+
+/// <summary>What a full observation channel does when the collector has a new observation.</summary>
+public enum BackPressureMode
+{
+    /// <summary>The collector waits for room and skips the intervals it missed (counted); forecasters see every observation that was taken.</summary>
+    Wait = 0,
+
+    /// <summary>The oldest queued observation is dropped (counted); the planner always sees the newest.</summary>
+    DropOldest = 1,
+}
+
+/// <summary>Settings of the runtime loops and the migration executor (section <c>VmEcosystem:Runtime</c>).</summary>
+public sealed class RuntimeOptions
+{
+    /// <summary>What happens to plans.</summary>
+    public ExecutionMode Mode { get; set; } = ExecutionMode.DryRun;
+
+    /// <summary>How often metrics are collected (1 s to 60 min).</summary>
+    public TimeSpan MetricsInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How often a planning pass runs regardless of events (at least <see cref="MetricsInterval"/>).</summary>
+    public TimeSpan PlanningInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Plan as soon as the inventory changes (a VM added, removed, moved by someone else, a host changed).</summary>
+    public bool PlanOnInventoryChange { get; set; } = true;
+
+    /// <summary>Plan as soon as dependency declarations change.</summary>
+    public bool PlanOnDependencyChange { get; set; } = true;
+
+    /// <summary>Plan as soon as a host's predicted upper utilisation crosses this share (null: never).</summary>
+    public double? PlanOnForecastAbove { get; set; } = 1.0;
+
+    /// <summary>Least time between two event-triggered passes.</summary>
+    public TimeSpan EventDebounce { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Observations queued between collection and planning.</summary>
+    public int ObservationQueueCapacity { get; set; } = 4;
+
+    /// <summary>What a full observation queue does.</summary>
+    public BackPressureMode ObservationBackPressure { get; set; } = BackPressureMode.Wait;
+
+    /// <summary>Plans queued between planning and execution (a newer plan supersedes the oldest; superseded plans are audited).</summary>
+    public int PlanQueueCapacity { get; set; } = 1;
+
+    /// <summary>Most migrations running at once that touch one host (source or target).</summary>
+    public int MaxConcurrentMigrationsPerHost { get; set; } = 4;
+
+    /// <summary>Most migrations running at once in the cluster.</summary>
+    public int MaxConcurrentMigrationsInCluster { get; set; } = 64;
+
+    /// <summary>Most migrations started within <see cref="RateWindow"/>.</summary>
+    public int MaxMigrationsPerWindow { get; set; } = 2000;
+
+    /// <summary>The window of <see cref="MaxMigrationsPerWindow"/>.</summary>
+    public TimeSpan RateWindow { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>A VM is not migrated again by the executor within this time of its last start (the planner has its own cooldown).</summary>
+    public TimeSpan VmCooldown { get; set; } = TimeSpan.Zero;
+
+    /// <summary>After a failed migration, the VM is not migrated again within this time.</summary>
+    public TimeSpan FailureBackoff { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Timeout of one provider call (inventory, metrics, starting a migration).</summary>
+    public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Retries of a provider call that failed transiently (timeout, unavailable); starting a migration is idempotent, so retrying it is safe.</summary>
+    public int CallRetries { get; set; } = 2;
+
+    /// <summary>A running migration is cancelled after this long.</summary>
+    public TimeSpan MigrationTimeout { get; set; } = TimeSpan.FromHours(2);
+
+    /// <summary>On stop, running migrations are awaited this long, then cancelled (and awaited again as long).</summary>
+    public TimeSpan ShutdownDeadline { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Plans waiting for approval expire after this long.</summary>
+    public TimeSpan ApprovalTimeout { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>First delay after a failed loop iteration (doubles up to <see cref="MaxIterationBackoff"/>).</summary>
+    public TimeSpan IterationBackoff { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest delay between retries of a failing loop.</summary>
+    public TimeSpan MaxIterationBackoff { get; set; } = TimeSpan.FromMinutes(5);
+
+    internal BoundedChannelFullMode ObservationFullMode =>
+        ObservationBackPressure == BackPressureMode.DropOldest ? BoundedChannelFullMode.DropOldest : BoundedChannelFullMode.Wait;
+}
+
+/// <summary>Validates <see cref="RuntimeOptions"/> at start, naming each bad setting.</summary>
+internal sealed class RuntimeOptionsValidator : IValidateOptions<RuntimeOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RuntimeOptions o)
+    {
+        const string p = "VmEcosystem:Runtime:";
+        var errors = new List<string>();
+        void Check(bool ok, string message)
+        {
+            if (!ok)
+            {
+                errors.Add(p + message);
+            }
+        }
+
+        Check(Enum.IsDefined(o.Mode), $"Mode must be DryRun, Approve or Automatic; got {o.Mode}.");
+        Check(o.MetricsInterval >= TimeSpan.FromSeconds(1) && o.MetricsInterval <= TimeSpan.FromMinutes(60),
+            $"MetricsInterval must be between 1 s and 60 min; got {o.MetricsInterval}.");
+        Check(o.PlanningInterval >= o.MetricsInterval, $"PlanningInterval must be at least MetricsInterval ({o.MetricsInterval}); got {o.PlanningInterval}.");
+        Check(o.PlanOnForecastAbove is null or > 0, $"PlanOnForecastAbove must be positive or null; got {o.PlanOnForecastAbove}.");
+        Check(o.EventDebounce >= TimeSpan.Zero, $"EventDebounce must not be negative; got {o.EventDebounce}.");
+        Check(o.ObservationQueueCapacity is >= 1 and <= 10_000, $"ObservationQueueCapacity must be between 1 and 10000; got {o.ObservationQueueCapacity}.");
+        Check(Enum.IsDefined(o.ObservationBackPressure), $"ObservationBackPressure must be Wait or DropOldest; got {o.ObservationBackPressure}.");
+        Check(o.PlanQueueCapacity is >= 1 and <= 1000, $"PlanQueueCapacity must be between 1 and 1000; got {o.PlanQueueCapacity}.");
+        Check(o.MaxConcurrentMigrationsPerHost >= 1, $"MaxConcurrentMigrationsPerHost must be at least 1; got {o.MaxConcurrentMigrationsPerHost}.");
+        Check(o.MaxConcurrentMigrationsInCluster >= 1, $"MaxConcurrentMigrationsInCluster must be at least 1; got {o.MaxConcurrentMigrationsInCluster}.");
+        Check(o.MaxMigrationsPerWindow >= 1, $"MaxMigrationsPerWindow must be at least 1; got {o.MaxMigrationsPerWindow}.");
+        Check(o.RateWindow > TimeSpan.Zero, $"RateWindow must be positive; got {o.RateWindow}.");
+        Check(o.VmCooldown >= TimeSpan.Zero, $"VmCooldown must not be negative; got {o.VmCooldown}.");
+        Check(o.FailureBackoff >= TimeSpan.Zero, $"FailureBackoff must not be negative; got {o.FailureBackoff}.");
+        Check(o.CallTimeout > TimeSpan.Zero, $"CallTimeout must be positive; got {o.CallTimeout}.");
+        Check(o.CallRetries is >= 0 and <= 10, $"CallRetries must be between 0 and 10; got {o.CallRetries}.");
+        Check(o.MigrationTimeout > TimeSpan.Zero, $"MigrationTimeout must be positive; got {o.MigrationTimeout}.");
+        Check(o.ShutdownDeadline >= TimeSpan.Zero, $"ShutdownDeadline must not be negative; got {o.ShutdownDeadline}.");
+        Check(o.ApprovalTimeout > TimeSpan.Zero, $"ApprovalTimeout must be positive; got {o.ApprovalTimeout}.");
+        Check(o.IterationBackoff > TimeSpan.Zero && o.MaxIterationBackoff >= o.IterationBackoff,
+            $"IterationBackoff must be positive and at most MaxIterationBackoff; got {o.IterationBackoff} and {o.MaxIterationBackoff}.");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

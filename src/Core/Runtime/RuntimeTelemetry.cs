@@ -1,0 +1,64 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace VmEcosystem.Runtime;
+
+/// <summary>
+/// Names of the runtime's <see cref="Meter"/> and <see cref="ActivitySource"/>, for OpenTelemetry:
+/// <c>.AddMeter(RuntimeTelemetry.MeterName)</c> and <c>.AddSource(RuntimeTelemetry.ActivitySourceName)</c>.
+/// </summary>
+public static class RuntimeTelemetry
+{
+    /// <summary>Meter name.</summary>
+    public const string MeterName = "VmEcosystem";
+
+    /// <summary>Activity source name (spans <c>vmeco.plan</c> and <c>vmeco.migrate</c>).</summary>
+    public const string ActivitySourceName = "VmEcosystem";
+
+    internal static readonly ActivitySource ActivitySource = new(ActivitySourceName);
+}
+
+/// <summary>The runtime's instruments; one per runtime instance, from the injected <see cref="IMeterFactory"/> when there is one.</summary>
+internal sealed class RuntimeInstruments : IDisposable
+{
+    private readonly Meter _meter;
+
+    public RuntimeInstruments(IMeterFactory? factory, Func<RuntimeGauges> gauges)
+    {
+        _meter = factory?.Create(new MeterOptions(RuntimeTelemetry.MeterName)) ?? new Meter(RuntimeTelemetry.MeterName);
+        MigrationsStarted = _meter.CreateCounter<long>("vmeco.migrations.started", "{migration}", "Migrations started.");
+        MigrationsSucceeded = _meter.CreateCounter<long>("vmeco.migrations.succeeded", "{migration}", "Migrations that completed.");
+        MigrationsFailed = _meter.CreateCounter<long>("vmeco.migrations.failed", "{migration}", "Migrations (or calls starting them) that failed or were cancelled.");
+        DecisionsSkipped = _meter.CreateCounter<long>("vmeco.decisions.skipped", "{decision}", "Planned moves the executor did not execute (limits, cooldowns, maintenance, stale).");
+        PlanningDuration = _meter.CreateHistogram<double>("vmeco.planning.duration", "s", "Duration of one planning pass.");
+        ForecastError = _meter.CreateHistogram<double>("vmeco.forecast.error", "MHz", "Mean absolute error of the previous one-step CPU forecasts, per observation.");
+        LoopErrors = _meter.CreateCounter<long>("vmeco.loop.errors", "{error}", "Failed loop iterations (retried with backoff).");
+        ObservationsDropped = _meter.CreateCounter<long>("vmeco.observations.dropped", "{observation}", "Observations dropped or skipped because planning was behind.");
+        _meter.CreateObservableGauge("vmeco.queue.observations", () => gauges().ObservationQueue, "{observation}", "Observations waiting for planning.");
+        _meter.CreateObservableGauge("vmeco.queue.plans", () => gauges().PlanQueue, "{plan}", "Plans waiting for execution.");
+        _meter.CreateObservableGauge("vmeco.migrations.running", () => gauges().Running, "{migration}", "Migrations running.");
+        _meter.CreateObservableGauge("vmeco.reservations.held", () => gauges().Reservations, "{reservation}", "Shadow-slot reservations held.");
+        _meter.CreateObservableGauge("vmeco.dependency.score", () => gauges().DependencyScore, null, "Cluster-wide dependency satisfaction (when an ecosystem graph is used).");
+    }
+
+    public Counter<long> MigrationsStarted { get; }
+
+    public Counter<long> MigrationsSucceeded { get; }
+
+    public Counter<long> MigrationsFailed { get; }
+
+    public Counter<long> DecisionsSkipped { get; }
+
+    public Histogram<double> PlanningDuration { get; }
+
+    public Histogram<double> ForecastError { get; }
+
+    public Counter<long> LoopErrors { get; }
+
+    public Counter<long> ObservationsDropped { get; }
+
+    public void Dispose() => _meter.Dispose();
+}
+
+/// <summary>Values behind the observable gauges.</summary>
+internal readonly record struct RuntimeGauges(int ObservationQueue, int PlanQueue, int Running, int Reservations, double DependencyScore);

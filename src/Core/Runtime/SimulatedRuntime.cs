@@ -1,0 +1,54 @@
+using VmEcosystem.Simulation;
+
+namespace VmEcosystem.Runtime;
+
+/// <summary>Progress of a simulated run through the runtime.</summary>
+/// <param name="Now">Clock time.</param>
+/// <param name="Share">Share of the scenario done, 0..1.</param>
+/// <param name="Status">The runtime's counters.</param>
+public readonly record struct SimulatedRunProgress(DateTimeOffset Now, double Share, RuntimeStatus Status);
+
+/// <summary>
+/// Drives a runtime on the simulator with a <see cref="VirtualClock"/>: starts it, advances the clock timer by
+/// timer (waiting until the runtime is idle after each, so every tick is observed, planned and executed before
+/// time moves on), stops after the scenario's last tick, completes the migrations still running and returns the
+/// simulation's figures. A day runs in seconds and the same way every time.
+/// </summary>
+public static class SimulatedRuntime
+{
+    /// <summary>Runs the scenario to its end.</summary>
+    public static async Task<SimulationSummary> RunAsync(
+        EcosystemRuntime runtime,
+        VirtualClock clock,
+        ISimulatedCluster simulation,
+        Action<SimulatedRunProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        ArgumentNullException.ThrowIfNull(clock);
+        ArgumentNullException.ThrowIfNull(simulation);
+        var start = clock.GetUtcNow();
+        var end = simulation.EndsAt;
+        await runtime.StartAsync(cancellationToken).ConfigureAwait(false);
+        await runtime.WhenIdleAsync(cancellationToken).ConfigureAwait(false);
+        var lastReport = start;
+        while (clock.NextDue is { } due && due <= end)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            clock.AdvanceToNextTimer();
+            await runtime.WhenIdleAsync(cancellationToken).ConfigureAwait(false);
+            if (progress is not null && clock.GetUtcNow() - lastReport >= TimeSpan.FromMinutes(30))
+            {
+                lastReport = clock.GetUtcNow();
+                progress(new SimulatedRunProgress(lastReport, Math.Clamp((lastReport - start) / (end - start), 0, 1), runtime.Status));
+            }
+        }
+
+        // Migrations still running after the last tick complete in the engine; their handlers then record them.
+        var summary = simulation.Finish();
+        await runtime.WhenIdleAsync(cancellationToken).ConfigureAwait(false);
+        await runtime.StopAsync(cancellationToken).ConfigureAwait(false);
+        progress?.Invoke(new SimulatedRunProgress(clock.GetUtcNow(), 1, runtime.Status));
+        return summary;
+    }
+}
