@@ -119,7 +119,7 @@ public sealed partial class EcosystemRuntime
 
         Interlocked.Increment(ref _observationCount);
         var observation = new Observation(time, state, trigger);
-        _quiet.Queued();
+        _quiet.Queued(Quiescence.Observations);
         if (!_observations!.Writer.TryWrite(observation))
         {
             // Wait mode and full: back-pressure holds the collector; intervals passing meanwhile are skipped above.
@@ -129,7 +129,7 @@ public sealed partial class EcosystemRuntime
             }
             catch
             {
-                _quiet.Dequeued();
+                _quiet.Dequeued(Quiescence.Observations);
                 ReturnState(state);
                 throw;
             }
@@ -191,7 +191,6 @@ public sealed partial class EcosystemRuntime
             _sleeper = sleeper;
         }
 
-        _quiet.Exit();
         void Wake(bool cancel)
         {
             lock (_triggerGate)
@@ -214,8 +213,10 @@ public sealed partial class EcosystemRuntime
             }
         }
 
+        // The timer exists before the loop stops counting busy: a driver must never see the runtime idle without it.
         using var timer = _time.CreateTimer(_ => Wake(false), null, _nextObservation - now, Timeout.InfiniteTimeSpan);
         using var registration = cancellationToken.Register(() => Wake(true));
+        _quiet.Exit();
         await sleeper.Task.ConfigureAwait(false);
         lock (_triggerGate)
         {
@@ -258,7 +259,7 @@ public sealed partial class EcosystemRuntime
         var reader = _observations!.Reader;
         if (!reader.TryRead(out var observation))
         {
-            if (!await _quiet.Waiting(reader.WaitToReadAsync(cancellationToken).AsTask()).ConfigureAwait(false))
+            if (!await _quiet.WaitingToRead(Quiescence.Observations, reader.WaitToReadAsync(cancellationToken).AsTask()).ConfigureAwait(false))
             {
                 // Completed: the runtime is stopping.
                 await _quiet.Waiting(Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
@@ -271,7 +272,7 @@ public sealed partial class EcosystemRuntime
             }
         }
 
-        _quiet.Dequeued();
+        _quiet.Dequeued(Quiescence.Observations);
         RuntimePlan? made = null;
         try
         {
@@ -304,10 +305,10 @@ public sealed partial class EcosystemRuntime
                 $"{d.Stage}/{d.Rule}: {d.Trigger.Detail}", MigrationExecutor.Explain(d)).ConfigureAwait(false);
         }
 
-        _quiet.Queued();
+        _quiet.Queued(Quiescence.Plans);
         if (!_plans!.Writer.TryWrite(made))
         {
-            _quiet.Dequeued();
+            _quiet.Dequeued(Quiescence.Plans);
         }
     }
 
@@ -425,7 +426,7 @@ public sealed partial class EcosystemRuntime
         var reader = _plans!.Reader;
         if (!reader.TryRead(out var item))
         {
-            if (!await _quiet.Waiting(reader.WaitToReadAsync(cancellationToken).AsTask()).ConfigureAwait(false))
+            if (!await _quiet.WaitingToRead(Quiescence.Plans, reader.WaitToReadAsync(cancellationToken).AsTask()).ConfigureAwait(false))
             {
                 await _quiet.Waiting(Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
                 return;
@@ -437,31 +438,26 @@ public sealed partial class EcosystemRuntime
             }
         }
 
-        try
+        // Taken: the loop is busy until the plan is handled.
+        _quiet.Dequeued(Quiescence.Plans);
+        ExpireApprovals();
+        switch (_options.Mode)
         {
-            ExpireApprovals();
-            switch (_options.Mode)
-            {
-                case ExecutionMode.DryRun:
-                    break;
-                case ExecutionMode.Approve when item.Plan.Decisions.Count > 0:
-                    var pending = new PendingPlan(item.PlanId, item.Plan, item.Time, item.Time + _options.ApprovalTimeout);
-                    lock (_pending)
-                    {
-                        _pending[item.PlanId] = pending;
-                    }
+            case ExecutionMode.DryRun:
+                break;
+            case ExecutionMode.Approve when item.Plan.Decisions.Count > 0:
+                var pending = new PendingPlan(item.PlanId, item.Plan, item.Time, item.Time + _options.ApprovalTimeout);
+                lock (_pending)
+                {
+                    _pending[item.PlanId] = pending;
+                }
 
-                    await _services.AuditAsync(AuditKind.PlanAwaitingApproval, item.PlanId, null, null, null,
-                        $"{item.Plan.Decisions.Count} moves wait for approval until {pending.ExpiresAt:O}").ConfigureAwait(false);
-                    break;
-                case ExecutionMode.Automatic when item.Plan.Decisions.Count > 0:
-                    await _executor.ExecuteAsync(item.PlanId, item.Plan, MaintenanceSet(), cancellationToken).ConfigureAwait(false);
-                    break;
-            }
-        }
-        finally
-        {
-            _quiet.Dequeued();
+                await _services.AuditAsync(AuditKind.PlanAwaitingApproval, item.PlanId, null, null, null,
+                    $"{item.Plan.Decisions.Count} moves wait for approval until {pending.ExpiresAt:O}").ConfigureAwait(false);
+                break;
+            case ExecutionMode.Automatic when item.Plan.Decisions.Count > 0:
+                await _executor.ExecuteAsync(item.PlanId, item.Plan, MaintenanceSet(), cancellationToken).ConfigureAwait(false);
+                break;
         }
     }
 
@@ -510,6 +506,15 @@ public sealed partial class EcosystemRuntime
 
     private void OnInventoryChange(InventoryChange change)
     {
+        if (change is VmMoved movedVm)
+        {
+            _executor.NoteHost(movedVm.Vm, movedVm.To);
+        }
+        else if (change is VmRemoved removed)
+        {
+            _executor.NoteHost(removed.Vm, null);
+        }
+
         bool own;
         lock (_model)
         {

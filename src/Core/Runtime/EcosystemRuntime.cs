@@ -64,6 +64,9 @@ public sealed record RuntimeStatus
     /// <summary>Plans waiting for approval.</summary>
     public required int PendingApprovals { get; init; }
 
+    /// <summary>Items queued now between collection and planning, and between planning and execution (bounded by the capacities).</summary>
+    public required (int Observations, int Plans) QueueDepths { get; init; }
+
     /// <summary>Hosts in maintenance.</summary>
     public required IReadOnlyList<HostId> HostsInMaintenance { get; init; }
 
@@ -245,6 +248,7 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
                     LoopErrors = new Dictionary<string, long>(_loopErrors),
                     LoopsAlive = [.. _loopsAlive.Order(StringComparer.Ordinal)],
                     PendingApprovals = PendingPlans.Count,
+                    QueueDepths = (_observations?.Reader.Count ?? 0, _plans?.Reader.Count ?? 0),
                     HostsInMaintenance = MaintenanceHosts(),
                     Reservations = Reservations.Count,
                     AuditFailures = Interlocked.Read(ref _services.AuditFailures),
@@ -273,14 +277,14 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
                 Interlocked.Increment(ref _dropped);
                 _instruments.ObservationsDropped.Add(1);
                 ReturnState(dropped.State);
-                _quiet.Dequeued();
+                _quiet.Dequeued(Quiescence.Observations);
             });
         _plans = Channel.CreateBounded<RuntimePlan>(
             new BoundedChannelOptions(_options.PlanQueueCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true, SingleWriter = true },
             dropped =>
             {
                 _ = _services.AuditAsync(AuditKind.PlanDiscarded, dropped.PlanId, null, null, null, "superseded by a newer plan before execution");
-                _quiet.Dequeued();
+                _quiet.Dequeued(Quiescence.Plans);
             });
         await _services.AuditAsync(AuditKind.RuntimeStarted, null, null, null, null,
             $"runtime started: mode {_options.Mode}, policy {_policy.Name}, metrics every {_options.MetricsInterval}, planning every {_options.PlanningInterval}").ConfigureAwait(false);
@@ -517,11 +521,16 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
         }
     }
 
-    private void OnMigrationEnded(VmId vm)
+    private void OnMigrationEnded(VmId vm, bool moved)
     {
         lock (_model)
         {
             _session.OnMigrationEnded(vm);
+            if (!moved)
+            {
+                // No move event will come for it: a later move of this VM is someone else's news.
+                _ownMoves.Remove(vm);
+            }
         }
     }
 }

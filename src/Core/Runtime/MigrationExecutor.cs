@@ -33,6 +33,9 @@ internal sealed class MigrationExecutor
     private readonly Dictionary<VmId, RunningMigration> _running = [];
     private readonly Dictionary<VmId, DateTimeOffset> _lastStart = [];
     private readonly Dictionary<VmId, DateTimeOffset> _backoffUntil = [];
+
+    // Where VMs are, as far as migrations and the change feed tell; decisions planned on an older view are skipped.
+    private readonly Dictionary<VmId, HostId> _knownHost = [];
     private readonly Queue<DateTimeOffset> _window = new();
     private readonly Dictionary<HostId, int> _perHost = [];
 
@@ -214,19 +217,28 @@ internal sealed class MigrationExecutor
             operation = await _services.CallAsync("StartMigration",
                 ct => _hypervisor.StartMigrationAsync(new MigrationRequest(d.Vm, d.Target), ct), cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is HypervisorException or TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex)
         {
+            // Whatever went wrong (provider error, timeout, the runtime stopping mid-call), the reservation and the
+            // counts are undone and the failure recorded; only then does a shutdown's cancellation propagate.
+            bool stopping = ex is OperationCanceledException && cancellationToken.IsCancellationRequested;
             lock (_gate)
             {
                 Unreserve(d);
                 _backoffUntil[d.Vm] = now + _options.FailureBackoff;
             }
 
-            _services.OnMigrationEnded(d.Vm);
+            _services.OnMigrationEnded(d.Vm, moved: false);
             Interlocked.Increment(ref Failed);
             _services.Instruments.MigrationsFailed.Add(1);
             RuntimeLog.MigrationFailed(_services.Logger, d.Vm.Value, d.Target.Value, ex.Message);
-            await _services.AuditAsync(AuditKind.MigrationFailed, planId, d.Vm, d.Source, d.Target, $"could not start: {ex.Message}").ConfigureAwait(false);
+            await _services.AuditAsync(stopping ? AuditKind.MigrationCancelled : AuditKind.MigrationFailed, planId, d.Vm, d.Source, d.Target,
+                stopping ? "could not start: the runtime stopped during the call" : $"could not start: {ex.Message}").ConfigureAwait(false);
+            if (stopping || ex is not (HypervisorException or TimeoutException or OperationCanceledException))
+            {
+                throw;
+            }
+
             return false;
         }
 
@@ -246,11 +258,35 @@ internal sealed class MigrationExecutor
         return true;
     }
 
+    /// <summary>Notes a VM's host from the change feed (null: it left).</summary>
+    public void NoteHost(VmId vm, HostId? host)
+    {
+        lock (_gate)
+        {
+            if (host is { } h)
+            {
+                _knownHost[vm] = h;
+            }
+            else
+            {
+                _knownHost.Remove(vm);
+                _backoffUntil.Remove(vm);
+                _lastStart.Remove(vm);
+            }
+        }
+    }
+
     private string? SkipReason(MigrationDecision d, IReadOnlySet<HostId> maintenance, DateTimeOffset now)
     {
         if (_running.ContainsKey(d.Vm))
         {
             return "the VM is already migrating";
+        }
+
+        if (_knownHost.TryGetValue(d.Vm, out var knownHost) && knownHost != d.Source)
+        {
+            // Planned on an older observation: the VM has moved since, so the decision's costs and limits no longer apply.
+            return $"the plan is stale: the VM is on {knownHost} now, not {d.Source}";
         }
 
         if (maintenance.Contains(d.Target))
@@ -359,13 +395,18 @@ internal sealed class MigrationExecutor
         {
             _running.Remove(d.Vm);
             Unreserve(d);
+            if (result is not null)
+            {
+                _knownHost[d.Vm] = result.FinalHost;
+            }
+
             if (!succeeded)
             {
                 _backoffUntil[d.Vm] = now + _options.FailureBackoff;
             }
         }
 
-        _services.OnMigrationEnded(d.Vm);
+        _services.OnMigrationEnded(d.Vm, succeeded);
         double seconds = (now - running.StartedAt).TotalSeconds;
         if (succeeded)
         {
@@ -414,7 +455,7 @@ internal sealed class RuntimeServices(
     ILogger logger,
     RuntimeOptions options,
     Action<MigrationDecision, DateTimeOffset> onStarting,
-    Action<VmId> onEnded,
+    Action<VmId, bool> onEnded,
     Action signal)
 {
     public RuntimeInstruments Instruments => instruments;
@@ -427,7 +468,7 @@ internal sealed class RuntimeServices(
 
     public void OnMigrationStarting(MigrationDecision d, DateTimeOffset now) => onStarting(d, now);
 
-    public void OnMigrationEnded(VmId vm) => onEnded(vm);
+    public void OnMigrationEnded(VmId vm, bool moved) => onEnded(vm, moved);
 
     public void Signal() => signal();
 
@@ -450,13 +491,16 @@ internal sealed class RuntimeServices(
     {
         for (int attempt = 0; ; attempt++)
         {
-            using var timer = new CancellationTokenSource(options.CallTimeout, time);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var timeout = new CallTimeout(quiescence, linked);
             try
             {
-                return await quiescence.Waiting(call(linked.Token).WaitAsync(linked.Token)).ConfigureAwait(false);
+                using (time.CreateTimer(static t => ((CallTimeout)t!).Fire(), timeout, options.CallTimeout, Timeout.InfiniteTimeSpan))
+                {
+                    return await quiescence.Waiting(call(linked.Token).WaitAsync(linked.Token)).ConfigureAwait(false);
+                }
             }
-            catch (OperationCanceledException) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (timeout.Fired && !cancellationToken.IsCancellationRequested)
             {
                 if (attempt >= options.CallRetries)
                 {
@@ -467,8 +511,52 @@ internal sealed class RuntimeServices(
             {
                 // Retried after a short pause.
             }
+            finally
+            {
+                timeout.Done();
+            }
 
             await quiescence.DelayAsync(options.IterationBackoff * (1 << Math.Min(attempt, 10)), time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}
+
+/// <summary>
+/// The timeout of one provider call. Firing counts the runtime busy until the call's caller has handled it, so a
+/// virtual-clock driver never sees the runtime idle between a timeout and its handling.
+/// </summary>
+internal sealed class CallTimeout(Quiescence quiescence, CancellationTokenSource call)
+{
+    private readonly Lock _gate = new();
+    private bool _done;
+
+    public bool Fired { get; private set; }
+
+    public void Fire()
+    {
+        lock (_gate)
+        {
+            if (_done)
+            {
+                return;
+            }
+
+            Fired = true;
+            quiescence.Enter();
+        }
+
+        call.Cancel();
+    }
+
+    public void Done()
+    {
+        lock (_gate)
+        {
+            _done = true;
+            if (Fired)
+            {
+                quiescence.Exit();
+            }
         }
     }
 }

@@ -2,16 +2,44 @@ namespace VmEcosystem.Runtime;
 
 /// <summary>
 /// Knows whether the runtime has runnable work: loops count themselves busy except while they wait on the clock,
-/// on a provider call or on an empty queue; queued items count until taken. With a virtual clock this tells a
-/// driver when it may advance time, which makes a simulated day through the runtime deterministic.
+/// on a provider call or on an empty queue. A queued item is runnable work only while its consumer waits to read
+/// (it is about to wake); a consumer held up by the clock or a provider call will take it when time moves on. With a
+/// virtual clock this tells a driver when it may advance time, which makes a simulated day through the runtime
+/// deterministic.
 /// </summary>
 internal sealed class Quiescence
 {
+    /// <summary>The queue between collection and planning.</summary>
+    public const int Observations = 0;
+
+    /// <summary>The queue between planning and execution.</summary>
+    public const int Plans = 1;
+
+    private readonly int[] _queued = new int[2];
+    private readonly int[] _reading = new int[2];
     private int _busy;
-    private int _queued;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public bool IsQuiet => Volatile.Read(ref _busy) == 0 && Volatile.Read(ref _queued) == 0;
+    public bool IsQuiet
+    {
+        get
+        {
+            if (Volatile.Read(ref _busy) != 0)
+            {
+                return false;
+            }
+
+            for (int q = 0; q < _queued.Length; q++)
+            {
+                if (Volatile.Read(ref _queued[q]) > 0 && Volatile.Read(ref _reading[q]) > 0)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
 
     public Task Changed => Volatile.Read(ref _changed).Task;
 
@@ -25,13 +53,28 @@ internal sealed class Quiescence
         }
     }
 
-    public void Queued() => Interlocked.Increment(ref _queued);
+    public void Queued(int queue) => Interlocked.Increment(ref _queued[queue]);
 
-    public void Dequeued()
+    public void Dequeued(int queue)
     {
-        if (Interlocked.Decrement(ref _queued) == 0)
+        if (Interlocked.Decrement(ref _queued[queue]) == 0)
         {
             Pulse();
+        }
+    }
+
+    /// <summary>Awaits a consumer's wait for <paramref name="queue"/> to have items, marking it reading meanwhile.</summary>
+    public async Task<bool> WaitingToRead(int queue, Task<bool> wait)
+    {
+        Interlocked.Increment(ref _reading[queue]);
+        try
+        {
+            return await Waiting(wait).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Counted busy again (Waiting re-entered) before it stops counting as reading: never idle in between.
+            Interlocked.Decrement(ref _reading[queue]);
         }
     }
 
@@ -86,7 +129,6 @@ internal sealed class Quiescence
         }
 
         var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Exit();
         using var timer = time.CreateTimer(_ =>
         {
             Enter();
@@ -103,6 +145,9 @@ internal sealed class Quiescence
                 Exit();
             }
         });
+
+        // Only now, with the timer armed, may a driver see this loop idle.
+        Exit();
         await tcs.Task.ConfigureAwait(false);
     }
 }

@@ -11,8 +11,8 @@ public readonly record struct SimulatedRunProgress(DateTimeOffset Now, double Sh
 /// <summary>
 /// Drives a runtime on the simulator with a <see cref="VirtualClock"/>: starts it, advances the clock timer by
 /// timer (waiting until the runtime is idle after each, so every tick is observed, planned and executed before
-/// time moves on), stops after the scenario's last tick, completes the migrations still running and returns the
-/// simulation's figures. A day runs in seconds and the same way every time.
+/// time moves on), stops after the scenario's last tick, completes the migrations still running, reports a last time
+/// (before stopping the runtime) and returns the simulation's figures. A day runs in seconds and the same way every time.
 /// </summary>
 public static class SimulatedRuntime
 {
@@ -47,8 +47,8 @@ public static class SimulatedRuntime
         // Migrations still running after the last tick complete in the engine; their handlers then record them.
         var summary = simulation.Finish();
         await runtime.WhenIdleAsync(cancellationToken).ConfigureAwait(false);
+        progress?.Invoke(new SimulatedRunProgress(clock.GetUtcNow(), 1, runtime.Status)); // the last report, with the loops still running
         await runtime.StopAsync(cancellationToken).ConfigureAwait(false);
-        progress?.Invoke(new SimulatedRunProgress(clock.GetUtcNow(), 1, runtime.Status));
         return summary;
     }
 }

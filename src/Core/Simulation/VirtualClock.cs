@@ -137,6 +137,7 @@ public sealed class VirtualClock : TimeProvider
     {
         lock (_gate)
         {
+            timer.Disarm();
             _timers.Remove(timer);
         }
     }
@@ -179,11 +180,10 @@ public sealed class VirtualClock : TimeProvider
             return true;
         }
 
-        public void Dispose()
-        {
-            Due = null;
-            clock.Remove(this);
-        }
+        // Disarmed under the clock's lock, so a concurrent AdvanceTo never sees a timer half-disposed.
+        public void Dispose() => clock.Remove(this);
+
+        public void Disarm() => Due = null;
 
         public ValueTask DisposeAsync()
         {
