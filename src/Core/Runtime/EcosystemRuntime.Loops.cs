@@ -256,6 +256,7 @@ public sealed partial class EcosystemRuntime
 
     private async Task PlanOnceAsync(CancellationToken cancellationToken)
     {
+        await EnsureGraphAsync(cancellationToken).ConfigureAwait(false);
         var reader = _observations!.Reader;
         if (!reader.TryRead(out var observation))
         {
@@ -329,7 +330,6 @@ public sealed partial class EcosystemRuntime
 
         lock (_model)
         {
-            EnsureGraph();
             _context.Now = observation.Time;
             _session.Prepare(state, _context, observation.Time);
             if (_session.LastOneStepError is { } error)
@@ -406,17 +406,27 @@ public sealed partial class EcosystemRuntime
         return trigger;
     }
 
-    private void EnsureGraph()
+    // Loads the graph from the inventory before the first pass (and after a resync); the change feed keeps it
+    // current in between. A failing call fails the planning iteration, which is retried with backoff.
+    private async Task EnsureGraphAsync(CancellationToken cancellationToken)
     {
-        if (_graph is null || _graphLoaded)
+        lock (_model)
         {
-            return;
+            if (_graph is null || _graphLoaded)
+            {
+                return;
+            }
         }
 
-        // First pass: load the graph from the inventory (the change feed keeps it current from then on).
-        var inventory = _hypervisor.GetInventoryAsync().GetAwaiter().GetResult();
-        _graph.Load(inventory, _declarations);
-        _graphLoaded = true;
+        var inventory = await _services.CallAsync("GetInventory", ct => _hypervisor.GetInventoryAsync(ct), cancellationToken).ConfigureAwait(false);
+        lock (_model)
+        {
+            if (!_graphLoaded)
+            {
+                _graph!.Load(inventory, _declarations);
+                _graphLoaded = true;
+            }
+        }
     }
 
     // ------------------------------------------------------------------ execution

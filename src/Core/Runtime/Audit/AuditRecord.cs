@@ -102,7 +102,7 @@ public sealed record AuditQuery
     /// <summary>True when <paramref name="r"/> matches.</summary>
     public bool Matches(AuditRecord r) =>
         (Vm is null || r.Vm == Vm) && (Host is null || r.Source == Host || r.Target == Host) && (PlanId is null || r.PlanId == PlanId)
-        && (From is null || r.Timestamp >= From) && (To is null || r.Timestamp < To) && (Kinds is null || Kinds.Contains(r.Kind));
+        && (From is null || r.Timestamp >= From) && (To is null || r.Timestamp < To) && (Kinds is null || Kinds.Count == 0 || Kinds.Contains(r.Kind));
 }
 
 /// <summary>Where audit records go. Implementations must be safe for concurrent appends.</summary>

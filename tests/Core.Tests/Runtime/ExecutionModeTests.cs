@@ -1,0 +1,189 @@
+using Microsoft.Extensions.Options;
+using VmEcosystem.Cluster;
+using VmEcosystem.Planning.Predictive;
+using VmEcosystem.Runtime;
+using VmEcosystem.Runtime.Audit;
+using VmEcosystem.Simulation;
+
+namespace VmEcosystem.Tests.Runtime;
+
+/// <summary>Execution modes, approvals, maintenance and option validation on a small simulated cluster.</summary>
+public sealed class ExecutionModeTests
+{
+    private sealed class Rig : IAsyncDisposable
+    {
+        public Rig(ExecutionMode mode, Action<RuntimeOptions>? configure = null)
+        {
+            Simulator = new SimulatorHypervisor(new SimulatorOptions { Synthetic = new SyntheticWorkloadOptions { VmCount = 40, Seed = 3 }, HostCount = 30 }, Clock);
+            var options = new RuntimeOptions { Mode = mode, PlanOnForecastAbove = null, PlanOnInventoryChange = false };
+            configure?.Invoke(options);
+            Audit = new InMemoryAuditStore();
+            Runtime = new EcosystemRuntime(Simulator, PredictivePolicy.Create(), Options.Create(options), Clock, Audit);
+        }
+
+        public VirtualClock Clock { get; } = new();
+
+        public SimulatorHypervisor Simulator { get; }
+
+        public InMemoryAuditStore Audit { get; }
+
+        public EcosystemRuntime Runtime { get; }
+
+        public async Task StartAsync()
+        {
+            await Runtime.StartAsync(TestContext.Current.CancellationToken);
+            await Runtime.WhenIdleAsync(TestContext.Current.CancellationToken);
+            await RunForAsync(TimeSpan.FromMinutes(10));
+        }
+
+        public async Task RunForAsync(TimeSpan span)
+        {
+            var until = Clock.GetUtcNow() + span;
+            while (Clock.NextDue is { } due && due <= until)
+            {
+                Clock.AdvanceToNextTimer();
+                await Runtime.WhenIdleAsync(TestContext.Current.CancellationToken);
+            }
+        }
+
+        public async Task<HostId> BusiestHostAsync() =>
+            (await Simulator.GetInventoryAsync(TestContext.Current.CancellationToken)).Placements.GroupBy(p => p.Host).OrderByDescending(g => g.Count()).First().Key;
+
+        public async Task<int> VmsOnAsync(HostId host) =>
+            (await Simulator.GetInventoryAsync(TestContext.Current.CancellationToken)).Placements.Count(p => p.Host == host);
+
+        public async Task<List<AuditRecord>> AuditOfAsync(params AuditKind[] kinds)
+        {
+            var list = new List<AuditRecord>();
+            await foreach (var r in Audit.QueryAsync(new AuditQuery { Kinds = kinds }, TestContext.Current.CancellationToken))
+            {
+                list.Add(r);
+            }
+
+            return list;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            // Stopping awaits running migrations on the virtual clock: keep time moving until it returns.
+            var stopping = Runtime.StopAsync();
+            while (!stopping.IsCompleted)
+            {
+                Clock.AdvanceToNextTimer();
+                await Task.WhenAny(stopping, Task.Delay(1));
+            }
+
+            await stopping;
+            await Runtime.DisposeAsync();
+            await Simulator.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Dry_run_plans_and_explains_but_executes_nothing()
+    {
+        await using var rig = new Rig(ExecutionMode.DryRun);
+        await rig.StartAsync();
+        var host = await rig.BusiestHostAsync();
+        int before = await rig.VmsOnAsync(host);
+        await rig.Runtime.EnterMaintenanceAsync(host);
+        await rig.RunForAsync(TimeSpan.FromHours(1));
+
+        Assert.Equal(before, await rig.VmsOnAsync(host));
+        Assert.Equal(0, rig.Runtime.Status.Migrations.Started);
+        var planned = await rig.AuditOfAsync(AuditKind.DecisionPlanned);
+        Assert.Contains(planned, r => r.Source == host && r.Detail!.Contains("\"rule\"", StringComparison.Ordinal));
+        Assert.Empty(await rig.AuditOfAsync(AuditKind.MigrationStarted));
+    }
+
+    [Fact]
+    public async Task Approve_mode_waits_for_approval_then_executes()
+    {
+        await using var rig = new Rig(ExecutionMode.Approve);
+        await rig.StartAsync();
+        var host = await rig.BusiestHostAsync();
+        await rig.Runtime.EnterMaintenanceAsync(host);
+        await rig.Runtime.WhenIdleAsync(TestContext.Current.CancellationToken);
+
+        var pending = Assert.Single(rig.Runtime.PendingPlans, p => p.Plan.Decisions.Any(d => d.Source == host));
+        Assert.Equal(0, rig.Runtime.Status.Migrations.Started);
+        int started = await rig.Runtime.ApproveAsync(pending.PlanId, TestContext.Current.CancellationToken);
+        Assert.True(started > 0);
+        await rig.RunForAsync(TimeSpan.FromMinutes(30));
+
+        Assert.Equal(0, await rig.VmsOnAsync(host));
+        Assert.Single(await rig.AuditOfAsync(AuditKind.PlanApproved));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => rig.Runtime.ApproveAsync(pending.PlanId, TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task Rejected_and_expired_plans_are_audited_and_cannot_be_approved()
+    {
+        await using var rig = new Rig(ExecutionMode.Approve, o => o.ApprovalTimeout = TimeSpan.FromMinutes(12));
+        await rig.StartAsync();
+        var host = await rig.BusiestHostAsync();
+        await rig.Runtime.EnterMaintenanceAsync(host);
+        await rig.Runtime.WhenIdleAsync(TestContext.Current.CancellationToken);
+        var first = rig.Runtime.PendingPlans.Single(p => p.Plan.Decisions.Any(d => d.Source == host));
+        await rig.Runtime.RejectAsync(first.PlanId, "not tonight");
+        Assert.Contains(await rig.AuditOfAsync(AuditKind.PlanRejected), r => r.PlanId == first.PlanId && r.Message.Contains("not tonight", StringComparison.Ordinal));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => rig.Runtime.RejectAsync(first.PlanId));
+
+        // The next periodic pass proposes the evacuation again; left alone, it expires.
+        await rig.RunForAsync(TimeSpan.FromMinutes(5));
+        var second = rig.Runtime.PendingPlans.Last(p => p.Plan.Decisions.Any(d => d.Source == host));
+        Assert.NotEqual(first.PlanId, second.PlanId);
+        await rig.RunForAsync(TimeSpan.FromMinutes(20));
+        Assert.DoesNotContain(rig.Runtime.PendingPlans, p => p.PlanId == second.PlanId);
+        Assert.Contains(await rig.AuditOfAsync(AuditKind.PlanDiscarded), r => r.PlanId == second.PlanId && r.Message.StartsWith("expired", StringComparison.Ordinal));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => rig.Runtime.ApproveAsync(second.PlanId, TestContext.Current.CancellationToken));
+        Assert.Equal(0, rig.Runtime.Status.Migrations.Started);
+    }
+
+    [Fact]
+    public async Task Maintenance_evacuates_a_host_within_limits_and_keeps_it_empty()
+    {
+        await using var rig = new Rig(ExecutionMode.Automatic, o => o.MaxConcurrentMigrationsPerHost = 1);
+        await rig.StartAsync();
+        var host = await rig.BusiestHostAsync();
+        Assert.True(await rig.VmsOnAsync(host) > 1);
+        var entered = rig.Clock.GetUtcNow();
+        await rig.Runtime.EnterMaintenanceAsync(host);
+        await rig.RunForAsync(TimeSpan.FromHours(2));
+
+        Assert.Equal(0, await rig.VmsOnAsync(host));
+        Assert.Equal(1, rig.Runtime.Status.PeakConcurrency.PerHost);
+        Assert.Equal([host], rig.Runtime.Status.HostsInMaintenance);
+        var started = await rig.AuditOfAsync(AuditKind.MigrationStarted);
+        Assert.Contains(started, r => r.Source == host && r.Timestamp >= entered);
+        Assert.DoesNotContain(started, r => r.Target == host && r.Timestamp >= entered);
+        Assert.Contains(await rig.AuditOfAsync(AuditKind.MaintenanceEntered), r => r.Source == host || r.Target == host);
+
+        await rig.Runtime.ExitMaintenanceAsync(host);
+        Assert.Empty(rig.Runtime.Status.HostsInMaintenance);
+    }
+
+    [Theory]
+    [InlineData("MetricsInterval")]
+    [InlineData("PlanningInterval")]
+    [InlineData("MaxConcurrentMigrationsPerHost")]
+    [InlineData("ObservationQueueCapacity")]
+    [InlineData("CallTimeout")]
+    public void Bad_options_fail_at_construction_naming_the_setting(string setting)
+    {
+        var options = new RuntimeOptions();
+        switch (setting)
+        {
+            case "MetricsInterval": options.MetricsInterval = TimeSpan.FromMilliseconds(500); break;
+            case "PlanningInterval": options.PlanningInterval = TimeSpan.FromMinutes(1); break;
+            case "MaxConcurrentMigrationsPerHost": options.MaxConcurrentMigrationsPerHost = 0; break;
+            case "ObservationQueueCapacity": options.ObservationQueueCapacity = 0; break;
+            case "CallTimeout": options.CallTimeout = TimeSpan.Zero; break;
+        }
+
+        var clock = new VirtualClock();
+        var simulator = new SimulatorHypervisor(new SimulatorOptions { Synthetic = new SyntheticWorkloadOptions { VmCount = 4 }, HostCount = 4 }, clock);
+        var error = Assert.Throws<OptionsValidationException>(() => new EcosystemRuntime(simulator, PredictivePolicy.Create(), Options.Create(options), clock));
+        Assert.Contains($"VmEcosystem:Runtime:{setting}", error.Message, StringComparison.Ordinal);
+    }
+}
