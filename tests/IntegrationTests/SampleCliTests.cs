@@ -47,6 +47,31 @@ public sealed class SampleCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Simulate_runs_through_the_runtime_in_every_mode()
+    {
+        async Task<JsonElement> Mode(string mode)
+        {
+            var (code, output, error) = await Run("simulate", "--synthetic", "--vms", "200", "--hosts", "150", "--seed", "5", "--mode", mode,
+                "--report", Path.Combine(_dir, mode + ".html"), "--json");
+            Assert.True(code == 0, error);
+            return JsonDocument.Parse(output.Trim().Split('\n')[^1]).RootElement.Clone();
+        }
+
+        var dryRun = await Mode("dry-run");
+        var approve = await Mode("approve");
+        var automatic = await Mode("automatic");
+        Assert.Equal(0, dryRun.GetProperty("migrations").GetInt32());
+        Assert.Equal(287, dryRun.GetProperty("plans").GetInt32());
+        Assert.True(automatic.GetProperty("migrations").GetInt32() > 0);
+        Assert.True(automatic.GetProperty("energyKwh").GetDouble() < dryRun.GetProperty("energyKwh").GetDouble());
+
+        // This sample's operator approves every plan at once, so approval changes nothing but who decides.
+        Assert.Equal(automatic.GetProperty("migrations").GetInt32(), approve.GetProperty("migrations").GetInt32());
+        Assert.Equal(automatic.GetProperty("energyKwh").GetDouble(), approve.GetProperty("energyKwh").GetDouble());
+        Assert.True(automatic.GetProperty("peakPerHost").GetInt32() <= 4);
+    }
+
+    [Fact]
     public async Task Benchmark_prints_one_json_object_per_policy_last_line_last_policy()
     {
         var (code, output, error) = await Run("benchmark", "consolidation", "--trace-dir", RepositoryPaths.ShippedPlanetLabDay,

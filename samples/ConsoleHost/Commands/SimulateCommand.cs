@@ -1,13 +1,20 @@
 using System.CommandLine;
+using System.Diagnostics;
 using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using VmEcosystem.ConsoleHost.Reporting;
+using VmEcosystem.Hosting;
 using VmEcosystem.Planning;
+using VmEcosystem.Runtime;
 using VmEcosystem.Simulation;
 
 namespace VmEcosystem.ConsoleHost.Commands;
 
-/// <summary>`simulate`: runs a simulated day on the built-in simulator and writes a report.</summary>
+/// <summary>
+/// `simulate`: runs a simulated day on the built-in simulator through the library's runtime (the same loops,
+/// channels, executor and audit a control plane embeds, on a virtual clock) and writes a report.
+/// </summary>
 internal static class SimulateCommand
 {
     public static Command Create()
@@ -16,7 +23,7 @@ internal static class SimulateCommand
         var synthetic = new Option<bool>("--synthetic") { Description = "Use the seeded synthetic workload generator instead of traces." };
         var vms = new Option<int>("--vms") { Description = "Number of synthetic VMs.", DefaultValueFactory = _ => 1000 };
         var hosts = new Option<int>("--hosts") { Description = "Number of hosts.", DefaultValueFactory = _ => 800 };
-        var policy = PolicyOptions.Policy("lr-mmt");
+        var policy = PolicyOptions.Policy("predictive");
         var param = PolicyOptions.Param();
         var seed = new Option<int>("--seed") { Description = "Seed of every random choice.", DefaultValueFactory = _ => 42 };
         var cloudSim = new Option<bool>("--cloudsim-compatible") { Description = "Use CloudSim 3.0.3's exact model (removes VMs whose demand reaches 0)." };
@@ -27,14 +34,23 @@ internal static class SimulateCommand
         };
         var json = new Option<bool>("--json") { Description = "Print the summary as one JSON line (and no table)." };
         var explain = new Option<int>("--explain") { Description = "Print the explanations of the first N migration decisions.", DefaultValueFactory = _ => 0 };
+        var mode = new Option<string>("--mode")
+        {
+            Description = "What the runtime does with plans: dry-run (plan and explain only), approve (plans wait for approval; this sample's operator approves each), automatic.",
+            DefaultValueFactory = _ => "automatic",
+        };
+        mode.AcceptOnlyFromAmong("dry-run", "approve", "automatic");
+        var perHost = new Option<int>("--max-per-host") { Description = "Most migrations running at once touching one host.", DefaultValueFactory = _ => new RuntimeOptions().MaxConcurrentMigrationsPerHost };
+        var inCluster = new Option<int>("--max-in-cluster") { Description = "Most migrations running at once in the cluster.", DefaultValueFactory = _ => new RuntimeOptions().MaxConcurrentMigrationsInCluster };
+        var audit = new Option<FileInfo?>("--audit") { Description = "Write the audit trail to this SQLite file (default: in memory)." };
         vms.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError("--vms must be at least 1."); } });
         hosts.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError("--hosts must be at least 1."); } });
 
         var command = new Command("simulate", "Run a simulated day on the built-in simulator; print a summary and write an HTML report.")
         {
-            traceDir, synthetic, vms, hosts, policy, param, seed, cloudSim, report, json, explain,
+            traceDir, synthetic, vms, hosts, policy, param, seed, cloudSim, report, json, explain, mode, perHost, inCluster, audit,
         };
-        command.SetAction((parse, ct) => CliErrors.RunAsync(() =>
+        command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
             var model = parse.GetValue(cloudSim) ? SimulationModel.CloudSimCompatible : SimulationModel.Default;
             SimulationScenario scenario;
@@ -54,8 +70,10 @@ internal static class SimulateCommand
             bool quiet = parse.GetValue(json);
             var explanations = new List<MigrationDecision>();
             int wanted = parse.GetValue(explain);
-            var result = Run(scenario, selected, parse.GetValue(seed), quiet, ct,
-                wanted > 0 ? (plan, _) => explanations.AddRange(plan.Decisions.Take(wanted - explanations.Count)) : null);
+            var setup = new RunSetup(scenario, selected, parse.GetValue(seed), ParseMode(parse.GetValue(mode)!), parse.GetValue(perHost),
+                parse.GetValue(inCluster), parse.GetValue(audit)?.FullName);
+            var result = await RunAsync(setup, quiet, ct,
+                wanted > 0 ? plan => { lock (explanations) { explanations.AddRange(plan.Decisions.Take(wanted - explanations.Count)); } } : null);
             var summary = result.Summary;
             var rows = SummaryRows(scenario, name, p, result);
             var reportFile = parse.GetValue(report)!;
@@ -76,6 +94,12 @@ internal static class SimulateCommand
                     summary.Slav,
                     summary.Esv,
                     summary.VmsAtEnd,
+                    mode = parse.GetValue(mode),
+                    plans = result.Status.PlanningPasses,
+                    skipped = result.Status.Migrations.Skipped,
+                    failed = result.Status.Migrations.Failed,
+                    peakPerHost = result.Status.PeakConcurrency.PerHost,
+                    peakInCluster = result.Status.PeakConcurrency.InCluster,
                     report = reportFile.FullName,
                 }));
             }
@@ -102,38 +126,99 @@ internal static class SimulateCommand
                 CliOutput.Ansi.MarkupLineInterpolated($"Report written to [link]{reportFile.FullName}[/]");
             }
 
-            return Task.FromResult(0);
+            return 0;
         }));
         return command;
     }
 
-    private static ConsolidationResult Run(SimulationScenario scenario, IMigrationPolicy policy, int seed, bool quiet, CancellationToken ct,
-        Action<MigrationPlan, PlanningSession>? onPlan)
+    private static ExecutionMode ParseMode(string mode) => mode switch
     {
-        var placement = policy is NoMigrationPolicy ? InitialPlacementStrategy.FirstFit : InitialPlacementStrategy.PowerAwareBestFit;
-        int totalTicks = (int)((scenario.Model.DurationSeconds - scenario.Model.StartSeconds) / scenario.Model.TickIntervalSeconds);
-        if (quiet || !AnsiConsole.Profile.Capabilities.Interactive)
+        "dry-run" => ExecutionMode.DryRun,
+        "approve" => ExecutionMode.Approve,
+        _ => ExecutionMode.Automatic,
+    };
+
+    private sealed record RunSetup(SimulationScenario Scenario, IMigrationPolicy Policy, int Seed, ExecutionMode Mode, int MaxPerHost, int MaxInCluster, string? AuditPath);
+
+    private sealed record RunResult(SimulationSummary Summary, RuntimeStatus Status, double WallSeconds);
+
+    private static async Task<RunResult> RunAsync(RunSetup setup, bool quiet, CancellationToken ct, Action<MigrationPlan>? onPlan)
+    {
+        var watch = Stopwatch.StartNew();
+        var clock = new VirtualClock();
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(clock);
+        services.AddVmEcosystem(b =>
         {
-            return ConsolidationExperiment.Run(scenario, policy, placement, seed, cancellationToken: ct, onPlan: onPlan);
+            b.Configure(o => o.Seed = setup.Seed);
+            b.UseSimulator(o =>
+            {
+                o.Scenario = () => setup.Scenario;
+                o.Seed = setup.Seed;
+                o.InitialPlacement = setup.Policy is NoMigrationPolicy ? InitialPlacementStrategy.FirstFit : InitialPlacementStrategy.PowerAwareBestFit;
+            });
+            b.UsePolicy(_ => setup.Policy);
+            b.ConfigureRuntime(o =>
+            {
+                o.Mode = setup.Mode;
+                // One observation and one pass per simulator tick, as the scenario's model defines them.
+                o.MetricsInterval = o.PlanningInterval = TimeSpan.FromSeconds(setup.Scenario.Model.TickIntervalSeconds);
+                o.PlanOnInventoryChange = false;
+                o.PlanOnForecastAbove = null;
+                o.MaxConcurrentMigrationsPerHost = setup.MaxPerHost;
+                o.MaxConcurrentMigrationsInCluster = setup.MaxInCluster;
+                o.MaxMigrationsPerWindow = 1_000_000;
+            });
+            if (setup.AuditPath is not null)
+            {
+                b.UseSqliteAudit(setup.AuditPath);
+            }
+        });
+        await using var provider = services.BuildServiceProvider();
+        var runtime = provider.GetRequiredService<EcosystemRuntime>();
+        var simulation = provider.GetRequiredService<ISimulatedCluster>();
+        if (onPlan is not null)
+        {
+            runtime.PlanMade += made => onPlan(made.Plan);
         }
 
-        ConsolidationResult? result = null;
-        AnsiConsole.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .Start(ctx =>
-            {
-                var task = ctx.AddTask($"Simulating {scenario.Name}", maxValue: totalTicks);
-                result = ConsolidationExperiment.Run(scenario, policy, placement, seed, sim =>
+        // In approve mode this sample plays the operator and approves every plan as soon as it waits.
+        Func<EcosystemRuntime, CancellationToken, Task>? approver = setup.Mode == ExecutionMode.Approve ? ApproveAllAsync : null;
+        SimulationSummary summary;
+        RuntimeStatus? last = null;
+        if (quiet || !AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            summary = await SimulatedRuntime.RunAsync(runtime, clock, simulation, p => last = p.Status, ct, approver);
+        }
+        else
+        {
+            summary = await AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .StartAsync(async ctx =>
                 {
-                    task.Value = sim.TicksProcessed;
-                    task.Description = $"t={sim.Now / 3600:F1}h  energy={sim.EnergyKwh:F1} kWh  migrations={sim.Migrations}";
-                }, ct, onPlan: onPlan);
-                task.Value = totalTicks;
-            });
-        return result!;
+                    var task = ctx.AddTask($"Simulating {setup.Scenario.Name}", maxValue: 1);
+                    return await SimulatedRuntime.RunAsync(runtime, clock, simulation, p =>
+                    {
+                        last = p.Status;
+                        task.Value = p.Share;
+                        var m = p.Status.Migrations;
+                        task.Description = $"t={p.Share * 24:F1}h  plans={p.Status.PlanningPasses}  migrations={m.Started} ({m.Failed} failed, {m.Skipped} skipped)  running={p.Status.MigrationsRunning}";
+                    }, ct, approver);
+                });
+        }
+
+        return new RunResult(summary, last ?? runtime.Status, watch.Elapsed.TotalSeconds);
     }
 
-    private static List<(string, string)> SummaryRows(SimulationScenario scenario, string policy, double? param, ConsolidationResult result)
+    private static async Task ApproveAllAsync(EcosystemRuntime runtime, CancellationToken ct)
+    {
+        foreach (var pending in runtime.PendingPlans)
+        {
+            await runtime.ApproveAsync(pending.PlanId, ct);
+        }
+    }
+
+    private static List<(string, string)> SummaryRows(SimulationScenario scenario, string policy, double? param, RunResult result)
     {
         var s = result.Summary;
         var inv = CultureInfo.InvariantCulture;
@@ -151,6 +236,7 @@ internal static class SimulateCommand
             ("ESV", s.Esv.ToString("E3", inv)),
             ("Overall SLA violation", s.OverallSlaViolation.ToString("P3", inv)),
             ("Active hosts (min / mean / max)", $"{active.Min()} / {active.Average().ToString("F1", inv)} / {active.Max()}"),
+            ("Runtime", $"mode {result.Status.Mode}, {result.Status.PlanningPasses} planning passes, {result.Status.Migrations.Skipped} decisions skipped by limits, {result.Status.Migrations.Failed} failed, peak {result.Status.PeakConcurrency.PerHost} per host / {result.Status.PeakConcurrency.InCluster} in the cluster"),
             ("Wall time", $"{result.WallSeconds.ToString("F2", inv)} s"),
         ];
     }

@@ -17,12 +17,22 @@ public readonly record struct SimulatedRunProgress(DateTimeOffset Now, double Sh
 public static class SimulatedRuntime
 {
     /// <summary>Runs the scenario to its end.</summary>
+    /// <param name="runtime">The runtime (not started).</param>
+    /// <param name="clock">The virtual clock the runtime and the simulator use.</param>
+    /// <param name="simulation">The simulated cluster.</param>
+    /// <param name="progress">Called every 30 simulated minutes and once at the end (with the loops still running).</param>
+    /// <param name="cancellationToken">Stops the run.</param>
+    /// <param name="operatorStep">
+    /// Called whenever the runtime is idle, before time moves on: an operator's chance to act (approve pending
+    /// plans, put hosts in maintenance). The runtime is waited idle again after it.
+    /// </param>
     public static async Task<SimulationSummary> RunAsync(
         EcosystemRuntime runtime,
         VirtualClock clock,
         ISimulatedCluster simulation,
         Action<SimulatedRunProgress>? progress = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        Func<EcosystemRuntime, CancellationToken, Task>? operatorStep = null)
     {
         ArgumentNullException.ThrowIfNull(runtime);
         ArgumentNullException.ThrowIfNull(clock);
@@ -37,6 +47,11 @@ public static class SimulatedRuntime
             cancellationToken.ThrowIfCancellationRequested();
             clock.AdvanceToNextTimer();
             await runtime.WhenIdleAsync(cancellationToken).ConfigureAwait(false);
+            if (operatorStep is not null)
+            {
+                await operatorStep(runtime, cancellationToken).ConfigureAwait(false);
+                await runtime.WhenIdleAsync(cancellationToken).ConfigureAwait(false);
+            }
             if (progress is not null && clock.GetUtcNow() - lastReport >= TimeSpan.FromMinutes(30))
             {
                 lastReport = clock.GetUtcNow();
