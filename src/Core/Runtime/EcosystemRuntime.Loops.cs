@@ -364,6 +364,7 @@ public sealed partial class EcosystemRuntime
             activity?.SetTag("vmeco.decisions", plan.Decisions.Count);
             activity?.SetTag("vmeco.trigger", trigger ?? "periodic");
             RuntimeLog.Planned(_logger, id, _policy.Name, plan.Decisions.Count, trigger ?? "periodic");
+            Volatile.Write(ref _dependencyScore, _graph?.ClusterScore ?? double.NaN);
             return new RuntimePlan(id, plan, trigger ?? "periodic", observation.Time);
         }
     }

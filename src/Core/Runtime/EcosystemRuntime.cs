@@ -215,17 +215,8 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
     /// <summary>Raised after every planning pass (on the planning loop; keep handlers short).</summary>
     public event Action<RuntimePlan>? PlanMade;
 
-    /// <summary>Reservations held in the shadow-slot ledger (read under the runtime's lock).</summary>
-    public IReadOnlyList<ShadowSlot> Reservations
-    {
-        get
-        {
-            lock (_model)
-            {
-                return _session.Ledger.Snapshot();
-            }
-        }
-    }
+    /// <summary>Reservations held in the shadow-slot ledger (the ledger is thread-safe: reading never waits for a planning pass).</summary>
+    public IReadOnlyList<ShadowSlot> Reservations => _session.Ledger.Snapshot();
 
     /// <summary>The counters and state now.</summary>
     public RuntimeStatus Status
@@ -474,18 +465,12 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
         return planner;
     }
 
-    private RuntimeGauges Gauges()
-    {
-        int reservations;
-        double score;
-        lock (_model)
-        {
-            reservations = _session.Ledger.Count;
-            score = _graph?.ClusterScore ?? double.NaN;
-        }
+    // Status and gauges never take the model lock: a long planning pass must not block a metrics scrape. The
+    // dependency score is the one computed at the end of the last pass.
+    private double _dependencyScore = double.NaN;
 
-        return new RuntimeGauges(_observations?.Reader.Count ?? 0, _plans?.Reader.Count ?? 0, _executor.RunningCount, reservations, score);
-    }
+    private RuntimeGauges Gauges() =>
+        new(_observations?.Reader.Count ?? 0, _plans?.Reader.Count ?? 0, _executor.RunningCount, _session.Ledger.Count, Volatile.Read(ref _dependencyScore));
 
     private IReadOnlyList<HostId> MaintenanceHosts()
     {

@@ -153,6 +153,7 @@ internal sealed class MigrationExecutor
             try
             {
                 await all.WaitAsync(cts.Token).ConfigureAwait(false);
+                await OutcomesRecordedAsync().ConfigureAwait(false);
                 return (running.Count, 0);
             }
             catch (OperationCanceledException)
@@ -184,7 +185,20 @@ internal sealed class MigrationExecutor
             // The provider did not confirm in time; the completion handlers still run when it does.
         }
 
+        await OutcomesRecordedAsync().ConfigureAwait(false);
         return (running.Count - remaining.Count, remaining.Count);
+    }
+
+    // A finished migration's handler records its outcome (audit, release) just after the provider completes it;
+    // stopping waits for those handlers so the trail is complete before the runtime reports it stopped. Bounded
+    // in real time: a handler blocked on a failing audit store must not hold the stop forever.
+    private async Task OutcomesRecordedAsync()
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (HasUnhandledCompletions && waited.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(1).ConfigureAwait(false);
+        }
     }
 
     private async Task<bool> TryStartAsync(string planId, MigrationDecision d, IReadOnlySet<HostId> maintenance, CancellationToken cancellationToken)
