@@ -46,30 +46,12 @@ public sealed class MovingAverageForecaster : ForecasterBase
     /// <inheritdoc />
     protected override bool HasParameters => false;
 
-    /// <inheritdoc />
-    protected override void Reset()
-    {
-    }
 
-    /// <inheritdoc />
-    protected override void Absorb(double value)
-    {
-    }
 
     /// <inheritdoc />
     protected override (double Point, double Sigma) PointAndSigma(int horizon)
     {
-        int n = Math.Min(_window, History.Count);
-        Span<double> w = stackalloc double[n];
-        History.CopyLast(n, w);
-        double mean = 0;
-        foreach (double v in w)
-        {
-            mean += v;
-        }
-
-        mean /= n;
-        return (mean, RobustStatistics.StandardDeviation(w) * Math.Sqrt(1 + (1.0 / n)));
+        return RecentMean(_window);
     }
 }
 
@@ -94,15 +76,7 @@ public sealed class MovingMedianForecaster : ForecasterBase
     /// <inheritdoc />
     protected override bool HasParameters => false;
 
-    /// <inheritdoc />
-    protected override void Reset()
-    {
-    }
 
-    /// <inheritdoc />
-    protected override void Absorb(double value)
-    {
-    }
 
     /// <inheritdoc />
     protected override (double Point, double Sigma) PointAndSigma(int horizon)

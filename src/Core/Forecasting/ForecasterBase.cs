@@ -204,11 +204,34 @@ public abstract class ForecasterBase : IForecaster
     /// <summary>False for models without fitted per-series parameters: <see cref="Refit"/> then has nothing to do.</summary>
     protected virtual bool HasParameters => true;
 
-    /// <summary>Clears the model state (not its parameters) before the history is replayed.</summary>
-    protected abstract void Reset();
+    /// <summary>Clears the model state (not its parameters) before the history is replayed. Models that read only
+    /// <see cref="History"/> keep no other state and need not override it.</summary>
+    protected virtual void Reset()
+    {
+    }
 
-    /// <summary>Moves the state forward by one sample (already appended to <see cref="History"/>).</summary>
-    protected abstract void Absorb(double value);
+    /// <summary>Moves the state forward by one sample (already appended to <see cref="History"/>); a no-op for
+    /// models that read only the history.</summary>
+    protected virtual void Absorb(double value)
+    {
+    }
+
+    /// <summary>The mean of the last <paramref name="count"/> values (at most the history) and the standard deviation
+    /// of a new value around it: the plain window forecast, also the fallback of models not fitted yet.</summary>
+    protected (double Point, double Sigma) RecentMean(int count)
+    {
+        int n = Math.Min(count, History.Count);
+        Span<double> w = stackalloc double[n];
+        History.CopyLast(n, w);
+        double mean = 0;
+        foreach (double v in w)
+        {
+            mean += v;
+        }
+
+        mean /= n;
+        return (mean, RobustStatistics.StandardDeviation(w) * Math.Sqrt(1 + (1.0 / n)));
+    }
 
     /// <summary>Estimates parameters from <see cref="History"/>; the state is rebuilt afterwards.</summary>
     protected virtual void Estimate()

@@ -3,6 +3,14 @@ namespace VmEcosystem.Forecasting;
 /// <summary>Order statistics on small windows (medians, quantiles, MAD) without allocation.</summary>
 internal static class RobustStatistics
 {
+    private static Span<double> SortedCopy(ReadOnlySpan<double> values, Span<double> scratch)
+    {
+        var s = scratch[..values.Length];
+        values.CopyTo(s);
+        s.Sort();
+        return s;
+    }
+
     /// <summary>Median of <paramref name="values"/>; sorts <paramref name="scratch"/> (at least as long).</summary>
     public static double Median(ReadOnlySpan<double> values, Span<double> scratch)
     {
@@ -12,25 +20,14 @@ internal static class RobustStatistics
             return double.NaN;
         }
 
-        var s = scratch[..n];
-        values.CopyTo(s);
-        s.Sort();
+        var s = SortedCopy(values, scratch);
         return (n & 1) == 1 ? s[n / 2] : (s[(n / 2) - 1] + s[n / 2]) / 2;
     }
 
     /// <summary>Linear-interpolated quantile; sorts a copy in <paramref name="scratch"/>.</summary>
     public static double Quantile(ReadOnlySpan<double> values, double q, Span<double> scratch)
     {
-        int n = values.Length;
-        if (n == 0)
-        {
-            return double.NaN;
-        }
-
-        var s = scratch[..n];
-        values.CopyTo(s);
-        s.Sort();
-        return ForecasterBase.Quantile(s, q);
+        return values.Length == 0 ? double.NaN : ForecasterBase.Quantile(SortedCopy(values, scratch), q);
     }
 
     /// <summary>Mean absolute one-step change: the MASE scale of a series.</summary>

@@ -71,15 +71,7 @@ public sealed class SsaForecaster : ForecasterBase
     /// <summary>The rank in use (0 before a fit).</summary>
     public int Rank => _rank;
 
-    /// <inheritdoc />
-    protected override void Reset()
-    {
-    }
 
-    /// <inheritdoc />
-    protected override void Absorb(double value)
-    {
-    }
 
     /// <inheritdoc />
     protected override void Estimate()
@@ -191,17 +183,7 @@ public sealed class SsaForecaster : ForecasterBase
     {
         if (!_fitted || History.Count < _l)
         {
-            int n = Math.Min(History.Count, 12);
-            Span<double> recent = stackalloc double[n];
-            History.CopyLast(n, recent);
-            double mean = 0;
-            foreach (double v in recent)
-            {
-                mean += v;
-            }
-
-            mean /= n;
-            return (mean, RobustStatistics.StandardDeviation(recent) * Math.Sqrt(1 + (1.0 / n)));
+            return RecentMean(12);
         }
 
         History.CopyLast(_l, _lag);

@@ -243,10 +243,7 @@ internal sealed class MigrationExecutor
             }
 
             _services.OnMigrationEnded(d.Vm, moved: false);
-            Interlocked.Increment(ref Failed);
-            _services.Instruments.MigrationsFailed.Add(1);
-            RuntimeLog.MigrationFailed(_services.Logger, d.Vm.Value, d.Target.Value, ex.Message);
-            await _services.AuditAsync(stopping ? AuditKind.MigrationCancelled : AuditKind.MigrationFailed, planId, d.Vm, d.Source, d.Target,
+            await RecordFailureAsync(planId, d, stopping, ex.Message,
                 stopping ? "could not start: the runtime stopped during the call" : $"could not start: {ex.Message}").ConfigureAwait(false);
             if (stopping || ex is not (HypervisorException or TimeoutException or OperationCanceledException))
             {
@@ -432,16 +429,22 @@ internal sealed class MigrationExecutor
         }
         else
         {
-            Interlocked.Increment(ref Failed);
-            _services.Instruments.MigrationsFailed.Add(1);
             bool cancelled = result?.Outcome == Hypervisor.MigrationOutcome.Cancelled;
             string why = result?.Error?.Message ?? error?.Message ?? (cancelled ? "cancelled" : "unknown");
-            RuntimeLog.MigrationFailed(_services.Logger, d.Vm.Value, d.Target.Value, why);
-            await _services.AuditAsync(cancelled ? AuditKind.MigrationCancelled : AuditKind.MigrationFailed, running.PlanId, d.Vm, d.Source, d.Target,
+            await RecordFailureAsync(running.PlanId, d, cancelled, why,
                 $"migration {running.Operation.Id} {(cancelled ? "cancelled" : "failed")}: {why}; the VM stays on {result?.FinalHost.Value ?? d.Source.Value}").ConfigureAwait(false);
         }
 
         _services.Signal();
+    }
+
+    // Counted, measured, logged and audited alike whether the start call or the migration itself failed.
+    private async Task RecordFailureAsync(string planId, MigrationDecision d, bool cancelled, string why, string message)
+    {
+        Interlocked.Increment(ref Failed);
+        _services.Instruments.MigrationsFailed.Add(1);
+        RuntimeLog.MigrationFailed(_services.Logger, d.Vm.Value, d.Target.Value, why);
+        await _services.AuditAsync(cancelled ? AuditKind.MigrationCancelled : AuditKind.MigrationFailed, planId, d.Vm, d.Source, d.Target, message).ConfigureAwait(false);
     }
 
     /// <summary>The audit detail of a decision: its explanation as JSON.</summary>

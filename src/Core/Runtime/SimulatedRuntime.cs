@@ -66,4 +66,38 @@ public static class SimulatedRuntime
         await runtime.StopAsync(cancellationToken).ConfigureAwait(false);
         return summary;
     }
+
+    /// <summary>
+    /// Moves <paramref name="clock"/> timer by timer up to <paramref name="until"/>, waiting until the runtime is idle
+    /// after each, so everything due in that span is observed, planned and executed in order.
+    /// </summary>
+    public static async Task AdvanceAsync(EcosystemRuntime runtime, VirtualClock clock, DateTimeOffset until, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        ArgumentNullException.ThrowIfNull(clock);
+        await runtime.WhenIdleAsync(cancellationToken).ConfigureAwait(false);
+        while (clock.NextDue is { } due && due <= until)
+        {
+            clock.AdvanceToNextTimer();
+            await runtime.WhenIdleAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Stops the runtime while keeping <paramref name="clock"/> moving: stopping awaits running migrations and its
+    /// deadlines on the clock, which would otherwise never pass.
+    /// </summary>
+    public static async Task StopAsync(EcosystemRuntime runtime, VirtualClock clock, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        ArgumentNullException.ThrowIfNull(clock);
+        var stopping = runtime.StopAsync(cancellationToken);
+        while (!stopping.IsCompleted)
+        {
+            clock.AdvanceToNextTimer();
+            await Task.WhenAny(stopping, Task.Delay(1, cancellationToken)).ConfigureAwait(false);
+        }
+
+        await stopping.ConfigureAwait(false);
+    }
 }

@@ -32,19 +32,11 @@ public sealed class ExecutionModeTests
         public async Task StartAsync()
         {
             await Runtime.StartAsync(TestContext.Current.CancellationToken);
-            await Runtime.WhenIdleAsync(TestContext.Current.CancellationToken);
             await RunForAsync(TimeSpan.FromMinutes(10));
         }
 
-        public async Task RunForAsync(TimeSpan span)
-        {
-            var until = Clock.GetUtcNow() + span;
-            while (Clock.NextDue is { } due && due <= until)
-            {
-                Clock.AdvanceToNextTimer();
-                await Runtime.WhenIdleAsync(TestContext.Current.CancellationToken);
-            }
-        }
+        public Task RunForAsync(TimeSpan span) =>
+            SimulatedRuntime.AdvanceAsync(Runtime, Clock, Clock.GetUtcNow() + span, TestContext.Current.CancellationToken);
 
         public async Task<HostId> BusiestHostAsync() =>
             (await Simulator.GetInventoryAsync(TestContext.Current.CancellationToken)).Placements.GroupBy(p => p.Host).OrderByDescending(g => g.Count()).First().Key;
@@ -65,15 +57,7 @@ public sealed class ExecutionModeTests
 
         public async ValueTask DisposeAsync()
         {
-            // Stopping awaits running migrations on the virtual clock: keep time moving until it returns.
-            var stopping = Runtime.StopAsync();
-            while (!stopping.IsCompleted)
-            {
-                Clock.AdvanceToNextTimer();
-                await Task.WhenAny(stopping, Task.Delay(1));
-            }
-
-            await stopping;
+            await SimulatedRuntime.StopAsync(Runtime, Clock);
             await Runtime.DisposeAsync();
             await Simulator.DisposeAsync();
         }

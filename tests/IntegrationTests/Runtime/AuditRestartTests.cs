@@ -27,22 +27,8 @@ public sealed class AuditRestartTests : IDisposable
             await using var provider = RuntimeDayTests.Services(clock, more: b => b.UseSqliteAudit(path));
             var runtime = provider.GetRequiredService<EcosystemRuntime>();
             await runtime.StartAsync(ct);
-            await runtime.WhenIdleAsync(ct);
-            var until = clock.GetUtcNow() + TimeSpan.FromHours(3);
-            while (clock.NextDue is { } due && due <= until)
-            {
-                clock.AdvanceToNextTimer();
-                await runtime.WhenIdleAsync(ct);
-            }
-            // Stopping awaits running migrations on the virtual clock, so time keeps moving until it returns.
-            var stopping = runtime.StopAsync(ct);
-            while (!stopping.IsCompleted)
-            {
-                clock.AdvanceToNextTimer();
-                await Task.WhenAny(stopping, Task.Delay(1, ct));
-            }
-
-            await stopping;
+            await SimulatedRuntime.AdvanceAsync(runtime, clock, clock.GetUtcNow() + TimeSpan.FromHours(3), ct);
+            await SimulatedRuntime.StopAsync(runtime, clock, ct);
             Assert.Empty(runtime.RunningMigrations);
             stoppedAt = clock.GetUtcNow();
             await foreach (var r in runtime.Audit.QueryAsync(new AuditQuery(), ct))

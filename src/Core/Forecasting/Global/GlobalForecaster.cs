@@ -26,15 +26,7 @@ public sealed class GlobalForecaster : ForecasterBase
     /// <inheritdoc />
     protected override bool HasParameters => false;
 
-    /// <inheritdoc />
-    protected override void Reset()
-    {
-    }
 
-    /// <inheritdoc />
-    protected override void Absorb(double value)
-    {
-    }
 
     /// <inheritdoc />
     protected override bool TryForecastDirectly(int horizon, double confidence, out Forecast forecast)
