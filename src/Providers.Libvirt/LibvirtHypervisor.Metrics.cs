@@ -1,0 +1,309 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using VmEcosystem.Cluster;
+using VmEcosystem.Hypervisor;
+using VmEcosystem.Providers.Libvirt.Metrics;
+using VmEcosystem.Providers.Libvirt.Native;
+
+namespace VmEcosystem.Providers.Libvirt;
+
+/// <summary>
+/// Metrics from <c>virConnectGetAllDomainStats</c> (CPU time, balloon, interface and block counters) and node CPU/memory
+/// statistics. Rates come from <see cref="CounterRates{TKey}"/>, which restarts a VM's baseline when its counters
+/// reset (CPU time restarts on the destination after a live migration).
+/// </summary>
+internal sealed partial class LibvirtHypervisor
+{
+    private const uint DomainStatGroups = LibvirtNative.StatsState | LibvirtNative.StatsCpuTotal | LibvirtNative.StatsBalloon
+        | LibvirtNative.StatsVcpu | LibvirtNative.StatsInterface | LibvirtNative.StatsBlock;
+
+    /// <summary>One VM's raw reading.</summary>
+    private readonly record struct DomainReading(VmId Vm, HostId Host, int Vcpus, double CoreMhz, double MemoryMiB, CounterReading Counters, long Timestamp);
+
+    /// <inheritdoc />
+    protected override async Task<IReadOnlyList<VmMetricSample>> GetVmMetricsCoreAsync(IReadOnlyCollection<VmId>? vms, CancellationToken cancellationToken)
+    {
+        var wanted = vms?.ToHashSet();
+        var first = await ReadAllDomainsAsync(cancellationToken).ConfigureAwait(false);
+        var rates = new Dictionary<VmId, (DomainReading Reading, CounterRate Rate)>();
+        var needSecond = false;
+        foreach (var r in first)
+        {
+            if (wanted is not null && !wanted.Contains(r.Vm))
+            {
+                continue;
+            }
+
+            if (_vmRates.Update((r.Host, r.Vm.Value), r.Counters, r.Timestamp, TimeProvider.TimestampFrequency) is { } rate)
+            {
+                rates[r.Vm] = (r, rate);
+            }
+            else
+            {
+                needSecond = true;
+            }
+        }
+
+        if (needSecond)
+        {
+            // First sight of a VM, or its counters restarted: read again shortly so every VM gets a real rate.
+            await Task.Delay(_options.FirstSampleInterval, TimeProvider, cancellationToken).ConfigureAwait(false);
+            foreach (var r in await ReadAllDomainsAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if ((wanted is null || wanted.Contains(r.Vm)) && !rates.ContainsKey(r.Vm)
+                    && _vmRates.Update((r.Host, r.Vm.Value), r.Counters, r.Timestamp, TimeProvider.TimestampFrequency) is { } rate)
+                {
+                    rates[r.Vm] = (r, rate);
+                }
+            }
+        }
+
+        if (wanted is not null)
+        {
+            foreach (var vm in wanted)
+            {
+                if (!first.Any(r => r.Vm == vm))
+                {
+                    throw VmNotFound(vm, "GetVmMetrics"); // unknown or not running: either way there is nothing to sample
+                }
+            }
+        }
+
+        var now = TimeProvider.GetUtcNow();
+        return rates.Values.Select(x => ToSample(x.Reading, x.Rate, now)).OrderBy(s => s.Vm.Value, StringComparer.Ordinal).ToArray();
+    }
+
+    private static VmMetricSample ToSample(DomainReading r, CounterRate rate, DateTimeOffset now)
+    {
+        double utilisation = Math.Clamp(rate.CpuSecondsPerSecond / Math.Max(1, r.Vcpus), 0, 1);
+        return new VmMetricSample
+        {
+            Vm = r.Vm,
+            Timestamp = now,
+            CpuUtilization = utilisation,
+            CpuMhz = utilisation * r.Vcpus * r.CoreMhz,
+            MemoryMiB = r.MemoryMiB,
+            NetworkRxMbps = rate.RxBytesPerSecond * 8 / 1e6,
+            NetworkTxMbps = rate.TxBytesPerSecond * 8 / 1e6,
+            DiskReadIops = rate.ReadIops,
+            DiskWriteIops = rate.WriteIops,
+            DiskReadBytesPerSecond = rate.ReadBytesPerSecond,
+            DiskWriteBytesPerSecond = rate.WriteBytesPerSecond,
+        };
+    }
+
+    private async Task<List<DomainReading>> ReadAllDomainsAsync(CancellationToken ct)
+    {
+        var perHost = await Task.WhenAll(_connections.Values.Select(c => OnHostAsync(c, ct, h => ReadDomains(c, h)))).ConfigureAwait(false);
+        var all = new List<DomainReading>();
+        var seen = new HashSet<VmId>();
+        foreach (var r in perHost.SelectMany(x => x).OrderBy(r => r.Host == HostOfOrDefault(r.Vm) ? 0 : 1))
+        {
+            if (seen.Add(r.Vm))
+            {
+                all.Add(r); // a VM caught mid-migration on both hosts is sampled where it was last placed
+            }
+        }
+
+        return all;
+    }
+
+    private HostId? HostOfOrDefault(VmId vm)
+    {
+        lock (_placementGate)
+        {
+            return _hostOf.TryGetValue(vm, out var h) ? h : null;
+        }
+    }
+
+    private unsafe List<DomainReading> ReadDomains(LibvirtConnection c, ConnectionHandle h)
+    {
+        var node = _nodeInfo.TryGetValue(c.Host, out var n) ? n : ReadNodeInfo(c, h);
+        int count = LibvirtNative.virConnectGetAllDomainStats(h, DomainStatGroups, out IntPtr records, LibvirtNative.ListDomainsActive);
+        if (count < 0)
+        {
+            throw LibvirtErrors.Fail($"Reading domain statistics of host '{c.Host}'");
+        }
+
+        long timestamp = TimeProvider.GetTimestamp();
+        var list = new List<DomainReading>(count);
+        try
+        {
+            var array = (IntPtr*)records;
+            for (int i = 0; i < count; i++)
+            {
+                var record = Marshal.PtrToStructure<LibvirtNative.DomainStatsRecord>(array[i]);
+                string? name = Marshal.PtrToStringUTF8(LibvirtNative.virDomainGetName(record.Domain));
+                if (name is null)
+                {
+                    continue;
+                }
+
+                var stats = TypedParameterReader.Numbers(record.Params, record.ParamCount);
+                if (stats.TryGetValue("state.state", out double state) && state is not (LibvirtNative.DomainRunning or LibvirtNative.DomainBlocked))
+                {
+                    continue; // paused (incoming migration, suspended) domains do no work worth sampling
+                }
+
+                list.Add(ToReading(h, record.Domain, name, c.Host, node, stats, timestamp));
+            }
+        }
+        finally
+        {
+            if (records != IntPtr.Zero)
+            {
+                LibvirtNative.virDomainStatsRecordListFree(records);
+            }
+        }
+
+        return list;
+    }
+
+    private static DomainReading ToReading(ConnectionHandle h, IntPtr domain, string name, HostId host, LibvirtNative.NodeInfo node,
+        Dictionary<string, double> stats, long timestamp)
+    {
+        double cpuNs, memoryKiB, vcpus;
+        if (stats.TryGetValue("cpu.time", out cpuNs) && stats.TryGetValue("balloon.current", out memoryKiB) && stats.TryGetValue("vcpu.current", out vcpus))
+        {
+            // The usual case (QEMU): everything came in the one bulk call.
+        }
+        else
+        {
+            // Drivers without the statistics groups (libvirt's test driver returns only the state) fall back to
+            // per-domain calls.
+            using var d = LookupRaw(h, domain);
+            LibvirtNative.virDomainGetInfo(d, out var info);
+            int live = LibvirtNative.virDomainGetVcpusFlags(d, LibvirtNative.AffectLive);
+            LibvirtNative.virResetLastError();
+            cpuNs = stats.TryGetValue("cpu.time", out double t) ? t : info.CpuTimeNs;
+            memoryKiB = stats.TryGetValue("balloon.current", out double m) ? m : info.MemoryKiB;
+            vcpus = live > 0 ? live : Math.Max(1, (int)info.VirtCpus);
+        }
+
+        var counters = new CounterReading(
+            cpuNs, 0,
+            Sum(stats, "net.", ".rx.bytes"), Sum(stats, "net.", ".tx.bytes"),
+            Sum(stats, "block.", ".rd.reqs"), Sum(stats, "block.", ".wr.reqs"),
+            Sum(stats, "block.", ".rd.bytes"), Sum(stats, "block.", ".wr.bytes"));
+        return new DomainReading(new VmId(name), host, (int)Math.Max(1, vcpus), node.Mhz, memoryKiB / 1024.0, counters, timestamp);
+    }
+
+    /// <summary>A second reference to a domain pointer owned by a stats record, released independently.</summary>
+    private static DomainHandle LookupRaw(ConnectionHandle h, IntPtr domain)
+    {
+        var name = Marshal.PtrToStringUTF8(LibvirtNative.virDomainGetName(domain)) ?? string.Empty;
+        IntPtr p = LibvirtNative.virDomainLookupByName(h, name);
+        if (p == IntPtr.Zero)
+        {
+            throw LibvirtErrors.Fail($"Looking up domain '{name}'");
+        }
+
+        return DomainHandle.Own(p);
+    }
+
+    private static double Sum(Dictionary<string, double> stats, string prefix, string suffix)
+    {
+        double sum = 0;
+        foreach (var (key, value) in stats)
+        {
+            if (key.StartsWith(prefix, StringComparison.Ordinal) && key.EndsWith(suffix, StringComparison.Ordinal) && double.IsFinite(value))
+            {
+                sum += value;
+            }
+        }
+
+        return sum;
+    }
+
+    /// <inheritdoc />
+    protected override async Task<IReadOnlyList<HostMetricSample>> GetHostMetricsCoreAsync(CancellationToken cancellationToken)
+    {
+        var samples = new List<HostMetricSample>();
+        foreach (var c in _connections.Values)
+        {
+            var first = await OnHostAsync(c, cancellationToken, h => ReadNode(c, h)).ConfigureAwait(false);
+            var rate = _hostRates.Update(c.Host, first.Counters, first.Timestamp, TimeProvider.TimestampFrequency);
+            if (rate is null)
+            {
+                await Task.Delay(_options.FirstSampleInterval, TimeProvider, cancellationToken).ConfigureAwait(false);
+                first = await OnHostAsync(c, cancellationToken, h => ReadNode(c, h)).ConfigureAwait(false);
+                rate = _hostRates.Update(c.Host, first.Counters, first.Timestamp, TimeProvider.TimestampFrequency);
+            }
+
+            samples.Add(new HostMetricSample
+            {
+                Host = c.Host,
+                Timestamp = TimeProvider.GetUtcNow(),
+                CpuUtilization = rate?.BusyFraction ?? 0,
+                MemoryUsedMiB = first.MemoryUsedMiB,
+            });
+        }
+
+        return samples;
+    }
+
+    private unsafe (CounterReading Counters, double MemoryUsedMiB, long Timestamp) ReadNode(LibvirtConnection c, ConnectionHandle h)
+    {
+        var cpu = ReadNodeStats(h, memory: false);
+        long timestamp = TimeProvider.GetTimestamp();
+        if (cpu is null)
+        {
+            throw LibvirtErrors.Fail($"Reading CPU statistics of host '{c.Host}'");
+        }
+
+        double idle = cpu.GetValueOrDefault("idle") + cpu.GetValueOrDefault("iowait");
+        double busy = cpu.Where(kv => kv.Key is not ("idle" or "iowait" or "utilization")).Sum(kv => kv.Value);
+        double used;
+        if (ReadNodeStats(h, memory: true) is { } mem && mem.TryGetValue("total", out double total))
+        {
+            used = (total - mem.GetValueOrDefault("free") - mem.GetValueOrDefault("buffers") - mem.GetValueOrDefault("cached")) / 1024.0;
+        }
+        else
+        {
+            // Drivers without node memory statistics (the test driver): the memory held by running domains.
+            used = ReadDomains(c, h).Sum(r => r.MemoryMiB);
+        }
+
+        return (new CounterReading(busy, busy + idle, 0, 0, 0, 0, 0, 0), Math.Max(0, used), timestamp);
+    }
+
+    private static unsafe Dictionary<string, double>? ReadNodeStats(ConnectionHandle h, bool memory)
+    {
+        int n = 0;
+        int rc = memory
+            ? LibvirtNative.virNodeGetMemoryStats(h, LibvirtNative.NodeMemoryStatsAllCells, null, ref n, 0)
+            : LibvirtNative.virNodeGetCPUStats(h, LibvirtNative.NodeCpuStatsAllCpus, null, ref n, 0);
+        if (rc < 0 || n <= 0)
+        {
+            LibvirtNative.virResetLastError();
+            return null;
+        }
+
+        var buffer = new LibvirtNative.NodeStat[n];
+        fixed (LibvirtNative.NodeStat* p = buffer)
+        {
+            rc = memory
+                ? LibvirtNative.virNodeGetMemoryStats(h, LibvirtNative.NodeMemoryStatsAllCells, p, ref n, 0)
+                : LibvirtNative.virNodeGetCPUStats(h, LibvirtNative.NodeCpuStatsAllCpus, p, ref n, 0);
+            if (rc < 0)
+            {
+                LibvirtNative.virResetLastError();
+                return null;
+            }
+
+            var map = new Dictionary<string, double>(n, StringComparer.Ordinal);
+            for (int i = 0; i < n; i++)
+            {
+                int len = 0;
+                while (len < 80 && p[i].Field[len] != 0)
+                {
+                    len++;
+                }
+
+                map[Encoding.UTF8.GetString(p[i].Field, len)] = p[i].Value;
+            }
+
+            return map;
+        }
+    }
+}

@@ -1,0 +1,70 @@
+namespace VmEcosystem.Providers.Libvirt;
+
+/// <summary>Settings of the libvirt provider (<c>builder.UseLibvirt(o => ...)</c>), validated at start.</summary>
+public sealed class LibvirtOptions
+{
+    /// <summary>The hosts to manage, one libvirt connection each. At least one; names unique.</summary>
+    public IList<LibvirtHostOptions> Hosts { get; set; } = [];
+
+    /// <summary>Keep-alive probe interval of each connection (<c>virConnectSetKeepAlive</c>); zero turns probes off.</summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Unanswered keep-alive probes after which libvirt closes the connection (then it is reopened on the next call).</summary>
+    public int KeepAliveCount { get; set; } = 3;
+
+    /// <summary>How often a running migration's job statistics are read for progress reports.</summary>
+    public TimeSpan MigrationProgressInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// CPU, disk and network figures are rates of libvirt's cumulative counters. A VM seen for the first time (or
+    /// whose counters restarted, as CPU time does after a migration) is read twice this far apart.
+    /// </summary>
+    public TimeSpan FirstSampleInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Pass <c>VIR_MIGRATE_UNSAFE</c>: needed when disks are not on storage libvirt recognises as shared
+    /// (for example a local file both hosts see) and the disk cache mode is not <c>none</c>.
+    /// </summary>
+    public bool AllowUnsafeMigration { get; set; }
+
+    /// <summary>
+    /// Allow removing vCPUs from running VMs. Off by default: QEMU needs guest cooperation, and a timed-out unplug
+    /// leaves the VM in a state that can break its next migration.
+    /// </summary>
+    public bool AllowVcpuUnplug { get; set; }
+}
+
+/// <summary>One libvirt host.</summary>
+public sealed class LibvirtHostOptions
+{
+    /// <summary>The host's name in the inventory (its <c>HostId</c>).</summary>
+    public string Name { get; set; } = string.Empty;
+
+    /// <summary>
+    /// libvirt connection URI: <c>qemu:///system</c>, <c>qemu+ssh://user@host/system</c>,
+    /// <c>qemu+unix:///system?socket=/path</c>, or <c>test:///path/node.xml</c> for libvirt's test driver.
+    /// Never logged (it may carry a user name).
+    /// </summary>
+    public string Uri { get; set; } = string.Empty;
+
+    /// <summary>
+    /// Where the migration stream to this host goes (<c>VIR_MIGRATE_PARAM_URI</c>, for example
+    /// <c>tcp://10.0.0.12</c>); null lets libvirt use the host's name.
+    /// </summary>
+    public string? MigrationUri { get; set; }
+
+    /// <summary>Address this host listens on for incoming migrations (<c>VIR_MIGRATE_PARAM_LISTEN_ADDRESS</c>); null: libvirt's default.</summary>
+    public string? MigrationListenAddress { get; set; }
+
+    /// <summary>Network capacity of the host, Mbit/s (libvirt does not report it).</summary>
+    public double NetworkMbps { get; set; } = 10_000;
+
+    /// <summary>Disk capacity of the host, IOPS (libvirt does not report it).</summary>
+    public double DiskIops { get; set; } = 100_000;
+
+    /// <summary>Availability zone, for topology-aware placement.</summary>
+    public string Zone { get; set; } = "default";
+
+    /// <summary>Rack, for topology-aware placement.</summary>
+    public string Rack { get; set; } = "default";
+}

@@ -1,0 +1,93 @@
+using Microsoft.Extensions.Options;
+
+namespace VmEcosystem.Providers.Libvirt;
+
+/// <summary>Validates <see cref="LibvirtOptions"/>; every message names the setting. URIs are never echoed (they may carry credentials).</summary>
+internal sealed class LibvirtOptionsValidator : IValidateOptions<LibvirtOptions>
+{
+    private const string Prefix = "VmEcosystem:Libvirt:";
+
+    public ValidateOptionsResult Validate(string? name, LibvirtOptions options)
+    {
+        var errors = new List<string>();
+        if (options.Hosts is null || options.Hosts.Count == 0)
+        {
+            errors.Add($"{Prefix}Hosts must list at least one host (Name and Uri).");
+        }
+        else
+        {
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            for (int i = 0; i < options.Hosts.Count; i++)
+            {
+                var h = options.Hosts[i];
+                string at = $"{Prefix}Hosts[{i}]";
+                if (h is null)
+                {
+                    errors.Add($"{at} is null.");
+                    continue;
+                }
+
+                if (string.IsNullOrWhiteSpace(h.Name))
+                {
+                    errors.Add($"{at}:Name must be set.");
+                }
+                else if (!names.Add(h.Name))
+                {
+                    errors.Add($"{at}:Name '{h.Name}' is used by two hosts.");
+                }
+
+                if (!LibvirtUris.IsWellFormed(h.Uri))
+                {
+                    errors.Add($"{at}:Uri must be an absolute libvirt URI such as qemu:///system, qemu+ssh://host/system or test:///path/node.xml.");
+                }
+
+                if (h.MigrationUri is { } m && !System.Uri.TryCreate(m, UriKind.Absolute, out _))
+                {
+                    errors.Add($"{at}:MigrationUri must be an absolute URI such as tcp://10.0.0.12.");
+                }
+
+                if (!(h.NetworkMbps > 0) || !double.IsFinite(h.NetworkMbps))
+                {
+                    errors.Add($"{at}:NetworkMbps must be positive; got {h.NetworkMbps}.");
+                }
+
+                if (!(h.DiskIops > 0) || !double.IsFinite(h.DiskIops))
+                {
+                    errors.Add($"{at}:DiskIops must be positive; got {h.DiskIops}.");
+                }
+            }
+        }
+
+        if (options.KeepAliveInterval < TimeSpan.Zero || options.KeepAliveInterval.TotalSeconds > int.MaxValue)
+        {
+            errors.Add($"{Prefix}KeepAliveInterval must be zero (off) or positive; got {options.KeepAliveInterval}.");
+        }
+
+        if (options.KeepAliveCount < 1)
+        {
+            errors.Add($"{Prefix}KeepAliveCount must be at least 1; got {options.KeepAliveCount}.");
+        }
+
+        if (options.MigrationProgressInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"{Prefix}MigrationProgressInterval must be positive; got {options.MigrationProgressInterval}.");
+        }
+
+        if (options.FirstSampleInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"{Prefix}FirstSampleInterval must be positive; got {options.FirstSampleInterval}.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+/// <summary>Helpers for libvirt URIs.</summary>
+internal static class LibvirtUris
+{
+    public static bool IsWellFormed(string? uri) =>
+        !string.IsNullOrWhiteSpace(uri) && uri.Contains("://", StringComparison.Ordinal) && System.Uri.TryCreate(uri, UriKind.Absolute, out _);
+
+    /// <summary>True for libvirt's in-process test driver (<c>test:///...</c>).</summary>
+    public static bool IsTestDriver(string uri) => uri.StartsWith("test:", StringComparison.OrdinalIgnoreCase);
+}
