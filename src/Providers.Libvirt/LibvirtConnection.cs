@@ -65,8 +65,9 @@ internal sealed unsafe class LibvirtConnection : IDisposable
             {
                 var error = LibvirtErrors.Last("virConnectOpen failed");
                 // Opening fails with assorted codes (system error, RPC, auth); all mean "cannot reach this host now".
+                var redacted = new LibvirtException(error.Code, error.ErrorDomain, LibvirtUris.Redact(error.Message, _host.Uri));
                 throw new HypervisorException(HypervisorErrorKind.Unavailable,
-                    $"Cannot connect to libvirt host '{Host}': {error.Message} ({error.CodeName})", nativeCode: error.CodeName, innerException: error);
+                    $"Cannot connect to libvirt host '{Host}': {redacted.Message} ({error.CodeName})", nativeCode: error.CodeName, innerException: redacted);
             }
 
             var handle = ConnectionHandle.Own(raw);

@@ -88,6 +88,18 @@ internal static class LibvirtUris
     public static bool IsWellFormed(string? uri) =>
         !string.IsNullOrWhiteSpace(uri) && uri.Contains("://", StringComparison.Ordinal) && System.Uri.TryCreate(uri, UriKind.Absolute, out _);
 
+    /// <summary>Removes the URI's user information (<c>user:password@</c>) wherever it appears in <paramref name="text"/>.</summary>
+    public static string Redact(string text, string uri)
+    {
+        if (System.Uri.TryCreate(uri, UriKind.Absolute, out var parsed) && parsed.UserInfo.Length > 0)
+        {
+            text = text.Replace(parsed.UserInfo, "***", StringComparison.Ordinal);
+            text = text.Replace(System.Uri.UnescapeDataString(parsed.UserInfo), "***", StringComparison.Ordinal);
+        }
+
+        return text;
+    }
+
     /// <summary>True for libvirt's in-process test driver (<c>test:///...</c>).</summary>
     public static bool IsTestDriver(string uri) => uri.StartsWith("test:", StringComparison.OrdinalIgnoreCase);
 }

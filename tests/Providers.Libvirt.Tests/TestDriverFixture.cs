@@ -23,6 +23,7 @@ public sealed class TestDriverFixture : IHypervisorFixture
     /// <summary>libvirt.so.0 is needed; CI installs it (and sets VMECO_REQUIRE_LIBVIRT=1 so a missing library fails instead of skipping).</summary>
     public static void RequireLibvirt()
     {
+        InstallOnce.Value.GetAwaiter().GetResult();
         if (LibvirtRuntime.IsAvailable())
         {
             return;
@@ -32,6 +33,30 @@ public sealed class TestDriverFixture : IHypervisorFixture
         Assert.False(Environment.GetEnvironmentVariable("VMECO_REQUIRE_LIBVIRT") == "1", reason);
         Assert.Skip(reason);
     }
+
+    /// <summary>
+    /// On a machine without libvirt.so.0, installs it once with the repository's setup script (Debian, as root) so
+    /// the README's single test command works on a fresh machine; a failure leaves the tests to skip with the reason.
+    /// </summary>
+    private static readonly Lazy<Task> InstallOnce = new(async () =>
+    {
+        if (System.Runtime.InteropServices.NativeLibrary.TryLoad(LibvirtNative.Library, out var handle))
+        {
+            System.Runtime.InteropServices.NativeLibrary.Free(handle);
+            return;
+        }
+
+        string script = Path.Combine(AppContext.BaseDirectory, "setup-libvirt.sh");
+        try
+        {
+            using var p = System.Diagnostics.Process.Start("bash", [script, "packages"]);
+            await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or TimeoutException)
+        {
+            // RequireLibvirt reports the missing library.
+        }
+    });
 
     internal static LibvirtHypervisor Create(Action<LibvirtOptions>? configure = null, params LibvirtHostOptions[] hosts)
     {
