@@ -16,6 +16,7 @@ public static class VmecoCli
             SimulateCommand.Create(),
             EcosystemCommand.Create(),
             BenchmarkCommand.Create(),
+            LibvirtCommand.Create(),
         };
         var config = new InvocationConfiguration { Output = output ?? Console.Out, Error = error ?? Console.Error };
         return root.Parse(args).InvokeAsync(config);
