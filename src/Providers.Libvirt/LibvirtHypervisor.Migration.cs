@@ -187,7 +187,9 @@ internal sealed partial class LibvirtHypervisor
             }
 
             LibvirtNative.virResetLastError();
-            if (error.Code == LibvirtErrors.OperationAborted && final == src.Host)
+            // QEMU reports an aborted job as "operation aborted" or as a failed job "canceled by client",
+            // depending on the phase; either way, a cancel we asked for that left the VM home is a cancellation.
+            if ((error.Code == LibvirtErrors.OperationAborted || execution.CancellationRequested.IsCancellationRequested) && final == src.Host)
             {
                 execution.Cancel(now, _bytes);
                 return;
