@@ -64,7 +64,8 @@ internal sealed partial class LibvirtHypervisor
             {
                 if (!first.Any(r => r.Vm == vm))
                 {
-                    throw VmNotFound(vm, "GetVmMetrics"); // unknown or not running: either way there is nothing to sample
+                    throw new HypervisorException(HypervisorErrorKind.NotFound,
+                        $"VM '{vm}' is not running on any reachable libvirt host, so it has no metrics.", Name, "GetVmMetrics");
                 }
             }
         }

@@ -108,9 +108,16 @@ internal sealed partial class LibvirtHypervisor
             var poller = Task.Run(() => PollAsync(done.Token));
             using var abort = execution.CancellationRequested.Register(() => Task.Run(() =>
             {
-                if (LibvirtNative.virDomainAbortJob(domain) < 0)
+                try
                 {
-                    LibvirtNative.virResetLastError(); // no job (finished or not yet started): the result says what happened
+                    if (LibvirtNative.virDomainAbortJob(domain) < 0)
+                    {
+                        LibvirtNative.virResetLastError(); // no job (finished or not yet started): the result says what happened
+                    }
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The migration already ended.
                 }
             }));
             try

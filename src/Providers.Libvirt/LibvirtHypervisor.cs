@@ -294,9 +294,19 @@ internal sealed partial class LibvirtHypervisor : HypervisorProvider
             hinted = _hostOf.TryGetValue(vm, out known);
         }
 
-        if (hinted && _connections.TryGetValue(known, out var hint) && await HasActiveDomainAsync(hint, vm, ct).ConfigureAwait(false) == true)
+        if (hinted && _connections.TryGetValue(known, out var hint))
         {
-            return hint;
+            try
+            {
+                if (await HasActiveDomainAsync(hint, vm, ct).ConfigureAwait(false) == true)
+                {
+                    return hint;
+                }
+            }
+            catch (HypervisorException ex) when (ex.IsTransient)
+            {
+                // The last known host does not answer; the VM may have moved, so look everywhere else.
+            }
         }
 
         HypervisorException? unreachable = null;
