@@ -36,6 +36,7 @@ internal sealed class MigrationExecutor
 
     // Where VMs are, as far as migrations and the change feed tell; decisions planned on an older view are skipped.
     private readonly Dictionary<VmId, HostId> _knownHost = [];
+    private int _recording; // finished migrations whose outcome is being counted and audited
     private readonly Queue<DateTimeOffset> _window = new();
     private readonly Dictionary<HostId, int> _perHost = [];
 
@@ -91,11 +92,16 @@ internal sealed class MigrationExecutor
         }
     }
 
-    /// <summary>True when a migration finished but its completion has not been handled yet.</summary>
+    /// <summary>True while a finished migration's outcome is not yet counted and audited.</summary>
     public bool HasUnhandledCompletions
     {
         get
         {
+            if (Volatile.Read(ref _recording) > 0)
+            {
+                return true;
+            }
+
             lock (_gate)
             {
                 foreach (var r in _running.Values)
@@ -144,6 +150,7 @@ internal sealed class MigrationExecutor
         var running = Running;
         if (running.Count == 0)
         {
+            await OutcomesRecordedAsync().ConfigureAwait(false); // one may have just left the running set
             return (0, 0);
         }
 
@@ -387,12 +394,14 @@ internal sealed class MigrationExecutor
 
         // Busy from here until the outcome is recorded (until then the finished operation keeps the runtime from idling).
         _services.Quiescence.Enter();
+        Interlocked.Increment(ref _recording); // still "unhandled" after it leaves _running, until counted and audited
         try
         {
             await RecordOutcomeAsync(running, result, error).ConfigureAwait(false);
         }
         finally
         {
+            Interlocked.Decrement(ref _recording);
             _services.Quiescence.Exit();
         }
     }
