@@ -95,7 +95,7 @@ internal sealed partial class LibvirtHypervisor
 
     private async Task<List<DomainReading>> ReadAllDomainsAsync(CancellationToken ct)
     {
-        var perHost = await Task.WhenAll(_connections.Values.Select(c => OnHostAsync(c, ct, h => ReadDomains(c, h)))).ConfigureAwait(false);
+        var perHost = await Task.WhenAll(_connections.Values.Select(c => SkipIfUnreachableAsync(c, OnHostAsync(c, ct, h => ReadDomains(c, h)), []))).ConfigureAwait(false);
         var all = new List<DomainReading>();
         var seen = new HashSet<VmId>();
         foreach (var r in perHost.SelectMany(x => x).OrderBy(r => r.Host == HostOfOrDefault(r.Vm) ? 0 : 1))
@@ -219,28 +219,47 @@ internal sealed partial class LibvirtHypervisor
     /// <inheritdoc />
     protected override async Task<IReadOnlyList<HostMetricSample>> GetHostMetricsCoreAsync(CancellationToken cancellationToken)
     {
-        var samples = new List<HostMetricSample>();
-        foreach (var c in _connections.Values)
-        {
-            var first = await OnHostAsync(c, cancellationToken, h => ReadNode(c, h)).ConfigureAwait(false);
-            var rate = _hostRates.Update(c.Host, first.Counters, first.Timestamp, TimeProvider.TimestampFrequency);
-            if (rate is null)
-            {
-                await Task.Delay(_options.FirstSampleInterval, TimeProvider, cancellationToken).ConfigureAwait(false);
-                first = await OnHostAsync(c, cancellationToken, h => ReadNode(c, h)).ConfigureAwait(false);
-                rate = _hostRates.Update(c.Host, first.Counters, first.Timestamp, TimeProvider.TimestampFrequency);
-            }
+        var samples = await Task.WhenAll(_connections.Values.Select(c =>
+            SkipIfUnreachableAsync(c, SampleHostAsync(c, cancellationToken), null)))
+            .ConfigureAwait(false);
+        return [.. samples.OfType<HostMetricSample>()];
+    }
 
-            samples.Add(new HostMetricSample
-            {
-                Host = c.Host,
-                Timestamp = TimeProvider.GetUtcNow(),
-                CpuUtilization = rate?.BusyFraction ?? 0,
-                MemoryUsedMiB = first.MemoryUsedMiB,
-            });
+    /// <summary>
+    /// One unreachable host must not blind the whole cluster: its samples are left out (it is listed Offline in the
+    /// inventory) and the others are returned.
+    /// </summary>
+    private async Task<T> SkipIfUnreachableAsync<T>(LibvirtConnection c, Task<T> read, T fallback)
+    {
+        try
+        {
+            return await read.ConfigureAwait(false);
+        }
+        catch (HypervisorException ex) when (ex.IsTransient)
+        {
+            LogHostUnreachable(Logger, c.Host.Value, ex.Message);
+            return fallback;
+        }
+    }
+
+    private async Task<HostMetricSample?> SampleHostAsync(LibvirtConnection c, CancellationToken ct)
+    {
+        var reading = await OnHostAsync(c, ct, h => ReadNode(c, h)).ConfigureAwait(false);
+        var rate = _hostRates.Update(c.Host, reading.Counters, reading.Timestamp, TimeProvider.TimestampFrequency);
+        if (rate is null)
+        {
+            await Task.Delay(_options.FirstSampleInterval, TimeProvider, ct).ConfigureAwait(false);
+            reading = await OnHostAsync(c, ct, h => ReadNode(c, h)).ConfigureAwait(false);
+            rate = _hostRates.Update(c.Host, reading.Counters, reading.Timestamp, TimeProvider.TimestampFrequency);
         }
 
-        return samples;
+        return new HostMetricSample
+        {
+            Host = c.Host,
+            Timestamp = TimeProvider.GetUtcNow(),
+            CpuUtilization = rate?.BusyFraction ?? 0,
+            MemoryUsedMiB = reading.MemoryUsedMiB,
+        };
     }
 
     private unsafe (CounterReading Counters, double MemoryUsedMiB, long Timestamp) ReadNode(LibvirtConnection c, ConnectionHandle h)

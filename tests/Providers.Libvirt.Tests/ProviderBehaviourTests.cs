@@ -51,7 +51,7 @@ public sealed class ProviderBehaviourTests
     }
 
     [Fact]
-    public async Task An_unreachable_host_is_left_out_and_migrating_to_it_fails_with_Unavailable()
+    public async Task An_unreachable_host_is_left_out_of_inventory_and_metrics_and_migrating_to_it_fails_with_Unavailable()
     {
         var ct = TestContext.Current.CancellationToken;
         var nowhere = new LibvirtHostOptions { Name = "host-x", Uri = "qemu+tcp://admin:s3cret@127.0.0.1:1/system" };
@@ -59,6 +59,10 @@ public sealed class ProviderBehaviourTests
         var inventory = await provider.GetInventoryAsync(ct);
         Assert.Equal(["host-a"], inventory.Hosts.Select(h => h.Id.Value));
         Assert.Equal(new HostId("host-a"), inventory.Placements.Single(p => p.Vm == new VmId("web1")).Host);
+
+        // Metrics of the reachable host still come back.
+        Assert.Equal(["web1"], (await provider.GetVmMetricsAsync(null, ct)).Select(m => m.Vm.Value));
+        Assert.Equal(["host-a"], (await provider.GetHostMetricsAsync(ct)).Select(m => m.Host.Value));
 
         var ex = await Assert.ThrowsAsync<HypervisorException>(() => provider.StartMigrationAsync(new MigrationRequest(new VmId("web1"), new HostId("host-x")), ct));
         Assert.Equal(HypervisorErrorKind.Unavailable, ex.Kind);
