@@ -6,7 +6,8 @@ using VmEcosystem.Providers.Libvirt.Native;
 namespace VmEcosystem.Providers.Libvirt;
 
 /// <summary>
-/// Live migration with <c>virDomainMigrate3</c> from the source host's connection to the destination's, progress
+/// Live migration with <c>virDomainMigrate3</c> from the source host's connection to the destination's (or, with
+/// <see cref="LibvirtOptions.PeerToPeerMigration"/>, <c>virDomainMigrateToURI3</c> driven by the source daemon), progress
 /// from <c>virDomainGetJobStats</c>, cancellation with <c>virDomainAbortJob</c>, and bandwidth/downtime settings.
 /// A persistent VM is defined on the destination and undefined on the source in the same job, so it is never
 /// listed on two hosts once the move is over.
@@ -122,24 +123,44 @@ internal sealed partial class LibvirtHypervisor
             }));
             try
             {
-                IntPtr moved;
+                bool succeeded;
+                LibvirtException? error = null;
+                DomainHandle? destination = null;
                 using (var parameters = MigrationParameters(dst.Options, options))
                 {
-                    moved = parameters.Invoke((p, n) => LibvirtNative.virDomainMigrate3(domain, dstHandle, (TypedParameter*)p, (uint)n, flags));
+                    if (owner._options.PeerToPeerMigration)
+                    {
+                        // The source daemon connects to the destination's URI itself (it must be able to reach it).
+                        int rc = parameters.Invoke((p, n) => LibvirtNative.virDomainMigrateToURI3(
+                            domain, dst.Options.Uri, (TypedParameter*)p, (uint)n, flags | LibvirtNative.MigratePeerToPeer));
+                        succeeded = rc == 0;
+                        error = succeeded ? null : LibvirtErrors.Last("virDomainMigrateToURI3 failed");
+                        IntPtr found = succeeded ? LibvirtNative.virDomainLookupByName(dstHandle, vm.Value) : IntPtr.Zero;
+                        destination = found == IntPtr.Zero ? null : DomainHandle.Own(found);
+                        LibvirtNative.virResetLastError(); // a destination not visible yet only costs the final byte count
+                    }
+                    else
+                    {
+                        IntPtr moved = parameters.Invoke((p, n) => LibvirtNative.virDomainMigrate3(domain, dstHandle, (TypedParameter*)p, (uint)n, flags));
+                        succeeded = moved != IntPtr.Zero;
+                        error = succeeded ? null : LibvirtErrors.Last("virDomainMigrate3 failed");
+                        destination = succeeded ? DomainHandle.Own(moved) : null;
+                    }
                 }
 
-                LibvirtException? error = moved == IntPtr.Zero ? LibvirtErrors.Last("virDomainMigrate3 failed") : null;
                 done.Cancel();
                 poller.Wait(TimeSpan.FromSeconds(5));
                 var now = owner.TimeProvider.GetUtcNow();
-                if (moved != IntPtr.Zero)
+                using (destination)
                 {
-                    using var destination = DomainHandle.Own(moved);
-                    Complete(destination, now);
-                }
-                else
-                {
-                    Fail(error!, now);
+                    if (succeeded)
+                    {
+                        Complete(destination, now);
+                    }
+                    else
+                    {
+                        Fail(error!, now);
+                    }
                 }
             }
             catch (Exception ex)
@@ -153,10 +174,11 @@ internal sealed partial class LibvirtHypervisor
             }
         }
 
-        private void Complete(DomainHandle destination, DateTimeOffset now)
+        private void Complete(DomainHandle? destination, DateTimeOffset now)
         {
             long bytes = _bytes;
-            if (LibvirtNative.virDomainGetJobStats(destination, out _, out IntPtr p, out int n, LibvirtNative.JobStatsCompleted) == 0 && p != IntPtr.Zero)
+            if (destination is not null
+                && LibvirtNative.virDomainGetJobStats(destination, out _, out IntPtr p, out int n, LibvirtNative.JobStatsCompleted) == 0 && p != IntPtr.Zero)
             {
                 var stats = TypedParameterReader.Numbers(p, n);
                 LibvirtNative.virTypedParamsFree(p, n);

@@ -28,6 +28,13 @@ public sealed class LibvirtOptions
     public bool AllowUnsafeMigration { get; set; }
 
     /// <summary>
+    /// Migrate peer-to-peer (<c>VIR_MIGRATE_PEER2PEER</c>): the source host's daemon connects to the destination's
+    /// URI itself, so the destination's <see cref="LibvirtHostOptions.Uri"/> must be reachable from the source host.
+    /// Off: the library drives both ends through its own connections (<c>virDomainMigrate3</c>).
+    /// </summary>
+    public bool PeerToPeerMigration { get; set; }
+
+    /// <summary>
     /// Allow removing vCPUs from running VMs. Off by default: QEMU needs guest cooperation, and a timed-out unplug
     /// leaves the VM in a state that can break its next migration.
     /// </summary>

@@ -74,6 +74,9 @@ public sealed class QemuHosts : IAsyncLifetime
     /// <summary>A provider for hosta and hostb (plus any extra hosts), as an application would build it.</summary>
     internal LibvirtHypervisor CreateProvider(params LibvirtHostOptions[] extra) => Build(null, extra);
 
+    /// <summary>A provider with adjusted options.</summary>
+    internal LibvirtHypervisor CreateProviderWith(Action<LibvirtOptions> adjust) => Build(adjust, []);
+
     /// <summary>A provider whose migrations to <paramref name="host"/> send the stream to <paramref name="migrationUri"/>.</summary>
     internal LibvirtHypervisor CreateProviderWithMigrationUri(string host, string migrationUri) =>
         Build(o => o.Hosts.Single(h => h.Name == host).MigrationUri = migrationUri, []);

@@ -139,6 +139,24 @@ public sealed class QemuProviderTests(QemuHosts hosts)
     }
 
     [Fact]
+    public async Task Peer_to_peer_migration_moves_the_vm_there_and_back()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var provider = hosts.CreateProviderWith(o => o.PeerToPeerMigration = true);
+        var (home, away) = await QemuHosts.LocateVmAsync(provider);
+        foreach (var to in new[] { away, home })
+        {
+            var operation = await provider.StartMigrationAsync(new MigrationRequest(Vm, to), ct);
+            var result = await operation.Completion.WaitAsync(TimeSpan.FromMinutes(2), ct);
+            Assert.True(result.Outcome == MigrationOutcome.Succeeded, $"→ {to}: {result.Outcome} {result.Error?.Message}");
+            var inventory = await provider.GetInventoryAsync(ct);
+            Assert.Equal(to, inventory.Placements.Single(p => p.Vm == Vm).Host);
+            Assert.True(inventory.TryGetVm(Vm, out var info));
+            Assert.Equal(VmPowerState.Running, info.State);
+        }
+    }
+
+    [Fact]
     public async Task A_migration_can_be_cancelled_and_leaves_the_vm_running_on_the_source()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -22,7 +22,7 @@ internal static partial class LibvirtNative
     public const uint VcpuMaximum = 4;
     public const uint ListDomainsActive = 1;
     public const uint StatsState = 1, StatsCpuTotal = 2, StatsBalloon = 4, StatsVcpu = 8, StatsInterface = 16, StatsBlock = 32;
-    public const uint MigrateLive = 1, MigratePersistDest = 8, MigrateUndefineSource = 16, MigrateUnsafe = 512;
+    public const uint MigrateLive = 1, MigratePeerToPeer = 2, MigratePersistDest = 8, MigrateUndefineSource = 16, MigrateUnsafe = 512;
     public const uint JobStatsCompleted = 1;
     public const int EventIdLifecycle = 0;
     public const int NodeCpuStatsAllCpus = -1;
@@ -174,6 +174,9 @@ internal static partial class LibvirtNative
 
     [LibraryImport(Library)]
     public static unsafe partial IntPtr virDomainMigrate3(DomainHandle domain, ConnectionHandle destination, TypedParameter* parameters, uint nparams, uint flags);
+
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    public static unsafe partial int virDomainMigrateToURI3(DomainHandle domain, string destinationUri, TypedParameter* parameters, uint nparams, uint flags);
 
     [LibraryImport(Library)]
     public static partial int virDomainMigrateSetMaxDowntime(DomainHandle domain, ulong downtimeMs, uint flags);
