@@ -63,19 +63,32 @@ internal sealed partial class LibvirtHypervisor
             case EventStopped when e.Detail == DetailStoppedMigrated:
                 return; // the destination's "started (migrated)" event reports the move
             case EventUndefined:
-                if (known is null || known == e.Host)
+                if (known is { } left && left != e.Host)
                 {
-                    lock (_placementGate)
-                    {
-                        _hostOf.Remove(vm);
-                    }
-
-                    PublishInventoryChange(new VmRemoved(vm) { Timestamp = now });
+                    return; // undefined on a host it already left (migration with undefine-source)
                 }
 
-                return; // undefined on a host it already left (migration with undefine-source)
-            case EventStarted when e.Detail == DetailStartedMigrated:
-                if (known is { } from && NoteHost(vm, e.Host))
+                // Events of two connections arrive in no fixed order: the source's "undefined" of a migration can
+                // come before the destination's "started". A VM running on another host has moved, not vanished.
+                if (await FindElsewhereAsync(vm, e.Host).ConfigureAwait(false) is { } elsewhere)
+                {
+                    if (NoteHost(vm, elsewhere) || known is null)
+                    {
+                        PublishInventoryChange(new VmMoved(vm, e.Host, elsewhere) { Timestamp = now });
+                    }
+
+                    return;
+                }
+
+                lock (_placementGate)
+                {
+                    _hostOf.Remove(vm);
+                }
+
+                PublishInventoryChange(new VmRemoved(vm) { Timestamp = now });
+                return;
+            case EventStarted when e.Detail == DetailStartedMigrated && known is { } from:
+                if (from != e.Host && NoteHost(vm, e.Host))
                 {
                     PublishInventoryChange(new VmMoved(vm, from, e.Host) { Timestamp = now });
                 }
@@ -116,6 +129,27 @@ internal sealed partial class LibvirtHypervisor
         {
             PublishInventoryChange(new VmUpdated(info) { Timestamp = now });
         }
+    }
+
+    /// <summary>The other host where the VM runs now, if any (unreachable hosts are skipped).</summary>
+    private async Task<HostId?> FindElsewhereAsync(VmId vm, HostId except)
+    {
+        foreach (var c in _connections.Values.Where(c => c.Host != except))
+        {
+            try
+            {
+                if (await HasActiveDomainAsync(c, vm, CancellationToken.None).ConfigureAwait(false) == true)
+                {
+                    return c.Host;
+                }
+            }
+            catch (HypervisorException ex) when (ex.IsTransient)
+            {
+                // That host cannot tell us; the next inventory read settles it.
+            }
+        }
+
+        return null;
     }
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "libvirt connection to host {Host} closed: {Reason}")]

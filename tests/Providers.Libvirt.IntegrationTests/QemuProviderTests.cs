@@ -157,6 +157,27 @@ public sealed class QemuProviderTests(QemuHosts hosts)
     }
 
     [Fact]
+    public async Task A_migration_started_outside_the_library_is_announced_as_a_move()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var provider = hosts.CreateProvider();
+        var (home, away) = await QemuHosts.LocateVmAsync(provider);
+        using var watch = new InventoryWatch(provider);
+        await Task.Delay(200, ct);
+        var (code, output) = await hosts.VirshAsync(home.Value, "migrate", "--live", "--unsafe", "--persistent", "--undefinesource",
+            QemuHosts.Vm, hosts.UriOf(away.Value), "--migrateuri", "tcp://127.0.0.1", "--listen-address", "127.0.0.1");
+        Assert.True(code == 0, output);
+        var moved = await watch.WaitForAsync<VmMoved>(m => m.Vm == Vm, TimeSpan.FromSeconds(30));
+        Assert.Equal((home, away), (moved.From, moved.To));
+        await Task.Delay(500, ct); // the source's "undefined" event must not turn the move into a removal
+        await Assert.ThrowsAsync<Xunit.Sdk.FailException>(() => watch.WaitForAsync<VmRemoved>(r => r.Vm == Vm, TimeSpan.FromMilliseconds(200)));
+        Assert.Equal(away, (await provider.GetInventoryAsync(ct)).Placements.Single(p => p.Vm == Vm).Host);
+
+        var back = await provider.StartMigrationAsync(new MigrationRequest(Vm, home), ct);
+        Assert.Equal(MigrationOutcome.Succeeded, (await back.Completion.WaitAsync(TimeSpan.FromMinutes(2), ct)).Outcome);
+    }
+
+    [Fact]
     public async Task A_migration_can_be_cancelled_and_leaves_the_vm_running_on_the_source()
     {
         var ct = TestContext.Current.CancellationToken;
