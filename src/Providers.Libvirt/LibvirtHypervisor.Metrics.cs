@@ -25,6 +25,18 @@ internal sealed partial class LibvirtHypervisor
     {
         var wanted = vms?.ToHashSet();
         var first = await ReadAllDomainsAsync(cancellationToken).ConfigureAwait(false);
+        if (wanted is not null)
+        {
+            foreach (var vm in wanted)
+            {
+                if (!first.Any(r => r.Vm == vm))
+                {
+                    throw new HypervisorException(HypervisorErrorKind.NotFound,
+                        $"VM '{vm}' is not running on any reachable libvirt host, so it has no metrics.", Name, "GetVmMetrics");
+                }
+            }
+        }
+
         var rates = new Dictionary<VmId, (DomainReading Reading, CounterRate Rate)>();
         var needSecond = false;
         foreach (var r in first)
@@ -54,18 +66,6 @@ internal sealed partial class LibvirtHypervisor
                     && _vmRates.Update((r.Host, r.Vm.Value), r.Counters, r.Timestamp, TimeProvider.TimestampFrequency) is { } rate)
                 {
                     rates[r.Vm] = (r, rate);
-                }
-            }
-        }
-
-        if (wanted is not null)
-        {
-            foreach (var vm in wanted)
-            {
-                if (!first.Any(r => r.Vm == vm))
-                {
-                    throw new HypervisorException(HypervisorErrorKind.NotFound,
-                        $"VM '{vm}' is not running on any reachable libvirt host, so it has no metrics.", Name, "GetVmMetrics");
                 }
             }
         }
