@@ -69,6 +69,38 @@ public sealed class GlobalModelTests
         Assert.InRange(coverage, 0.85, 0.99);
     }
 
+    [Theory]
+    [InlineData(2.0, false)]
+    [InlineData(0.0, true)]
+    public void A_long_horizon_ensemble_is_refreshed_only_every_other_hour_by_default(double spacing, bool h12RefreshedHourly)
+    {
+        var panel = new SeriesPanel(BurstyPanel(60, 288, 5));
+        var model = new GlobalForecastModel(new GlobalModelOptions
+        {
+            Trees = new BoostedTreesOptions { Trees = 20 },
+            RefreshSpacingPerHorizon = spacing,
+        });
+        model.Train(panel, 192);
+        var history = panel.HistoryBefore(0, 180).ToArray();
+        var context = panel.ContextAt(0, 180);
+        double Point(int h) => model.Forecast(history, context, h).Point;
+        double h1 = Point(1), h12 = Point(12);
+
+        model.Refresh(panel, 204); // one hour later: the 5-min model learns; the 1 h model only when spacing allows
+        Assert.NotEqual(h1, Point(1));
+        Assert.Equal(h12RefreshedHourly, Point(12) != h12);
+
+        double before = Point(12);
+        model.Refresh(panel, 216); // two hours after training: the 1 h model learns in both settings
+        Assert.NotEqual(before, Point(12));
+    }
+
+    [Fact]
+    public void A_negative_refresh_spacing_is_rejected()
+    {
+        Assert.Throws<ArgumentException>(() => new GlobalForecastModel(new GlobalModelOptions { RefreshSpacingPerHorizon = -1 }));
+    }
+
     [Fact]
     public void An_untrained_model_refuses_and_its_forecaster_falls_back()
     {
