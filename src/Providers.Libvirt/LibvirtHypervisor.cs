@@ -113,7 +113,8 @@ internal sealed partial class LibvirtHypervisor : HypervisorProvider
             chosen.Values.Select(v => v.Vm).ToArray(),
             chosen.Select(kv => new Placement(kv.Key, kv.Value.Host)).ToArray(),
             TimeProvider.GetUtcNow(),
-            Interlocked.Increment(ref _inventoryVersion));
+            Interlocked.Increment(ref _inventoryVersion),
+            [.. hosts.Where(h => h.HostSet is not null).GroupBy(h => h.HostSet!.Value).Select(g => new HostSet(g.Key, [.. g.Select(h => h.Id)]))]);
     }
 
     private bool Prefer(VmInfo candidate, HostId candidateHost, VmInfo current, HostId currentHost)
@@ -164,6 +165,8 @@ internal sealed partial class LibvirtHypervisor : HypervisorProvider
         {
             State = state,
             Location = new TopologyLocation(c.Options.Zone, c.Options.Rack),
+            HostSet = c.Options.HostSet is { } set ? new HostSetId(set) : null,
+            Labels = new Dictionary<string, string>(c.Options.Labels ?? new Dictionary<string, string>(), StringComparer.Ordinal),
         };
 
     private LibvirtNative.NodeInfo ReadNodeInfo(LibvirtConnection c, ConnectionHandle h)

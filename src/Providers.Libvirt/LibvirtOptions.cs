@@ -69,6 +69,12 @@ public sealed class LibvirtHostOptions
     /// <summary>Disk capacity of the host, IOPS (libvirt does not report it).</summary>
     public double DiskIops { get; set; } = 100_000;
 
+    /// <summary>The host set (pool, cluster) the host belongs to, for per-set forecasts and headroom; null: none.</summary>
+    public string? HostSet { get; set; }
+
+    /// <summary>Free-form labels of the host (placement constraints can match them).</summary>
+    public IDictionary<string, string> Labels { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
     /// <summary>Availability zone, for topology-aware placement.</summary>
     public string Zone { get; set; } = "default";
 

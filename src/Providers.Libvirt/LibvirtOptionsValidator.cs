@@ -46,6 +46,11 @@ internal sealed class LibvirtOptionsValidator : IValidateOptions<LibvirtOptions>
                     errors.Add($"{at}:MigrationUri must be an absolute URI such as tcp://10.0.0.12.");
                 }
 
+                if (h.HostSet is { } set && string.IsNullOrWhiteSpace(set))
+                {
+                    errors.Add($"{at}:HostSet must be null or a non-empty name.");
+                }
+
                 if (!(h.NetworkMbps > 0) || !double.IsFinite(h.NetworkMbps))
                 {
                     errors.Add($"{at}:NetworkMbps must be positive; got {h.NetworkMbps}.");

@@ -102,6 +102,32 @@ public sealed class ProviderBehaviourTests
     }
 
     [Fact]
+    public async Task Host_options_shape_the_inventorys_hosts()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var a = TestDriverFixture.HostA;
+        a.HostSet = "pool-1";
+        a.Zone = "z1";
+        a.Rack = "r7";
+        a.NetworkMbps = 25_000;
+        a.Labels["gpu"] = "none";
+        var b = TestDriverFixture.HostB;
+        b.HostSet = "pool-1";
+        await using var provider = TestDriverFixture.Create(null, a, b);
+        var inventory = await provider.GetInventoryAsync(ct);
+        Assert.True(inventory.TryGetHost(new HostId("host-a"), out var hostA));
+        Assert.Equal(new HostSetId("pool-1"), hostA.HostSet);
+        Assert.Equal(new TopologyLocation("z1", "r7"), hostA.Location);
+        Assert.Equal("none", hostA.Labels["gpu"]);
+        Assert.Equal(8, hostA.Capacity.CpuCores); // host-a.xml: 8 CPUs at 2400 MHz, 16 GiB
+        Assert.Equal(8 * 2400, hostA.Capacity.CpuMhz);
+        Assert.Equal(16 * 1024, hostA.Capacity.MemoryMiB);
+        Assert.Equal(25_000, hostA.Capacity.NetworkMbps);
+        var set = Assert.Single(inventory.HostSets);
+        Assert.Equal(["host-a", "host-b"], set.Hosts.Select(h => h.Value).Order());
+    }
+
+    [Fact]
     public async Task Stopped_domains_are_listed_but_cannot_be_hot_plugged()
     {
         var ct = TestContext.Current.CancellationToken;
