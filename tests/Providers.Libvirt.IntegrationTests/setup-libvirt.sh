@@ -40,11 +40,15 @@ running() { [ -f $BASE/$1/libvirtd.pid ] && kill -0 "$(cat $BASE/$1/libvirtd.pid
 t0=$(date +%s)
 # 1. packages (about 15 s here; ~35 packages), skipped when already installed
 PKGS="libvirt0 libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils"
+# (two test projects may ask at once on a fresh machine: one apt run at a time)
+exec 9>/tmp/vmeco-libvirt-apt.lock
+flock 9
 if ! dpkg -s $PKGS >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends $PKGS >/dev/null
 fi
+flock -u 9
 if [ "${1:-}" = packages ]; then exit 0; fi
 # libvirt's QEMU driver refuses to initialise unless its build-time user exists
 # (libvirt-daemon-system would create it, but also tries to start services).
