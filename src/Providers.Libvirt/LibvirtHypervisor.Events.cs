@@ -104,14 +104,12 @@ internal sealed partial class LibvirtHypervisor
         var c = _connections[e.Host];
         var info = await OnHostAsync(c, CancellationToken.None, h =>
         {
-            IntPtr p = LibvirtNative.virDomainLookupByName(h, e.Domain);
-            if (p == IntPtr.Zero)
+            using var d = TryLookup(h, e.Domain, out _);
+            if (d is null)
             {
-                LibvirtNative.virResetLastError();
                 return null;
             }
 
-            using var d = DomainHandle.Own(p);
             var node = _nodeInfo.TryGetValue(c.Host, out var n) ? n : ReadNodeInfo(c, h);
             return TryDescribe(d, node, out var described) ? described : null;
         }).ConfigureAwait(false);

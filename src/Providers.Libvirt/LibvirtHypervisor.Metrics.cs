@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Text;
 using VmEcosystem.Cluster;
 using VmEcosystem.Hypervisor;
 using VmEcosystem.Providers.Libvirt.Metrics;
@@ -172,7 +171,7 @@ internal sealed partial class LibvirtHypervisor
         {
             // Drivers without the statistics groups (libvirt's test driver returns only the state) fall back to
             // per-domain calls.
-            using var d = LookupRaw(h, domain);
+            using var d = SecondReference(domain);
             LibvirtNative.virDomainGetInfo(d, out var info);
             int live = LibvirtNative.virDomainGetVcpusFlags(d, LibvirtNative.AffectLive);
             LibvirtNative.virResetLastError();
@@ -189,17 +188,15 @@ internal sealed partial class LibvirtHypervisor
         return new DomainReading(new VmId(name), host, (int)Math.Max(1, vcpus), node.Mhz, memoryKiB / 1024.0, counters, timestamp);
     }
 
-    /// <summary>A second reference to a domain pointer owned by a stats record, released independently.</summary>
-    private static DomainHandle LookupRaw(ConnectionHandle h, IntPtr domain)
+    /// <summary>A second reference to a domain pointer owned by a stats record, released independently (no round trip).</summary>
+    private static DomainHandle SecondReference(IntPtr domain)
     {
-        var name = Marshal.PtrToStringUTF8(LibvirtNative.virDomainGetName(domain)) ?? string.Empty;
-        IntPtr p = LibvirtNative.virDomainLookupByName(h, name);
-        if (p == IntPtr.Zero)
+        if (LibvirtNative.virDomainRef(domain) < 0)
         {
-            throw LibvirtErrors.Fail($"Looking up domain '{name}'");
+            throw LibvirtErrors.Fail("Referencing a domain");
         }
 
-        return DomainHandle.Own(p);
+        return DomainHandle.Own(domain);
     }
 
     private static double Sum(Dictionary<string, double> stats, string prefix, string suffix)
@@ -314,13 +311,7 @@ internal sealed partial class LibvirtHypervisor
             var map = new Dictionary<string, double>(n, StringComparer.Ordinal);
             for (int i = 0; i < n; i++)
             {
-                int len = 0;
-                while (len < 80 && p[i].Field[len] != 0)
-                {
-                    len++;
-                }
-
-                map[Encoding.UTF8.GetString(p[i].Field, len)] = p[i].Value;
+                map[LibvirtNative.FieldString(p[i].Field, 80)] = p[i].Value;
             }
 
             return map;

@@ -135,9 +135,8 @@ internal sealed partial class LibvirtHypervisor
                             domain, dst.Options.Uri, (TypedParameter*)p, (uint)n, flags | LibvirtNative.MigratePeerToPeer));
                         succeeded = rc == 0;
                         error = succeeded ? null : LibvirtErrors.Last("virDomainMigrateToURI3 failed");
-                        IntPtr found = succeeded ? LibvirtNative.virDomainLookupByName(dstHandle, vm.Value) : IntPtr.Zero;
-                        destination = found == IntPtr.Zero ? null : DomainHandle.Own(found);
-                        LibvirtNative.virResetLastError(); // a destination not visible yet only costs the final byte count
+                        // A destination not visible yet only costs the final byte count.
+                        destination = succeeded ? TryLookup(dstHandle, vm.Value, out _) : null;
                     }
                     else
                     {
@@ -204,11 +203,9 @@ internal sealed partial class LibvirtHypervisor
             // Where is the VM now? Normally still on the source; a failure after switch-over (for example while
             // making the destination persistent) leaves it running on the destination, and the result says so.
             HostId final = src.Host;
-            IntPtr p = LibvirtNative.virDomainLookupByName(dstHandle, vm.Value);
-            if (p != IntPtr.Zero)
+            using (var there = TryLookup(dstHandle, vm.Value, out _))
             {
-                using var there = DomainHandle.Own(p);
-                if (LibvirtNative.virDomainGetInfo(there, out var info) == 0 && info.State == LibvirtNative.DomainRunning)
+                if (there is not null && LibvirtNative.virDomainGetInfo(there, out var info) == 0 && info.State == LibvirtNative.DomainRunning)
                 {
                     final = dst.Host;
                     owner.NoteHost(vm, dst.Host);

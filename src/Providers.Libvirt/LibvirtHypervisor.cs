@@ -210,18 +210,17 @@ internal sealed partial class LibvirtHypervisor : HypervisorProvider
         return list;
     }
 
-    internal DomainHandle Lookup(ConnectionHandle h, HostId host, VmId vm)
-    {
-        IntPtr p = LibvirtNative.virDomainLookupByName(h, vm.Value);
-        if (p == IntPtr.Zero)
-        {
-            var error = LibvirtErrors.Last("lookup failed");
-            throw error.Code == LibvirtErrors.NoDomain
-                ? new HypervisorException(HypervisorErrorKind.NotFound, $"VM '{vm}' does not exist on libvirt host '{host}'.", nativeCode: error.CodeName, innerException: error)
-                : LibvirtErrors.ToHypervisorException(error, $"Looking up VM '{vm}' on host '{host}'");
-        }
+    internal static DomainHandle Lookup(ConnectionHandle h, HostId host, VmId vm) =>
+        TryLookup(h, vm.Value, out var error) ?? throw (error!.Code == LibvirtErrors.NoDomain
+            ? new HypervisorException(HypervisorErrorKind.NotFound, $"VM '{vm}' does not exist on libvirt host '{host}'.", nativeCode: error.CodeName, innerException: error)
+            : LibvirtErrors.ToHypervisorException(error, $"Looking up VM '{vm}' on host '{host}'"));
 
-        return DomainHandle.Own(p);
+    /// <summary>The domain named <paramref name="name"/>, or null with libvirt's reason (this thread's error, already cleared).</summary>
+    internal static DomainHandle? TryLookup(ConnectionHandle h, string name, out LibvirtException? error)
+    {
+        IntPtr p = LibvirtNative.virDomainLookupByName(h, name);
+        error = p == IntPtr.Zero ? LibvirtErrors.Last("lookup failed") : null;
+        return p == IntPtr.Zero ? null : DomainHandle.Own(p);
     }
 
     /// <summary>Describes a domain; false when it vanished while being read.</summary>
@@ -352,19 +351,14 @@ internal sealed partial class LibvirtHypervisor : HypervisorProvider
     private Task<bool?> HasActiveDomainAsync(LibvirtConnection c, VmId vm, CancellationToken ct) =>
         OnHostAsync(c, ct, h =>
         {
-            IntPtr p = LibvirtNative.virDomainLookupByName(h, vm.Value);
-            if (p == IntPtr.Zero)
+            using var d = TryLookup(h, vm.Value, out var error);
+            if (d is null)
             {
-                var error = LibvirtErrors.Last("lookup failed");
-                if (error.Code == LibvirtErrors.NoDomain)
-                {
-                    return (bool?)null;
-                }
-
-                throw LibvirtErrors.ToHypervisorException(error, $"Looking up VM '{vm}' on host '{c.Host}'");
+                return error!.Code == LibvirtErrors.NoDomain
+                    ? (bool?)null
+                    : throw LibvirtErrors.ToHypervisorException(error, $"Looking up VM '{vm}' on host '{c.Host}'");
             }
 
-            using var d = DomainHandle.Own(p);
             return LibvirtNative.virDomainGetInfo(d, out var info) == 0 && info.State != LibvirtNative.DomainShutoff;
         });
 

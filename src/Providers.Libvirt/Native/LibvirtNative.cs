@@ -113,6 +113,9 @@ internal static partial class LibvirtNative
     public static partial int virDomainFree(IntPtr domain);
 
     [LibraryImport(Library)]
+    public static partial int virDomainRef(IntPtr domain);
+
+    [LibraryImport(Library)]
     public static partial IntPtr virDomainGetName(DomainHandle domain);
 
     [LibraryImport(Library)]
@@ -223,6 +226,18 @@ internal static partial class LibvirtNative
 
     [LibraryImport("libc")]
     public static partial void free(IntPtr pointer);
+
+    /// <summary>Reads a NUL-terminated UTF-8 name from a fixed-size field (typed parameters, node statistics).</summary>
+    public static unsafe string FieldString(byte* field, int length)
+    {
+        int n = 0;
+        while (n < length && field[n] != 0)
+        {
+            n++;
+        }
+
+        return System.Text.Encoding.UTF8.GetString(field, n);
+    }
 
     /// <summary>Reads a UTF-8 string libvirt allocated and frees it.</summary>
     public static string? TakeString(IntPtr pointer)

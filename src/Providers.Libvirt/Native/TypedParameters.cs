@@ -34,13 +34,7 @@ internal unsafe struct TypedParameter
         {
             fixed (byte* f = Field)
             {
-                int n = 0;
-                while (n < FieldLength && f[n] != 0)
-                {
-                    n++;
-                }
-
-                return Encoding.UTF8.GetString(f, n);
+                return LibvirtNative.FieldString(f, FieldLength);
             }
         }
     }
