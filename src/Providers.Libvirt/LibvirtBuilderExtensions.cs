@@ -14,11 +14,21 @@ public static class LibvirtBuilderExtensions
     /// Uses libvirt (KVM/QEMU, or libvirt's test driver) through <c>libvirt.so.0</c>: one connection per configured
     /// host. Options are validated when the host starts.
     /// </summary>
-    public static VmEcosystemBuilder UseLibvirt(this VmEcosystemBuilder builder, Action<LibvirtOptions> configure)
+    public static VmEcosystemBuilder UseLibvirt(this VmEcosystemBuilder builder, Action<LibvirtOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(configure);
-        builder.Services.AddOptions<LibvirtOptions>().Configure(configure).ValidateOnStart();
+        var options = builder.Services.AddOptions<LibvirtOptions>().ValidateOnStart();
+        if (builder.Section("Libvirt") is { } section)
+        {
+            // Hosts, keep-alive and migration settings from the VmEcosystem:Libvirt section; code settings apply after.
+            options.Bind(section, o => o.ErrorOnUnknownConfiguration = true);
+        }
+
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LibvirtOptions>, LibvirtOptionsValidator>());
         return builder.UseProvider("libvirt", sp => new LibvirtHypervisor(
             sp.GetRequiredService<IOptions<LibvirtOptions>>().Value,

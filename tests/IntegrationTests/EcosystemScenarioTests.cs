@@ -1,5 +1,5 @@
 using VmEcosystem.Ecosystem.Declarations;
-using VmEcosystem.Ecosystem.Scenario;
+using VmEcosystem.Experiments;
 
 namespace VmEcosystem.IntegrationTests;
 

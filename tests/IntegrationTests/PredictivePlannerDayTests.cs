@@ -1,3 +1,4 @@
+using VmEcosystem.Experiments;
 using VmEcosystem.Planning;
 using VmEcosystem.Planning.CloudSim;
 using VmEcosystem.Planning.Predictive;

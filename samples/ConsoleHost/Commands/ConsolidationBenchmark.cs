@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
+using VmEcosystem.Experiments;
 using VmEcosystem.ConsoleHost.Reporting;
 using VmEcosystem.Planning;
 using VmEcosystem.Simulation;

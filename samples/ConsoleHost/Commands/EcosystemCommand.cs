@@ -4,7 +4,7 @@ using Spectre.Console;
 using VmEcosystem.ConsoleHost.Reporting;
 using VmEcosystem.Ecosystem;
 using VmEcosystem.Ecosystem.Declarations;
-using VmEcosystem.Ecosystem.Scenario;
+using VmEcosystem.Experiments;
 
 namespace VmEcosystem.ConsoleHost.Commands;
 

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
+using VmEcosystem.Sqlite;
 using VmEcosystem.ConsoleHost.Reporting;
 using VmEcosystem.Hosting;
 using VmEcosystem.Planning;

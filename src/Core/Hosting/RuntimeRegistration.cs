@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -46,13 +47,6 @@ public static class RuntimeBuilderExtensions
         return builder;
     }
 
-    /// <summary>Writes the audit trail to a SQLite file (created when missing, kept across restarts).</summary>
-    public static VmEcosystemBuilder UseSqliteAudit(this VmEcosystemBuilder builder, string path)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        return builder.UseAuditStore(_ => new SqliteAuditStore(path));
-    }
-
     /// <summary>
     /// Uses the ecosystem map: declarations (objects, or files parsed strictly at start) go into a dependency graph
     /// the planner repairs and guards.
@@ -69,37 +63,83 @@ public static class RuntimeBuilderExtensions
         return builder;
     }
 
-    internal static void AddRuntime(IServiceCollection services)
+    internal static void AddRuntime(VmEcosystemBuilder builder)
     {
-        services.AddOptions<RuntimeOptions>().ValidateOnStart();
+        var services = builder.Services;
+        services.AddOptions<RuntimeOptions>().BindSection(builder, "Runtime").ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RuntimeOptions>, RuntimeOptionsValidator>());
-        services.TryAddSingleton<IMigrationPolicy>(_ => PredictivePolicy.Create());
+        services.AddOptions<PredictiveOptions>().BindSection(builder, "Planning").ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PredictiveOptions>>(
+            new ThrowingValidator<PredictiveOptions>("VmEcosystem:Planning", o => o.Validate())));
+        services.AddOptions<PlanningSessionOptions>().BindSection(builder, "Forecasting").ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PlanningSessionOptions>>(
+            new ThrowingValidator<PlanningSessionOptions>("VmEcosystem:Forecasting", o => _ = new PlanningSession(o))));
+        if (builder.Section("Ecosystem") is { } ecosystem && ecosystem.Exists())
+        {
+            // A configured Ecosystem section turns the ecosystem map on, as UseEcosystem(...) does.
+            builder.UseEcosystem(setup =>
+            {
+                ecosystem.Bind(setup.Options);
+                foreach (var file in ecosystem.GetSection("DeclarationFiles").Get<string[]>() ?? [])
+                {
+                    setup.AddFile(file);
+                }
+            });
+        }
+
+        services.TryAddSingleton<IMigrationPolicy>(sp => PredictivePolicy.Create(sp.GetRequiredService<IOptions<PredictiveOptions>>().Value));
         services.TryAddSingleton<IAuditStore>(_ => new InMemoryAuditStore());
         services.TryAddSingleton(sp =>
         {
             var setup = sp.GetService<EcosystemSetup>();
-            var hypervisor = sp.GetRequiredService<IHypervisor>();
-            EcosystemGraph? graph = null;
-            IReadOnlyList<VmDeclaration> declarations = [];
-            if (setup is not null)
-            {
-                graph = new EcosystemGraph(setup.Options, setup.Topology);
-                declarations = setup.Load();
-            }
-
             return new EcosystemRuntime(
-                hypervisor,
+                sp.GetRequiredService<IHypervisor>(),
                 sp.GetRequiredService<IMigrationPolicy>(),
                 sp.GetRequiredService<IOptions<RuntimeOptions>>(),
                 sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<IAuditStore>(),
-                sp.GetRequiredService<RandomSource>().Create("planner"),
-                sp.GetService<ILogger<EcosystemRuntime>>(),
-                sp.GetService<System.Diagnostics.Metrics.IMeterFactory>(),
-                graph,
-                declarations);
+                new RuntimeComponents
+                {
+                    Audit = sp.GetRequiredService<IAuditStore>(),
+                    Random = sp.GetRequiredService<RandomSource>().Create("planner"),
+                    Loggers = sp.GetService<ILoggerFactory>(),
+                    MeterFactory = sp.GetService<System.Diagnostics.Metrics.IMeterFactory>(),
+                    Graph = setup is null ? null : new EcosystemGraph(setup.Options, setup.Topology),
+                    Declarations = setup?.Load() ?? [],
+                    Session = sp.GetRequiredService<IOptions<PlanningSessionOptions>>().Value,
+                    Controllers = [.. sp.GetServices<IRuntimeController>()],
+                });
         });
         services.AddHostedService<EcosystemHostedService>();
+    }
+
+    /// <summary>Binds the subsection <paramref name="name"/> of the builder's configuration, when there is one; unknown keys are errors.</summary>
+    internal static OptionsBuilder<T> BindSection<T>(this OptionsBuilder<T> options, VmEcosystemBuilder builder, string name)
+        where T : class
+    {
+        if (builder.Section(name) is { } section)
+        {
+            options.Bind(section, o => o.ErrorOnUnknownConfiguration = true);
+        }
+
+        return options;
+    }
+}
+
+/// <summary>Adapts an options type's own <c>Validate()</c> (which throws <see cref="ArgumentException"/>) to start-time validation naming the section.</summary>
+internal sealed class ThrowingValidator<T>(string section, Action<T> validate) : IValidateOptions<T>
+    where T : class
+{
+    public ValidateOptionsResult Validate(string? name, T options)
+    {
+        try
+        {
+            validate(options);
+            return ValidateOptionsResult.Success;
+        }
+        catch (ArgumentException ex)
+        {
+            return ValidateOptionsResult.Fail($"{section}: {ex.Message}");
+        }
     }
 }
 

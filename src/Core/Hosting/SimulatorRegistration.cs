@@ -14,7 +14,7 @@ public static class SimulatorBuilderExtensions
     public static VmEcosystemBuilder UseSimulator(this VmEcosystemBuilder builder, Action<SimulatorOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var options = builder.Services.AddOptions<SimulatorOptions>().ValidateOnStart();
+        var options = builder.Services.AddOptions<SimulatorOptions>().BindSection(builder, "Simulator").ValidateOnStart();
         if (configure is not null)
         {
             options.Configure(configure);

@@ -1,25 +1,53 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using VmEcosystem.Hypervisor;
+using VmEcosystem.Runtime;
 
 namespace VmEcosystem.Hosting;
 
 /// <summary>
 /// Configures the library inside <c>services.AddVmEcosystem(...)</c>: choose one hypervisor provider
-/// (<c>UseSimulator</c>, <c>UseLibvirt</c>, ...) and adjust options.
+/// (<c>UseSimulator</c>, <c>UseLibvirt</c>, ...), add controllers and adjust options.
 /// </summary>
 public sealed class VmEcosystemBuilder
 {
-    internal VmEcosystemBuilder(IServiceCollection services) => Services = services;
+    internal VmEcosystemBuilder(IServiceCollection services, IConfiguration? configuration)
+    {
+        Services = services;
+        Configuration = configuration;
+    }
 
     /// <summary>The service collection being configured.</summary>
     public IServiceCollection Services { get; }
+
+    /// <summary>
+    /// The <c>VmEcosystem</c> configuration section, when <c>AddVmEcosystem(configuration, ...)</c> was used: each
+    /// <c>UseX</c> binds its own subsection (<c>Runtime</c>, <c>Simulator</c>, <c>Libvirt</c>, ...) before applying
+    /// the code's settings, so code overrides configuration.
+    /// </summary>
+    public IConfiguration? Configuration { get; }
+
+    /// <summary>The configuration subsection <paramref name="name"/>, or null when none was given.</summary>
+    public IConfigurationSection? Section(string name) => Configuration?.GetSection(name);
 
     /// <summary>Adjusts library-wide options.</summary>
     public VmEcosystemBuilder Configure(Action<VmEcosystemOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(configure);
         Services.Configure(configure);
+        return this;
+    }
+
+    /// <summary>
+    /// Hosts <typeparamref name="TController"/> in the runtime beside the built-in controllers (resolved from the
+    /// container, so it can take any registered service). Its actions go through the runtime's executor with the
+    /// shared limits, modes and audit.
+    /// </summary>
+    public VmEcosystemBuilder AddController<TController>()
+        where TController : class, IRuntimeController
+    {
+        Services.TryAddEnumerable(ServiceDescriptor.Singleton<IRuntimeController, TController>());
         return this;
     }
 

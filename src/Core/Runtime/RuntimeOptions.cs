@@ -29,8 +29,14 @@ public enum BackPressureMode
 /// <summary>Settings of the runtime loops and the migration executor (section <c>VmEcosystem:Runtime</c>).</summary>
 public sealed class RuntimeOptions
 {
-    /// <summary>What happens to plans.</summary>
+    /// <summary>What happens to proposed actions of every kind without an entry in <see cref="Modes"/>.</summary>
     public ExecutionMode Mode { get; set; } = ExecutionMode.DryRun;
+
+    /// <summary>
+    /// The mode per action kind (<c>migrate</c>, <c>hot-plug</c>, <c>resource-controls</c>, or a kind of an
+    /// application's own), overriding <see cref="Mode"/>; for example automatic migrations with approved hot-plugs.
+    /// </summary>
+    public Dictionary<string, ExecutionMode> Modes { get; } = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>How often metrics are collected (1 s to 60 min).</summary>
     public TimeSpan MetricsInterval { get; set; } = TimeSpan.FromMinutes(5);
@@ -98,6 +104,9 @@ public sealed class RuntimeOptions
     /// <summary>Longest delay between retries of a failing loop.</summary>
     public TimeSpan MaxIterationBackoff { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>The mode of actions of <paramref name="kind"/>.</summary>
+    public ExecutionMode ModeOf(string kind) => Modes.TryGetValue(kind, out var mode) ? mode : Mode;
+
     internal BoundedChannelFullMode ObservationFullMode =>
         ObservationBackPressure == BackPressureMode.DropOldest ? BoundedChannelFullMode.DropOldest : BoundedChannelFullMode.Wait;
 }
@@ -118,6 +127,11 @@ internal sealed class RuntimeOptionsValidator : IValidateOptions<RuntimeOptions>
         }
 
         Check(Enum.IsDefined(o.Mode), $"Mode must be DryRun, Approve or Automatic; got {o.Mode}.");
+        foreach (var (kind, mode) in o.Modes)
+        {
+            Check(Enum.IsDefined(mode), $"Modes:{kind} must be DryRun, Approve or Automatic; got {mode}.");
+        }
+
         Check(o.MetricsInterval >= TimeSpan.FromSeconds(1) && o.MetricsInterval <= TimeSpan.FromMinutes(60),
             $"MetricsInterval must be between 1 s and 60 min; got {o.MetricsInterval}.");
         Check(o.PlanningInterval >= o.MetricsInterval, $"PlanningInterval must be at least MetricsInterval ({o.MetricsInterval}); got {o.PlanningInterval}.");

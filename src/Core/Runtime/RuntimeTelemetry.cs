@@ -32,7 +32,8 @@ internal sealed class RuntimeInstruments : IDisposable
         DecisionsSkipped = _meter.CreateCounter<long>("vmeco.decisions.skipped", "{decision}", "Planned moves the executor did not execute (limits, cooldowns, maintenance, stale).");
         PlanningDuration = _meter.CreateHistogram<double>("vmeco.planning.duration", "s", "Duration of one planning pass.");
         ForecastError = _meter.CreateHistogram<double>("vmeco.forecast.error", "MHz", "Mean absolute error of the previous one-step CPU forecasts, per observation.");
-        LoopErrors = _meter.CreateCounter<long>("vmeco.loop.errors", "{error}", "Failed loop iterations (retried with backoff).");
+        LoopErrors = _meter.CreateCounter<long>("vmeco.loop.errors", "{error}", "Failed controller iterations (retried with backoff), by controller.");
+        Actions = _meter.CreateCounter<long>("vmeco.actions", "{action}", "Executed actions by kind, outcome and proposing controller.");
         ObservationsDropped = _meter.CreateCounter<long>("vmeco.observations.dropped", "{observation}", "Observations dropped or skipped because planning was behind.");
         _meter.CreateObservableGauge("vmeco.queue.observations", () => gauges().ObservationQueue, "{observation}", "Observations waiting for planning.");
         _meter.CreateObservableGauge("vmeco.queue.plans", () => gauges().PlanQueue, "{plan}", "Plans waiting for execution.");
@@ -56,6 +57,8 @@ internal sealed class RuntimeInstruments : IDisposable
     public Counter<long> LoopErrors { get; }
 
     public Counter<long> ObservationsDropped { get; }
+
+    public Counter<long> Actions { get; }
 
     public void Dispose() => _meter.Dispose();
 }

@@ -10,7 +10,7 @@ namespace VmEcosystem.Simulation;
 /// fake or virtual clock runs a day in seconds and a system clock runs it in real time. Migrations take simulated
 /// time and complete on timers of that clock.
 /// </summary>
-internal sealed class SimulatorHypervisor : HypervisorProvider, ISimulatedCluster, Runtime.IPlanningStateSource
+internal sealed class SimulatorHypervisor : HypervisorProvider, ISimulatedCluster, IPlanningStateSource
 {
     private const double ClockTolerance = 1e-6;
     private readonly Lock _gate = new();

@@ -18,7 +18,7 @@ public sealed class ExecutionModeTests
             var options = new RuntimeOptions { Mode = mode, PlanOnForecastAbove = null, PlanOnInventoryChange = false };
             configure?.Invoke(options);
             Audit = new InMemoryAuditStore();
-            Runtime = new EcosystemRuntime(Simulator, PredictivePolicy.Create(), Options.Create(options), Clock, Audit);
+            Runtime = new EcosystemRuntime(Simulator, PredictivePolicy.Create(), Options.Create(options), Clock, new RuntimeComponents { Audit = Audit });
         }
 
         public VirtualClock Clock { get; } = new();
@@ -89,7 +89,7 @@ public sealed class ExecutionModeTests
         await rig.Runtime.EnterMaintenanceAsync(host);
         await rig.Runtime.WhenIdleAsync(TestContext.Current.CancellationToken);
 
-        var pending = Assert.Single(rig.Runtime.PendingPlans, p => p.Plan.Decisions.Any(d => d.Source == host));
+        var pending = Assert.Single(rig.Runtime.PendingPlans, p => p.Actions.Any(a => a.Host == host));
         Assert.Equal(0, rig.Runtime.Status.Migrations.Started);
         int started = await rig.Runtime.ApproveAsync(pending.PlanId, TestContext.Current.CancellationToken);
         Assert.True(started > 0);
@@ -108,14 +108,14 @@ public sealed class ExecutionModeTests
         var host = await rig.BusiestHostAsync();
         await rig.Runtime.EnterMaintenanceAsync(host);
         await rig.Runtime.WhenIdleAsync(TestContext.Current.CancellationToken);
-        var first = rig.Runtime.PendingPlans.Single(p => p.Plan.Decisions.Any(d => d.Source == host));
+        var first = rig.Runtime.PendingPlans.Single(p => p.Actions.Any(a => a.Host == host));
         await rig.Runtime.RejectAsync(first.PlanId, "not tonight");
         Assert.Contains(await rig.AuditOfAsync(AuditKind.PlanRejected), r => r.PlanId == first.PlanId && r.Message.Contains("not tonight", StringComparison.Ordinal));
         await Assert.ThrowsAsync<InvalidOperationException>(() => rig.Runtime.RejectAsync(first.PlanId));
 
         // The next periodic pass proposes the evacuation again; left alone, it expires.
         await rig.RunForAsync(TimeSpan.FromMinutes(5));
-        var second = rig.Runtime.PendingPlans.Last(p => p.Plan.Decisions.Any(d => d.Source == host));
+        var second = rig.Runtime.PendingPlans.Last(p => p.Actions.Any(a => a.Host == host));
         Assert.NotEqual(first.PlanId, second.PlanId);
         await rig.RunForAsync(TimeSpan.FromMinutes(20));
         Assert.DoesNotContain(rig.Runtime.PendingPlans, p => p.PlanId == second.PlanId);

@@ -1,3 +1,4 @@
+using VmEcosystem.Experiments;
 using VmEcosystem.Cluster;
 using VmEcosystem.Planning.CloudSim;
 using VmEcosystem.Simulation;

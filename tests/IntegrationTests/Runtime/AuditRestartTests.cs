@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using VmEcosystem.Sqlite;
 using VmEcosystem.Hosting;
 using VmEcosystem.Runtime;
 using VmEcosystem.Runtime.Audit;

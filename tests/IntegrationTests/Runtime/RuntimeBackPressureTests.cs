@@ -54,7 +54,7 @@ public sealed class RuntimeBackPressureTests
             PlanOnInventoryChange = false,
         };
         var policy = new GatedPolicy(PredictivePolicy.Create());
-        await using var runtime = new EcosystemRuntime(simulator, policy, Options.Create(options), clock, new InMemoryAuditStore(capacity: 10_000));
+        await using var runtime = new EcosystemRuntime(simulator, policy, Options.Create(options), clock, new RuntimeComponents { Audit = new InMemoryAuditStore(capacity: 10_000) });
         await runtime.StartAsync(ct);
 
         // One planning pass per 20 observation intervals: the metrics arrive 20 times faster than they are consumed.

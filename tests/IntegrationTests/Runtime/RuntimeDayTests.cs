@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using VmEcosystem.Experiments;
 using VmEcosystem.Hosting;
 using VmEcosystem.Planning;
 using VmEcosystem.Planning.Predictive;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using VmEcosystem.Experiments;
 using VmEcosystem.Hypervisor;
 using VmEcosystem.Planning;
 using VmEcosystem.Planning.Predictive;
@@ -36,7 +37,7 @@ public sealed class RuntimeFaultTests
         };
         var audit = new InMemoryAuditStore(capacity: 1_000_000);
         await using var runtime = new EcosystemRuntime(faulty, PredictivePolicy.Create(new PredictiveOptions { EnforceMemory = false }),
-            Options.Create(options), clock, audit);
+            Options.Create(options), clock, new RuntimeComponents { Audit = audit });
 
         RuntimeStatus? last = null;
         var summary = await SimulatedRuntime.RunAsync(runtime, clock, simulation, p => last = p.Status, ct);

@@ -3,12 +3,6 @@ namespace VmEcosystem.Planning.Predictive;
 /// <summary>Settings of the predictive policy (<see cref="PredictivePolicy"/>).</summary>
 public sealed record PredictiveOptions
 {
-    /// <summary>Planning horizon in ticks (12 × 5 min = 1 h).</summary>
-    public int HorizonTicks { get; init; } = 12;
-
-    /// <summary>Level of the forecast intervals whose upper bounds are reserved as growth.</summary>
-    public double Confidence { get; init; } = 0.95;
-
     /// <summary>A host is overloaded when its predicted load exceeds this share of its capacity.</summary>
     public double TargetUtilization { get; init; } = 1.0;
 
@@ -59,20 +53,15 @@ public sealed record PredictiveOptions
     /// <summary>Close alternatives recorded per decision (0 for speed).</summary>
     public int AlternativesToExplain { get; init; } = 3;
 
-    /// <summary>Weights of the scorers: energy, fit, future contention, migration cost, network.</summary>
-    public (double Energy, double Fit, double Contention, double Migration, double Network) Weights { get; init; } = (1, 0.5, 1, 0.2, 0.5);
+    /// <summary>Weights of the scorers.</summary>
+    public PredictiveWeights Weights { get; init; } = new();
 
     /// <summary>Checks the values; throws <see cref="ArgumentException"/> naming the bad one.</summary>
     public void Validate()
     {
-        if (HorizonTicks < 1)
+        if (Weights is null || !(Weights.Energy >= 0 && Weights.Fit >= 0 && Weights.Contention >= 0 && Weights.Migration >= 0))
         {
-            throw new ArgumentException($"PredictiveOptions.HorizonTicks must be at least 1; got {HorizonTicks}.");
-        }
-
-        if (!(Confidence > 0 && Confidence < 1))
-        {
-            throw new ArgumentException($"PredictiveOptions.Confidence must be within (0, 1); got {Confidence}.");
+            throw new ArgumentException("PredictiveOptions.Weights must all be non-negative.");
         }
 
         if (!(TargetUtilization > 0 && TargetUtilization <= 1.5) || !(ConsolidationUtilization > 0 && ConsolidationUtilization <= TargetUtilization))
@@ -100,4 +89,23 @@ public sealed record PredictiveOptions
             throw new ArgumentException("PredictiveOptions: migration limits must be positive, evacuations and alternatives non-negative.");
         }
     }
+}
+
+/// <summary>
+/// Weights of the predictive policy's scorers (the forecast horizon and interval level are the planning session's:
+/// <see cref="PlanningSessionOptions"/>).
+/// </summary>
+public sealed record PredictiveWeights
+{
+    /// <summary>Predicted power increase.</summary>
+    public double Energy { get; init; } = 1;
+
+    /// <summary>Resource fit.</summary>
+    public double Fit { get; init; } = 0.5;
+
+    /// <summary>Future contention on the target.</summary>
+    public double Contention { get; init; } = 1;
+
+    /// <summary>Migration cost.</summary>
+    public double Migration { get; init; } = 0.2;
 }

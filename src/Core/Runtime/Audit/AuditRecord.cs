@@ -50,8 +50,17 @@ public enum AuditKind
     /// <summary>A host left maintenance.</summary>
     MaintenanceExited,
 
-    /// <summary>An iteration of a loop failed (it is retried).</summary>
+    /// <summary>An iteration of a controller failed (it is retried).</summary>
     LoopError,
+
+    /// <summary>An action other than a migration (hot-plug, resource controls, an application's own) started.</summary>
+    ActionStarted,
+
+    /// <summary>An action other than a migration completed.</summary>
+    ActionSucceeded,
+
+    /// <summary>An action other than a migration failed.</summary>
+    ActionFailed,
 }
 
 /// <summary>One entry of the audit trail. Immutable.</summary>
@@ -73,7 +82,11 @@ public sealed record AuditRecord(
     HostId? Source,
     HostId? Target,
     string Message,
-    string? Detail = null);
+    string? Detail = null)
+{
+    /// <summary>The controller that recorded it (<c>planning</c>, <c>execution</c>, an application's own), if any.</summary>
+    public string? Controller { get; init; }
+}
 
 /// <summary>A query over the audit trail; every criterion is optional and they combine with AND.</summary>
 public sealed record AuditQuery
@@ -83,6 +96,9 @@ public sealed record AuditQuery
 
     /// <summary>Records whose source or target is this host.</summary>
     public HostId? Host { get; init; }
+
+    /// <summary>Records of this controller.</summary>
+    public string? Controller { get; init; }
 
     /// <summary>Records of this plan.</summary>
     public string? PlanId { get; init; }
@@ -102,6 +118,7 @@ public sealed record AuditQuery
     /// <summary>True when <paramref name="r"/> matches.</summary>
     public bool Matches(AuditRecord r) =>
         (Vm is null || r.Vm == Vm) && (Host is null || r.Source == Host || r.Target == Host) && (PlanId is null || r.PlanId == PlanId)
+        && (Controller is null || r.Controller == Controller)
         && (From is null || r.Timestamp >= From) && (To is null || r.Timestamp < To) && (Kinds is null || Kinds.Count == 0 || Kinds.Contains(r.Kind));
 }
 

@@ -4,7 +4,7 @@ namespace VmEcosystem.Runtime.Audit;
 
 /// <summary>
 /// The default audit store: records in memory, the oldest dropped beyond <see cref="Capacity"/> (so a long-running
-/// process does not grow without bound). Use <see cref="SqliteAuditStore"/> for a durable trail.
+/// process does not grow without bound). Use <c>SqliteAuditStore</c> (package VmEcosystem.Sqlite) for a durable trail.
 /// </summary>
 public sealed class InMemoryAuditStore(int capacity = 1_000_000) : IAuditStore
 {

@@ -1,7 +1,8 @@
 using System.Diagnostics;
+using VmEcosystem.Simulation;
 using VmEcosystem.Planning;
 
-namespace VmEcosystem.Simulation;
+namespace VmEcosystem.Experiments;
 
 /// <summary>The outcome of one policy on one scenario.</summary>
 /// <param name="Policy">Policy name.</param>
@@ -42,8 +43,9 @@ public static class ConsolidationExperiment
         var state = new PlanningState();
         var context = new PlanningContext(new Random(seed), scenario.Model.TickIntervalSeconds, scenario.Model.MigrationBandwidthShare);
         var session = new PlanningSession(sessionOptions ?? new PlanningSessionOptions { Tick = TimeSpan.FromSeconds(scenario.Model.TickIntervalSeconds) });
+        var cycle = new PlanningCycle(policy, session, context);
         var epoch = DateTimeOffset.UnixEpoch;
-        sim.MigrationEnded += end => session.OnMigrationEnded(scenario.Vms[end.Vm].Info.Id);
+        sim.MigrationEnded += end => cycle.MigrationEnded(scenario.Vms[end.Vm].Info.Id);
         bool migrates = policy is not NoMigrationPolicy;
         long planningTicks = 0;
         while (sim.AdvanceToNextTick())
@@ -54,23 +56,15 @@ public static class ConsolidationExperiment
                 long start = Stopwatch.GetTimestamp();
                 sim.CapturePlanningState(state);
                 var now = epoch + TimeSpan.FromSeconds(sim.Now);
-                context.Now = now;
-                if (policy.UsesForecasts)
-                {
-                    session.Prepare(state, context, now);
-                }
-
-                var plan = policy.Plan(state, context);
+                cycle.Observe(state, now);
+                var plan = cycle.Plan(state);
                 planningTicks += Stopwatch.GetTimestamp() - start;
                 foreach (var decision in plan.Decisions)
                 {
                     int source = sim.HostOf(decision.VmIndex);
                     double end = sim.StartMigration(decision.VmIndex, decision.TargetIndex);
-                    if (policy.UsesForecasts)
-                    {
-                        session.OnMigrationStarted(decision.Vm, scenario.Hosts[source].Id, decision.Target, now, TimeSpan.FromSeconds(end - sim.Now),
-                            session.Forecasts.Upper(decision.VmIndex), sim.VmMemoryCapacityMiB(decision.VmIndex));
-                    }
+                    cycle.MigrationStarted(decision, scenario.Hosts[source].Id, now, TimeSpan.FromSeconds(end - sim.Now), decision.VmIndex,
+                        sim.VmMemoryCapacityMiB(decision.VmIndex));
                 }
 
                 onPlan?.Invoke(plan, session);

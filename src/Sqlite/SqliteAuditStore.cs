@@ -1,8 +1,9 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 using VmEcosystem.Cluster;
+using VmEcosystem.Runtime.Audit;
 
-namespace VmEcosystem.Runtime.Audit;
+namespace VmEcosystem.Sqlite;
 
 /// <summary>
 /// A durable audit store in a SQLite file (Microsoft.Data.Sqlite, WAL journal): survives restarts and is
@@ -48,6 +49,14 @@ public sealed class SqliteAuditStore : IAuditStore, IDisposable
             CREATE INDEX IF NOT EXISTS audit_plan ON audit(plan_id);
             """;
         command.ExecuteNonQuery();
+
+        // Files written before controllers were recorded lack the column; adding it keeps their records readable.
+        command.CommandText = "SELECT COUNT(*) FROM pragma_table_info('audit') WHERE name = 'controller';";
+        if ((long)command.ExecuteScalar()! == 0)
+        {
+            command.CommandText = "ALTER TABLE audit ADD COLUMN controller TEXT;";
+            command.ExecuteNonQuery();
+        }
     }
 
     /// <summary>The database file.</summary>
@@ -62,8 +71,8 @@ public sealed class SqliteAuditStore : IAuditStore, IDisposable
         {
             using var command = _connection.CreateCommand();
             command.CommandText = """
-                INSERT INTO audit (ts, offset_minutes, kind, plan_id, vm, source, target, message, detail)
-                VALUES ($ts, $offset, $kind, $plan, $vm, $source, $target, $message, $detail);
+                INSERT INTO audit (ts, offset_minutes, kind, plan_id, vm, source, target, message, detail, controller)
+                VALUES ($ts, $offset, $kind, $plan, $vm, $source, $target, $message, $detail, $controller);
                 SELECT last_insert_rowid();
                 """;
             command.Parameters.AddWithValue("$ts", record.Timestamp.UtcTicks);
@@ -75,6 +84,7 @@ public sealed class SqliteAuditStore : IAuditStore, IDisposable
             command.Parameters.AddWithValue("$target", (object?)record.Target?.Value ?? DBNull.Value);
             command.Parameters.AddWithValue("$message", record.Message);
             command.Parameters.AddWithValue("$detail", (object?)record.Detail ?? DBNull.Value);
+            command.Parameters.AddWithValue("$controller", (object?)record.Controller ?? DBNull.Value);
             long sequence = (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
             return record with { Sequence = sequence };
         }
@@ -112,6 +122,12 @@ public sealed class SqliteAuditStore : IAuditStore, IDisposable
                 command.Parameters.AddWithValue("$plan", plan);
             }
 
+            if (query.Controller is { } controller)
+            {
+                where.Add("controller = $controller");
+                command.Parameters.AddWithValue("$controller", controller);
+            }
+
             if (query.From is { } from)
             {
                 where.Add("ts >= $from");
@@ -135,7 +151,7 @@ public sealed class SqliteAuditStore : IAuditStore, IDisposable
                 }
             }
 
-            command.CommandText = "SELECT seq, ts, offset_minutes, kind, plan_id, vm, source, target, message, detail FROM audit"
+            command.CommandText = "SELECT seq, ts, offset_minutes, kind, plan_id, vm, source, target, message, detail, controller FROM audit"
                 + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : string.Empty)
                 + " ORDER BY seq" + (query.Limit is { } limit ? $" LIMIT {Math.Max(0, limit)}" : string.Empty);
             using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -151,7 +167,10 @@ public sealed class SqliteAuditStore : IAuditStore, IDisposable
                     reader.IsDBNull(6) ? null : new HostId(reader.GetString(6)),
                     reader.IsDBNull(7) ? null : new HostId(reader.GetString(7)),
                     reader.GetString(8),
-                    reader.IsDBNull(9) ? null : reader.GetString(9)));
+                    reader.IsDBNull(9) ? null : reader.GetString(9))
+                {
+                    Controller = reader.IsDBNull(10) ? null : reader.GetString(10),
+                });
             }
         }
         finally

@@ -1,7 +1,8 @@
 using VmEcosystem.Cluster;
+using VmEcosystem.Ecosystem;
 using VmEcosystem.Ecosystem.Graph;
 
-namespace VmEcosystem.Ecosystem.Scenario;
+namespace VmEcosystem.Experiments;
 
 /// <summary>
 /// The simulated applications' hidden truth: a VM's request latency is a base plus, per declared dependency,

@@ -1,9 +1,10 @@
 using System.Globalization;
 using VmEcosystem.Cluster;
+using VmEcosystem.Ecosystem;
 using VmEcosystem.Ecosystem.Declarations;
 using VmEcosystem.Simulation;
 
-namespace VmEcosystem.Ecosystem.Scenario;
+namespace VmEcosystem.Experiments;
 
 /// <summary>Settings of the synthetic multi-tier scenario.</summary>
 public sealed record EcosystemScenarioOptions

@@ -1,6 +1,6 @@
-using VmEcosystem.Simulation;
+using VmEcosystem.Runtime;
 
-namespace VmEcosystem.Runtime;
+namespace VmEcosystem.Simulation;
 
 /// <summary>Progress of a simulated run through the runtime.</summary>
 /// <param name="Now">Clock time.</param>

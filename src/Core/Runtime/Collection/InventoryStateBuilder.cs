@@ -5,22 +5,11 @@ using VmEcosystem.Planning;
 namespace VmEcosystem.Runtime;
 
 /// <summary>
-/// A provider capability: it can fill a <see cref="PlanningState"/> directly from its own model (the simulator
-/// does: its engine's exact scheduler state and utilisation histories). Without it, the runtime builds the state
-/// from inventory and metrics (<see cref="InventoryStateBuilder"/>).
-/// </summary>
-public interface IPlanningStateSource
-{
-    /// <summary>Fills <paramref name="state"/> with the cluster now; returns the time it describes.</summary>
-    Task<DateTimeOffset> CapturePlanningStateAsync(PlanningState state, CancellationToken cancellationToken = default);
-}
-
-/// <summary>
 /// Builds a <see cref="PlanningState"/> from what every provider offers: the inventory, VM and host metric
 /// samples, and the CPU history the runtime keeps per VM (newest first, up to the state's history length).
 /// Migrations the runtime is running are marked in flight (VM listed on source and target, as the planner expects).
 /// </summary>
-public sealed class InventoryStateBuilder
+internal sealed class InventoryStateBuilder
 {
     private readonly int _historyLength;
     private readonly Dictionary<VmId, double[]> _history = [];

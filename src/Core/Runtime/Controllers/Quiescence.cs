@@ -45,6 +45,13 @@ internal sealed class Quiescence
 
     public void Enter() => Interlocked.Increment(ref _busy);
 
+    /// <summary>Counts the runtime busy until the scope is disposed (work started outside a loop, such as a completion handler).</summary>
+    public BusyScope Busy()
+    {
+        Enter();
+        return new BusyScope(this);
+    }
+
     public void Exit()
     {
         if (Interlocked.Decrement(ref _busy) == 0)
@@ -149,5 +156,11 @@ internal sealed class Quiescence
         // Only now, with the timer armed, may a driver see this loop idle.
         Exit();
         await tcs.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>Ends a <see cref="Busy"/> scope.</summary>
+    public readonly struct BusyScope(Quiescence owner) : IDisposable
+    {
+        public void Dispose() => owner.Exit();
     }
 }

@@ -1,4 +1,5 @@
 using VmEcosystem.Cluster;
+using VmEcosystem.Ecosystem;
 using VmEcosystem.Ecosystem.Declarations;
 using VmEcosystem.Ecosystem.Graph;
 using VmEcosystem.Ecosystem.Learning;
@@ -6,7 +7,7 @@ using VmEcosystem.Ecosystem.Planning;
 using VmEcosystem.Planning;
 using VmEcosystem.Simulation;
 
-namespace VmEcosystem.Ecosystem.Scenario;
+namespace VmEcosystem.Experiments;
 
 /// <summary>Settings of an ecosystem run.</summary>
 public sealed record EcosystemExperimentOptions
@@ -117,6 +118,7 @@ public static class EcosystemExperiment
         var tick = TimeSpan.FromSeconds(scenario.Model.TickIntervalSeconds);
         var session = new PlanningSession(new PlanningSessionOptions { Tick = tick });
         var context = new PlanningContext(new Random(options.Seed), scenario.Model.TickIntervalSeconds, scenario.Model.MigrationBandwidthShare);
+        var cycle = new PlanningCycle(planner, session, context, observeAlways: true);
         var faults = new Random(options.Seed + 1);
         var noise = new Random(options.Seed + 2);
         var state = new PlanningState();
@@ -152,7 +154,7 @@ public static class EcosystemExperiment
         sim.MigrationEnded += end =>
         {
             var id = scenario.Vms[end.Vm].Info.Id;
-            session.OnMigrationEnded(id);
+            cycle.MigrationEnded(id);
             pending.Remove(end.Vm, out var p);
             if (!end.Cancelled)
             {
@@ -194,9 +196,8 @@ public static class EcosystemExperiment
         {
             sim.CapturePlanningState(state);
             var now = epoch + TimeSpan.FromSeconds(sim.Now);
-            context.Now = now;
-            session.Prepare(state, context, now);
-            var plan = planner.Plan(state, context);
+            cycle.Observe(state, now);
+            var plan = cycle.Plan(state);
             foreach (var decision in plan.Decisions)
             {
                 int v = decision.VmIndex;
@@ -208,8 +209,7 @@ public static class EcosystemExperiment
                     learner is null ? [] : Observe(decision.Vm));
                 pending[v] = entry;
                 double end = sim.StartMigration(v, decision.TargetIndex);
-                session.OnMigrationStarted(decision.Vm, scenario.Hosts[source].Id, decision.Target, now, TimeSpan.FromSeconds(end - sim.Now),
-                    session.Forecasts.Upper(v), sim.VmMemoryCapacityMiB(v));
+                cycle.MigrationStarted(decision, scenario.Hosts[source].Id, now, TimeSpan.FromSeconds(end - sim.Now), v, sim.VmMemoryCapacityMiB(v));
                 moves.Add(decision);
                 if (faults.NextDouble() < options.MigrationFailureProbability)
                 {

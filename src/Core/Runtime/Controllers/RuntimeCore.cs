@@ -1,0 +1,80 @@
+using Microsoft.Extensions.Logging;
+using VmEcosystem.Hypervisor;
+using VmEcosystem.Runtime.Audit;
+
+namespace VmEcosystem.Runtime;
+
+/// <summary>
+/// What every controller shares: the provider and its guarded calls, the clock and the quiescence tracker, the
+/// options, the audit trail, the instruments and the proposal queue into the executor.
+/// </summary>
+internal sealed class RuntimeCore
+{
+    private long _planSequence;
+
+    public RuntimeCore(IHypervisor hypervisor, RuntimeOptions options, TimeProvider time, IAuditStore audit, RuntimeInstruments instruments, ILogger logger)
+    {
+        Hypervisor = hypervisor;
+        Options = options;
+        Time = time;
+        Instruments = instruments;
+        Logger = logger;
+        Audit = new RuntimeAudit(audit, time, logger);
+        Calls = new ProviderCalls(Quiet, time, options);
+        Proposals = new ProposalQueue(Quiet, options.PlanQueueCapacity, dropped =>
+            _ = Audit.AppendAsync(AuditKind.PlanDiscarded, dropped.Controller, dropped.PlanId, null, null, null, "superseded by a newer plan before execution"));
+    }
+
+    public IHypervisor Hypervisor { get; }
+
+    public RuntimeOptions Options { get; }
+
+    public TimeProvider Time { get; }
+
+    public Quiescence Quiet { get; } = new();
+
+    public RuntimeAudit Audit { get; }
+
+    public ProviderCalls Calls { get; }
+
+    public RuntimeInstruments Instruments { get; }
+
+    public ILogger Logger { get; }
+
+    public ProposalQueue Proposals { get; }
+
+    /// <summary>Plan ids are unique within the runtime, whichever controller proposes.</summary>
+    public string NextPlanId() => $"plan-{Interlocked.Increment(ref _planSequence):D6}";
+}
+
+/// <summary>Appends to the audit trail; a failing store is logged and counted, never fatal.</summary>
+internal sealed class RuntimeAudit(IAuditStore store, TimeProvider time, ILogger logger)
+{
+    private long _failures;
+
+    public IAuditStore Store => store;
+
+    public long Failures => Interlocked.Read(ref _failures);
+
+    public async Task AppendAsync(AuditKind kind, string? controller, string? planId, Cluster.VmId? vm, Cluster.HostId? source, Cluster.HostId? target,
+        string message, string? detail = null)
+    {
+        try
+        {
+            await store.AppendAsync(new AuditRecord(0, time.GetUtcNow(), kind, planId, vm, source, target, message, detail) { Controller = controller })
+                .ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Interlocked.Increment(ref _failures);
+            logger.LogError(ex, "The audit store failed to record {Kind}: {Message}", kind, message);
+        }
+    }
+}
+
+/// <summary>The one backoff formula of the runtime: doubling from <c>first</c>, capped at <c>max</c>.</summary>
+internal static class Backoff
+{
+    public static TimeSpan Delay(int attempt, TimeSpan first, TimeSpan max) =>
+        TimeSpan.FromTicks(Math.Min(max.Ticks, first.Ticks << Math.Clamp(attempt - 1, 0, 20)));
+}

@@ -1,0 +1,279 @@
+using System.Text.Json;
+using VmEcosystem.Cluster;
+using VmEcosystem.Hypervisor;
+using VmEcosystem.Planning;
+using VmEcosystem.Runtime.Audit;
+
+namespace VmEcosystem.Runtime;
+
+/// <summary>Migrations: started through the provider, tracked until they end, outcomes recorded, drained on stop.</summary>
+internal sealed partial class ActionExecutor
+{
+    private readonly Dictionary<VmId, RunningMigration> _running = [];
+    private int _recording; // finished migrations whose outcome is being counted and audited
+
+    public int RunningCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _running.Count;
+            }
+        }
+    }
+
+    public IReadOnlyList<RunningMigration> Running
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _running.Values];
+            }
+        }
+    }
+
+    /// <summary>VM to target of every migration in flight (for building planning states).</summary>
+    public IReadOnlyDictionary<VmId, HostId> InFlight
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _running.ToDictionary(r => r.Key, r => r.Value.Decision.Target);
+            }
+        }
+    }
+
+    /// <summary>True while a finished migration's outcome is not yet counted and audited.</summary>
+    public bool HasUnhandledCompletions
+    {
+        get
+        {
+            if (Volatile.Read(ref _recording) > 0)
+            {
+                return true;
+            }
+
+            lock (_gate)
+            {
+                return _running.Values.Any(r => r.Operation.Completion.IsCompleted);
+            }
+        }
+    }
+
+    private async Task<bool> StartMigrationAsync(Proposal proposal, MigrateAction action, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var d = action.Decision;
+        observer.OnMigrationStarting(d, now);
+        IMigrationOperation operation;
+        try
+        {
+            operation = await core.Calls.CallAsync("StartMigration",
+                ct => core.Hypervisor.StartMigrationAsync(new MigrationRequest(d.Vm, d.Target), ct), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // Whatever went wrong (provider error, timeout, the runtime stopping mid-call), the limits and the
+            // reservation are released and the failure recorded; only then does a shutdown's cancellation propagate.
+            bool stopping = ex is OperationCanceledException && cancellationToken.IsCancellationRequested;
+            lock (_gate)
+            {
+                _limits.Release(action, failed: true, now);
+            }
+
+            observer.OnMigrationEnded(d.Vm, moved: false);
+            await RecordFailureAsync(proposal.Controller, proposal.PlanId, d, stopping, ex.Message,
+                stopping ? "could not start: the runtime stopped during the call" : $"could not start: {ex.Message}").ConfigureAwait(false);
+            if (stopping || ex is not (HypervisorException or TimeoutException or OperationCanceledException))
+            {
+                throw;
+            }
+
+            return false;
+        }
+
+        var running = new RunningMigration(proposal.PlanId, d, operation, now);
+        lock (_gate)
+        {
+            _running[d.Vm] = running;
+        }
+
+        Count(MigrateAction.KindName, Started);
+        core.Instruments.MigrationsStarted.Add(1);
+        RuntimeLog.MigrationStarted(core.Logger, d.Vm.Value, d.Source.Value, d.Target.Value, d.Rule);
+        await core.Audit.AppendAsync(AuditKind.MigrationStarted, proposal.Controller, proposal.PlanId, d.Vm, d.Source, d.Target,
+            $"migration {operation.Id} started ({d.Stage}/{d.Rule})").ConfigureAwait(false);
+        _ = TrackAsync(proposal.Controller, running, action);
+        return true;
+    }
+
+    private async Task TrackAsync(string controller, RunningMigration running, MigrateAction action)
+    {
+        MigrationResult? result = null;
+        Exception? error = null;
+        using (var timeout = new CancellationTokenSource(core.Options.MigrationTimeout, core.Time))
+        {
+            try
+            {
+                result = await running.Operation.Completion.WaitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Too long: ask the provider to cancel; a cancelled migration leaves the VM on its source.
+                try
+                {
+                    await running.Operation.CancelAsync(CancellationToken.None).ConfigureAwait(false);
+                    result = await running.Operation.Completion.ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    error = ex;
+                }
+            }
+            catch (Exception ex)
+            {
+                error = ex;
+            }
+        }
+
+        // Busy from here until the outcome is recorded (until then the finished operation keeps the runtime from idling).
+        using var busy = core.Quiet.Busy();
+        Interlocked.Increment(ref _recording); // still "unhandled" after it leaves _running, until counted and audited
+        try
+        {
+            await RecordOutcomeAsync(controller, running, action, result, error).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _recording);
+        }
+    }
+
+    private async Task RecordOutcomeAsync(string controller, RunningMigration running, MigrateAction action, MigrationResult? result, Exception? error)
+    {
+        var d = running.Decision;
+        var now = core.Time.GetUtcNow();
+        bool succeeded = result?.Outcome == Hypervisor.MigrationOutcome.Succeeded;
+        lock (_gate)
+        {
+            _running.Remove(d.Vm);
+            _limits.Release(action, failed: !succeeded, now);
+            if (result is not null)
+            {
+                _limits.NoteHost(d.Vm, result.FinalHost);
+            }
+        }
+
+        observer.OnMigrationEnded(d.Vm, succeeded);
+        double seconds = (now - running.StartedAt).TotalSeconds;
+        if (succeeded)
+        {
+            Count(MigrateAction.KindName, Succeeded);
+            core.Instruments.MigrationsSucceeded.Add(1);
+            core.Instruments.Actions.Add(1, new("kind", MigrateAction.KindName), new("outcome", "succeeded"), new("controller", controller));
+            RuntimeLog.MigrationEnded(core.Logger, d.Vm.Value, d.Target.Value, "succeeded", seconds);
+            await core.Audit.AppendAsync(AuditKind.MigrationSucceeded, controller, running.PlanId, d.Vm, d.Source, d.Target,
+                $"migration {running.Operation.Id} succeeded in {result!.Duration.TotalSeconds:F1} s").ConfigureAwait(false);
+        }
+        else
+        {
+            bool cancelled = result?.Outcome == Hypervisor.MigrationOutcome.Cancelled;
+            string why = result?.Error?.Message ?? error?.Message ?? (cancelled ? "cancelled" : "unknown");
+            await RecordFailureAsync(controller, running.PlanId, d, cancelled, why,
+                $"migration {running.Operation.Id} {(cancelled ? "cancelled" : "failed")}: {why}; the VM stays on {result?.FinalHost.Value ?? d.Source.Value}").ConfigureAwait(false);
+        }
+
+        core.Quiet.Pulse();
+    }
+
+    // Counted, measured, logged and audited alike whether the start call or the migration itself failed.
+    private async Task RecordFailureAsync(string controller, string planId, MigrationDecision d, bool cancelled, string why, string message)
+    {
+        Count(MigrateAction.KindName, Failed);
+        core.Instruments.MigrationsFailed.Add(1);
+        core.Instruments.Actions.Add(1, new("kind", MigrateAction.KindName), new("outcome", cancelled ? "cancelled" : "failed"), new("controller", controller));
+        RuntimeLog.MigrationFailed(core.Logger, d.Vm.Value, d.Target.Value, why);
+        await core.Audit.AppendAsync(cancelled ? AuditKind.MigrationCancelled : AuditKind.MigrationFailed, controller, planId, d.Vm, d.Source, d.Target, message)
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>Waits for running migrations until <paramref name="deadline"/>, then cancels the rest and waits again as long.</summary>
+    public async Task<(int Completed, int Cancelled)> DrainAsync(TimeSpan deadline)
+    {
+        var running = Running;
+        if (running.Count == 0)
+        {
+            await OutcomesRecordedAsync().ConfigureAwait(false); // one may have just left the running set
+            return (0, 0);
+        }
+
+        var all = Task.WhenAll(running.Select(r => r.Operation.Completion));
+        using (var cts = new CancellationTokenSource(deadline, core.Time))
+        {
+            try
+            {
+                await all.WaitAsync(cts.Token).ConfigureAwait(false);
+                await OutcomesRecordedAsync().ConfigureAwait(false);
+                return (running.Count, 0);
+            }
+            catch (OperationCanceledException)
+            {
+                // Deadline passed: cancel what still runs; a cancelled migration leaves the VM on its source.
+            }
+        }
+
+        var remaining = running.Where(r => !r.Operation.Completion.IsCompleted).ToList();
+        foreach (var r in remaining)
+        {
+            try
+            {
+                await r.Operation.CancelAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (HypervisorException)
+            {
+                // Already finishing; its outcome is recorded by the completion handler.
+            }
+        }
+
+        using var second = new CancellationTokenSource(deadline, core.Time);
+        try
+        {
+            await Task.WhenAll(remaining.Select(r => r.Operation.Completion)).WaitAsync(second.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The provider did not confirm in time; the completion handlers still run when it does.
+        }
+
+        await OutcomesRecordedAsync().ConfigureAwait(false);
+        return (running.Count - remaining.Count, remaining.Count);
+    }
+
+    // Stopping waits for the completion handlers so the trail is complete before the runtime reports it stopped.
+    // Bounded in real time: a handler blocked on a failing audit store must not hold the stop forever.
+    private async Task OutcomesRecordedAsync()
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (HasUnhandledCompletions && waited.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(1).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The audit detail of a decision: its explanation as JSON.</summary>
+    internal static string Explain(MigrationDecision d) => JsonSerializer.Serialize(new
+    {
+        vm = d.Vm.Value,
+        source = d.Source.Value,
+        target = d.Target.Value,
+        stage = d.Stage,
+        rule = d.Rule,
+        trigger = new { kind = d.Trigger.Kind, detail = d.Trigger.Detail, predicted = d.Trigger.PredictedUtilization, upper = d.Trigger.UpperBound, threshold = d.Trigger.Threshold },
+        totalCost = d.TotalCost,
+        costs = d.Costs.Select(c => new { scorer = c.Scorer, raw = c.RawCost, weighted = c.WeightedCost }),
+        alternatives = d.Alternatives.Select(a => new { host = a.Host.Value, totalCost = double.IsFinite(a.TotalCost) ? a.TotalCost : (double?)null, rejectedBy = a.RejectedBy }),
+        group = d.Group,
+    });
+}

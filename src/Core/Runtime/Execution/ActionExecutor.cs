@@ -1,0 +1,173 @@
+using System.Collections.Concurrent;
+using VmEcosystem.Cluster;
+using VmEcosystem.Hypervisor;
+using VmEcosystem.Planning;
+using VmEcosystem.Runtime.Audit;
+
+namespace VmEcosystem.Runtime;
+
+/// <summary>A migration the executor started and still tracks.</summary>
+/// <param name="PlanId">The plan it came from.</param>
+/// <param name="Decision">The decision.</param>
+/// <param name="Operation">The provider's operation.</param>
+/// <param name="StartedAt">When it started.</param>
+public sealed record RunningMigration(string PlanId, MigrationDecision Decision, IMigrationOperation Operation, DateTimeOffset StartedAt);
+
+/// <summary>Counts of one action kind.</summary>
+/// <param name="Started">Actions started.</param>
+/// <param name="Succeeded">Actions that completed.</param>
+/// <param name="Failed">Actions that failed or were cancelled, including calls that failed to start them.</param>
+/// <param name="Skipped">Actions the executor did not start (limits, cooldown, backoff, maintenance, stale).</param>
+public sealed record ActionCounts(long Started, long Succeeded, long Failed, long Skipped);
+
+/// <summary>What the executor tells the planning model about migrations (in-flight reservations, own moves).</summary>
+internal interface IMigrationObserver
+{
+    void OnMigrationStarting(MigrationDecision decision, DateTimeOffset now);
+
+    void OnMigrationEnded(VmId vm, bool moved);
+}
+
+/// <summary>
+/// The one executor of every action kind: shared limits (<see cref="ExecutionLimits"/>) checked and counted before
+/// the provider is called and released whatever happens; transient call failures retried (starting a migration is
+/// idempotent in every provider); every start, skip and outcome audited under the proposing controller's name.
+/// One proposal executes at a time. Migrations are tracked until they end (<c>ActionExecutor.Migrations.cs</c>).
+/// </summary>
+internal sealed partial class ActionExecutor(RuntimeCore core, IMigrationObserver observer)
+{
+    private readonly SemaphoreSlim _serial = new(1, 1);
+    private readonly Lock _gate = new();
+    private readonly ExecutionLimits _limits = new(core.Options);
+    private readonly ConcurrentDictionary<string, long[]> _counts = new(StringComparer.Ordinal);
+
+    public IReadOnlyDictionary<string, ActionCounts> Counts =>
+        _counts.ToDictionary(kv => kv.Key, kv => new ActionCounts(Interlocked.Read(ref kv.Value[0]), Interlocked.Read(ref kv.Value[1]),
+            Interlocked.Read(ref kv.Value[2]), Interlocked.Read(ref kv.Value[3])), StringComparer.Ordinal);
+
+    public (int PerHost, int InCluster) Peak
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _limits.Peak;
+            }
+        }
+    }
+
+    /// <summary>Executes the actions of a proposal in order; returns how many started.</summary>
+    public async Task<int> ExecuteAsync(Proposal proposal, IReadOnlyList<ClusterAction> actions, IReadOnlySet<HostId> maintenance, CancellationToken cancellationToken)
+    {
+        await _serial.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var activity = RuntimeTelemetry.ActivitySource.StartActivity("vmeco.execute");
+            activity?.SetTag("vmeco.plan", proposal.PlanId);
+            activity?.SetTag("vmeco.controller", proposal.Controller);
+            int started = 0;
+            foreach (var action in actions)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (await TryStartAsync(proposal, action, maintenance, cancellationToken).ConfigureAwait(false))
+                {
+                    started++;
+                }
+            }
+
+            activity?.SetTag("vmeco.started", started);
+            return started;
+        }
+        finally
+        {
+            _serial.Release();
+        }
+    }
+
+    /// <summary>Notes a VM's host from the change feed (null: it left).</summary>
+    public void NoteHost(VmId vm, HostId? host)
+    {
+        lock (_gate)
+        {
+            _limits.NoteHost(vm, host);
+        }
+    }
+
+    private async Task<bool> TryStartAsync(Proposal proposal, ClusterAction action, IReadOnlySet<HostId> maintenance, CancellationToken cancellationToken)
+    {
+        var now = core.Time.GetUtcNow();
+        string? reason;
+        lock (_gate)
+        {
+            reason = _limits.SkipReason(action, maintenance, now);
+            if (reason is null)
+            {
+                // Counted now so a concurrent check sees it; released below if the call fails.
+                _limits.Reserve(action, now);
+            }
+        }
+
+        if (reason is not null)
+        {
+            Count(action.Kind, Skipped);
+            core.Instruments.DecisionsSkipped.Add(1);
+            RuntimeLog.DecisionSkipped(core.Logger, action.Vm.Value, (action.Target ?? action.Host).Value, reason);
+            await core.Audit.AppendAsync(AuditKind.DecisionSkipped, proposal.Controller, proposal.PlanId, action.Vm, action.Host, action.Target,
+                $"{action.Kind} not executed: {reason}").ConfigureAwait(false);
+            return false;
+        }
+
+        return action is MigrateAction migrate
+            ? await StartMigrationAsync(proposal, migrate, now, cancellationToken).ConfigureAwait(false)
+            : await ApplyAsync(proposal, action, now, cancellationToken).ConfigureAwait(false);
+    }
+
+    // Short actions (hot-plug, resource controls): one provider call, limits held while it runs.
+    private async Task<bool> ApplyAsync(Proposal proposal, ClusterAction action, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        Count(action.Kind, Started);
+        await core.Audit.AppendAsync(AuditKind.ActionStarted, proposal.Controller, proposal.PlanId, action.Vm, action.Host, null, $"{action.Kind} started: {action.Reason}")
+            .ConfigureAwait(false);
+        Exception? error = null;
+        string result = string.Empty;
+        try
+        {
+            result = action switch
+            {
+                HotPlugAction h => Describe(await core.Calls.CallAsync("HotPlug", ct => core.Hypervisor.HotPlugAsync(h.Vm, h.Request, ct), cancellationToken).ConfigureAwait(false)),
+                ResourceControlAction r => Describe(await core.Calls.CallAsync("SetResourceControls",
+                    ct => core.Hypervisor.SetResourceControlsAsync(r.Vm, r.Controls, ct), cancellationToken).ConfigureAwait(false)),
+                _ => throw new NotSupportedException($"The executor does not know the action kind '{action.Kind}' ({action.GetType().Name})."),
+            };
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            error = ex;
+        }
+
+        lock (_gate)
+        {
+            _limits.Release(action, failed: error is not null, core.Time.GetUtcNow());
+        }
+
+        Count(action.Kind, error is null ? Succeeded : Failed);
+        core.Instruments.Actions.Add(1, new("kind", action.Kind), new("outcome", error is null ? "succeeded" : "failed"), new("controller", proposal.Controller));
+        await core.Audit.AppendAsync(error is null ? AuditKind.ActionSucceeded : AuditKind.ActionFailed, proposal.Controller, proposal.PlanId, action.Vm, action.Host, null,
+            error is null ? $"{action.Kind} succeeded: {result}" : $"{action.Kind} failed: {error.Message}").ConfigureAwait(false);
+        if (error is not null && (cancellationToken.IsCancellationRequested || error is not (HypervisorException or TimeoutException or OperationCanceledException)))
+        {
+            throw error;
+        }
+
+        return error is null;
+    }
+
+    private static string Describe(VmInfo vm) => $"{vm.Id} has {vm.Allocation.CpuCores} vCPUs and {vm.Allocation.MemoryMiB:F0} MiB";
+
+    private static string Describe(ResourceControls c) =>
+        $"shares {c.CpuShares?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}, quota {c.CpuQuota?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}";
+
+    private const int Started = 0, Succeeded = 1, Failed = 2, Skipped = 3;
+
+    private void Count(string kind, int which) => Interlocked.Increment(ref _counts.GetOrAdd(kind, _ => new long[4])[which]);
+}

@@ -1,0 +1,110 @@
+using VmEcosystem.Runtime.Audit;
+
+namespace VmEcosystem.Runtime;
+
+/// <summary>
+/// The <c>execution</c> controller: takes every controller's proposals and applies the mode of each action's kind
+/// (<see cref="RuntimeOptions.ModeOf"/>): dry run (planned and audited only), approval (held until approved,
+/// rejected or expired) or automatic (executed at once by the <see cref="ActionExecutor"/> within the shared limits).
+/// </summary>
+internal sealed class ExecutionController(RuntimeCore core, RuntimeModel model, ActionExecutor executor) : IRuntimeController
+{
+    public const string ControllerName = "execution";
+    private readonly Dictionary<string, (Proposal Proposal, PendingPlan Pending)> _pending = [];
+
+    public string Name => ControllerName;
+
+    public IReadOnlyList<PendingPlan> Pending
+    {
+        get
+        {
+            lock (_pending)
+            {
+                return [.. _pending.Values.Select(p => p.Pending).OrderBy(p => p.CreatedAt)];
+            }
+        }
+    }
+
+    public async Task RunOnceAsync(ControllerContext context, CancellationToken cancellationToken)
+    {
+        var (read, proposal) = await core.Proposals.TakeAsync(cancellationToken).ConfigureAwait(false);
+        if (!read)
+        {
+            await core.Quiet.Waiting(Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
+            return;
+        }
+
+        ExpireApprovals();
+        var byMode = proposal!.Actions.GroupBy(a => core.Options.ModeOf(a.Kind)).ToDictionary(g => g.Key, g => (IReadOnlyList<ClusterAction>)[.. g]);
+        if (byMode.TryGetValue(ExecutionMode.Approve, out var held))
+        {
+            var pending = new PendingPlan(proposal.PlanId, proposal.Controller, held, proposal.Time, SaturatingAdd(proposal.Time, core.Options.ApprovalTimeout));
+            lock (_pending)
+            {
+                _pending[proposal.PlanId] = (proposal, pending);
+            }
+
+            await core.Audit.AppendAsync(AuditKind.PlanAwaitingApproval, proposal.Controller, proposal.PlanId, null, null, null,
+                $"{held.Count} actions wait for approval until {pending.ExpiresAt:O}").ConfigureAwait(false);
+        }
+
+        if (byMode.TryGetValue(ExecutionMode.Automatic, out var now))
+        {
+            await executor.ExecuteAsync(proposal, now, model.Maintenance(), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Executes a pending plan (actions that became invalid are skipped and audited); returns how many started.</summary>
+    public async Task<int> ApproveAsync(string planId, CancellationToken cancellationToken)
+    {
+        (Proposal Proposal, PendingPlan Pending) entry;
+        lock (_pending)
+        {
+            if (!_pending.Remove(planId, out entry))
+            {
+                throw new InvalidOperationException($"No plan '{planId}' waits for approval (it may have expired, been rejected or approved already).");
+            }
+        }
+
+        await core.Audit.AppendAsync(AuditKind.PlanApproved, entry.Proposal.Controller, planId, null, null, null, $"approved: {entry.Pending.Actions.Count} actions")
+            .ConfigureAwait(false);
+        return await executor.ExecuteAsync(entry.Proposal, entry.Pending.Actions, model.Maintenance(), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task RejectAsync(string planId, string? reason)
+    {
+        (Proposal Proposal, PendingPlan Pending) entry;
+        lock (_pending)
+        {
+            if (!_pending.Remove(planId, out entry))
+            {
+                throw new InvalidOperationException($"No plan '{planId}' waits for approval.");
+            }
+        }
+
+        await core.Audit.AppendAsync(AuditKind.PlanRejected, entry.Proposal.Controller, planId, null, null, null,
+            $"rejected{(reason is null ? string.Empty : $": {reason}")}").ConfigureAwait(false);
+    }
+
+    private void ExpireApprovals()
+    {
+        var now = core.Time.GetUtcNow();
+        List<PendingPlan> expired;
+        lock (_pending)
+        {
+            expired = [.. _pending.Values.Select(p => p.Pending).Where(p => p.ExpiresAt <= now)];
+            foreach (var p in expired)
+            {
+                _pending.Remove(p.PlanId);
+            }
+        }
+
+        foreach (var p in expired)
+        {
+            _ = core.Audit.AppendAsync(AuditKind.PlanDiscarded, p.Controller, p.PlanId, null, null, null, $"expired without approval at {p.ExpiresAt:O}");
+        }
+    }
+
+    private static DateTimeOffset SaturatingAdd(DateTimeOffset time, TimeSpan span) =>
+        span >= DateTimeOffset.MaxValue - time ? DateTimeOffset.MaxValue : time + span;
+}

@@ -1,0 +1,147 @@
+using VmEcosystem.Cluster;
+using VmEcosystem.Ecosystem.Declarations;
+using VmEcosystem.Ecosystem.Graph;
+using VmEcosystem.Planning;
+
+namespace VmEcosystem.Runtime;
+
+/// <summary>
+/// The planning model the controllers share under one lock: the planning session (forecasters, shadow slots,
+/// history), the planning context, the ecosystem graph, the last observed state, the runtime's own moves and the
+/// hosts in maintenance. The executor reports migrations to it (<see cref="IMigrationObserver"/>).
+/// </summary>
+internal sealed class RuntimeModel : IMigrationObserver
+{
+    private readonly HashSet<HostId> _maintenance = [];
+    private readonly HashSet<VmId> _ownMoves = [];
+    private readonly StatePool _pool;
+
+    public RuntimeModel(PlanningCycle cycle, EcosystemGraph? graph, IReadOnlyList<VmDeclaration> declarations, int poolSize)
+    {
+        Cycle = cycle;
+        Graph = graph;
+        Declarations = declarations;
+        _pool = new StatePool(poolSize);
+    }
+
+    public Lock Gate { get; } = new();
+
+    public PlanningCycle Cycle { get; }
+
+    public PlanningSession Session => Cycle.Session;
+
+    public EcosystemGraph? Graph { get; }
+
+    public IReadOnlyList<VmDeclaration> Declarations { get; }
+
+    /// <summary>True once the graph holds the inventory (false again after a resync).</summary>
+    public bool GraphLoaded { get; set; }
+
+    /// <summary>The state of the last planning pass (the executor's reservations read sizes from it).</summary>
+    public PlanningState? LastState { get; private set; }
+
+    /// <summary>Cluster-wide dependency score of the last pass (read by gauges without the lock).</summary>
+    public double DependencyScore { get; set; } = double.NaN;
+
+    public PlanningState RentState() => _pool.Rent();
+
+    public void ReturnState(PlanningState state) => _pool.Return(state);
+
+    /// <summary>Makes <paramref name="state"/> the last one (under <see cref="Gate"/>); the previous one returns to the pool.</summary>
+    public void SetLastState(PlanningState state)
+    {
+        if (LastState is { } previous && !ReferenceEquals(previous, state))
+        {
+            _pool.Return(previous);
+        }
+
+        LastState = state;
+    }
+
+    public bool EnterMaintenance(HostId host)
+    {
+        lock (_maintenance)
+        {
+            return _maintenance.Add(host);
+        }
+    }
+
+    public bool ExitMaintenance(HostId host)
+    {
+        lock (_maintenance)
+        {
+            return _maintenance.Remove(host);
+        }
+    }
+
+    public HashSet<HostId> Maintenance()
+    {
+        lock (_maintenance)
+        {
+            return [.. _maintenance];
+        }
+    }
+
+    /// <summary>True (and forgotten) when <paramref name="vm"/>'s move was the runtime's own.</summary>
+    public bool TakeOwnMove(VmId vm)
+    {
+        lock (Gate)
+        {
+            return _ownMoves.Remove(vm);
+        }
+    }
+
+    public void OnMigrationStarting(MigrationDecision d, DateTimeOffset now)
+    {
+        lock (Gate)
+        {
+            _ownMoves.Add(d.Vm);
+            // The in-flight reservation: the VM's upper demand and memory on the target until the migration ends.
+            var state = LastState;
+            int v = state?.IndexOf(d.Vm) ?? -1;
+            double memory = v >= 0 ? state!.VmMemoryMiB[v] : 0;
+            int target = state is null ? -1 : Array.IndexOf(state.HostIds, d.Target, 0, state.HostCount);
+            double bandwidth = target >= 0 ? state!.HostBandwidthMbps[target] : 1000;
+            var duration = TimeSpan.FromSeconds(Cycle.Context.MigrationSeconds(memory, bandwidth));
+            Cycle.MigrationStarted(d, d.Source, now, duration, v, memory);
+        }
+    }
+
+    public void OnMigrationEnded(VmId vm, bool moved)
+    {
+        lock (Gate)
+        {
+            Cycle.MigrationEnded(vm);
+            if (!moved)
+            {
+                // No move event will come for it: a later move of this VM is someone else's news.
+                _ownMoves.Remove(vm);
+            }
+        }
+    }
+
+    /// <summary>Planning states are large; they are reused (bounded: queue capacity plus the ones in use).</summary>
+    private sealed class StatePool(int size)
+    {
+        private readonly Stack<PlanningState> _free = new();
+
+        public PlanningState Rent()
+        {
+            lock (_free)
+            {
+                return _free.Count > 0 ? _free.Pop() : new PlanningState();
+            }
+        }
+
+        public void Return(PlanningState state)
+        {
+            lock (_free)
+            {
+                if (_free.Count < size)
+                {
+                    _free.Push(state);
+                }
+            }
+        }
+    }
+}
