@@ -13,20 +13,18 @@ public sealed class NetworkTopology
     /// <param name="sameRackLatency">Latency between hosts of one rack (top-of-rack switch).</param>
     /// <param name="sameZoneLatency">Latency between racks of one zone.</param>
     /// <param name="crossZoneLatency">Default latency between zones.</param>
-    /// <param name="rackBandwidthMbps">Bandwidth available for migrations inside a rack.</param>
-    /// <param name="zoneBandwidthMbps">Bandwidth available for migrations between racks of a zone.</param>
-    /// <param name="crossZoneBandwidthMbps">Bandwidth available for migrations between zones.</param>
+    /// <param name="bandwidths">Bandwidth available for migrations per location class (null: 10 Gbit/s in a zone, 1 Gbit/s across).</param>
     /// <param name="zoneLatencyOverrides">Latency for specific pairs of zones (symmetric).</param>
     public NetworkTopology(
         TimeSpan sameHostLatency,
         TimeSpan sameRackLatency,
         TimeSpan sameZoneLatency,
         TimeSpan crossZoneLatency,
-        double rackBandwidthMbps = 10_000,
-        double zoneBandwidthMbps = 10_000,
-        double crossZoneBandwidthMbps = 1_000,
+        MigrationBandwidths? bandwidths = null,
         IEnumerable<KeyValuePair<(string ZoneA, string ZoneB), TimeSpan>>? zoneLatencyOverrides = null)
     {
+        bandwidths ??= new MigrationBandwidths();
+        double rackBandwidthMbps = bandwidths.RackMbps, zoneBandwidthMbps = bandwidths.ZoneMbps, crossZoneBandwidthMbps = bandwidths.CrossZoneMbps;
         if (sameHostLatency < TimeSpan.Zero || sameRackLatency < sameHostLatency || sameZoneLatency < sameRackLatency
             || crossZoneLatency < sameZoneLatency)
         {
@@ -127,4 +125,17 @@ public sealed class NetworkTopology
     };
 
     private static (string, string) Ordered(string a, string b) => string.CompareOrdinal(a, b) <= 0 ? (a, b) : (b, a);
+}
+
+/// <summary>Bandwidth available for migrations per location class, Mbit/s.</summary>
+public sealed record MigrationBandwidths
+{
+    /// <summary>Inside a rack.</summary>
+    public double RackMbps { get; init; } = 10_000;
+
+    /// <summary>Between racks of a zone.</summary>
+    public double ZoneMbps { get; init; } = 10_000;
+
+    /// <summary>Between zones.</summary>
+    public double CrossZoneMbps { get; init; } = 1_000;
 }

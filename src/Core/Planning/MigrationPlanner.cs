@@ -47,19 +47,19 @@ public sealed class MigrationPlanner : IMigrationPolicy
     /// <param name="filters">Hard constraints, checked in order.</param>
     /// <param name="scorers">Soft preferences, summed with their weights.</param>
     /// <param name="limits">Limits on moves.</param>
-    /// <param name="candidates">Candidate source (null: every host in index order).</param>
-    /// <param name="alternativesToExplain">How many close alternatives each decision records (0 for speed).</param>
-    /// <param name="usesForecasts">Whether the policy reads demand forecasts from the context.</param>
+    /// <param name="settings">Candidate source, explanation depth, use of forecasts (null: the defaults).</param>
     public MigrationPlanner(
         string name,
         IEnumerable<IPlanningStage> stages,
         IEnumerable<IPlacementFilter> filters,
         IEnumerable<IPlacementScorer> scorers,
         IEnumerable<IMigrationLimit>? limits = null,
-        ICandidateHostSource? candidates = null,
-        int alternativesToExplain = 0,
-        bool usesForecasts = false)
+        PlannerSettings? settings = null)
     {
+        Settings = settings ?? new PlannerSettings();
+        var candidates = Settings.Candidates;
+        int alternativesToExplain = Settings.AlternativesToExplain;
+        bool usesForecasts = Settings.UsesForecasts;
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(stages);
         ArgumentNullException.ThrowIfNull(filters);
@@ -85,6 +85,9 @@ public sealed class MigrationPlanner : IMigrationPolicy
     /// <inheritdoc />
     public string Name { get; }
 
+    /// <summary>Candidate source, explanation depth and use of forecasts.</summary>
+    public PlannerSettings Settings { get; }
+
     /// <summary>How many close alternatives each decision records.</summary>
     public int AlternativesToExplain { get; }
 
@@ -105,7 +108,7 @@ public sealed class MigrationPlanner : IMigrationPolicy
 
     /// <summary>A copy with different explanation depth (a runtime explains more than a benchmark).</summary>
     public MigrationPlanner WithExplanations(int alternatives) =>
-        new(Name, _stages, _filters, _scorers, _limits, _candidates, alternatives, UsesForecasts);
+        new(Name, _stages, _filters, _scorers, _limits, Settings with { AlternativesToExplain = alternatives });
 
     /// <summary>A copy with more stages, filters, scorers or limits appended.</summary>
     public MigrationPlanner With(
@@ -114,11 +117,11 @@ public sealed class MigrationPlanner : IMigrationPolicy
         IEnumerable<IPlacementScorer>? scorers = null,
         IEnumerable<IMigrationLimit>? limits = null) =>
         new(Name, _stages.Concat(stages ?? []), _filters.Concat(filters ?? []), _scorers.Concat(scorers ?? []),
-            _limits.Concat(limits ?? []), _candidates, AlternativesToExplain, UsesForecasts);
+            _limits.Concat(limits ?? []), Settings);
 
     /// <summary>A copy with <paramref name="stages"/> run before the existing stages (for example dependency repair before consolidation).</summary>
     public MigrationPlanner WithStagesFirst(params IEnumerable<IPlanningStage> stages) =>
-        new(Name, stages.Concat(_stages), _filters, _scorers, _limits, _candidates, AlternativesToExplain, UsesForecasts);
+        new(Name, stages.Concat(_stages), _filters, _scorers, _limits, Settings);
 
     /// <inheritdoc />
     public MigrationPlan Plan(PlanningState state, PlanningContext context)
@@ -126,7 +129,7 @@ public sealed class MigrationPlanner : IMigrationPolicy
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(context);
         // A fresh mask per pass keeps the planner safe to share between threads.
-        var pass = new PlanningPass(state, context, _filters, _scorers, _limits, _candidates, AlternativesToExplain, new HostMask(state.HostCount), Name);
+        var pass = new PlanningPass(state, context, this, new HostMask(state.HostCount));
         foreach (var stage in _stages)
         {
             stage.Run(pass);
@@ -134,4 +137,17 @@ public sealed class MigrationPlanner : IMigrationPolicy
 
         return pass.ToPlan();
     }
+}
+
+/// <summary>Settings of a <see cref="MigrationPlanner"/> beyond its pipeline.</summary>
+public sealed record PlannerSettings
+{
+    /// <summary>Candidate source (null: every host in index order).</summary>
+    public ICandidateHostSource? Candidates { get; init; }
+
+    /// <summary>How many close alternatives each decision records (0 for speed).</summary>
+    public int AlternativesToExplain { get; init; }
+
+    /// <summary>Whether the policy reads demand forecasts from the context.</summary>
+    public bool UsesForecasts { get; init; }
 }

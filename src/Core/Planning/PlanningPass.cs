@@ -22,17 +22,14 @@ public sealed class PlanningPass
     private readonly List<IPlanningPassObserver> _observers = [];
     private int _nextGroup;
 
-    internal PlanningPass(
-        PlanningState state,
-        PlanningContext context,
-        IReadOnlyList<IPlacementFilter> filters,
-        IReadOnlyList<IPlacementScorer> scorers,
-        IReadOnlyList<IMigrationLimit> limits,
-        ICandidateHostSource? candidates,
-        int alternativesToExplain,
-        HostMask overloaded,
-        string policy)
+    internal PlanningPass(PlanningState state, PlanningContext context, MigrationPlanner planner, HostMask overloaded)
     {
+        var filters = planner.Filters;
+        var scorers = planner.Scorers;
+        var limits = planner.Limits;
+        var candidates = planner.Settings.Candidates;
+        int alternativesToExplain = planner.AlternativesToExplain;
+        string policy = planner.Name;
         State = state;
         Context = context;
         _filters = filters;

@@ -16,18 +16,16 @@ public sealed class DemandTrace
     /// <param name="name">Name (the trace file name for PlanetLab).</param>
     /// <param name="cpu">CPU use per interval, fractions 0..1.</param>
     /// <param name="intervalSeconds">Seconds between samples.</param>
-    /// <param name="memory">Memory use per interval as a fraction of the allocation (null: <paramref name="defaultMemoryShare"/>).</param>
+    /// <param name="memory">Memory use per interval as a fraction of the allocation (null: <see cref="DefaultMemoryShare"/>).</param>
     /// <param name="network">Network use per interval as a fraction of the allocation (null: none).</param>
     /// <param name="disk">Disk IOPS per interval as a fraction of the allocation (null: none).</param>
-    /// <param name="defaultMemoryShare">Memory share reported when no memory series is given.</param>
     public DemandTrace(
         string name,
         double[] cpu,
         double intervalSeconds,
         double[]? memory = null,
         double[]? network = null,
-        double[]? disk = null,
-        double defaultMemoryShare = 1.0)
+        double[]? disk = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(cpu);
@@ -45,18 +43,12 @@ public sealed class DemandTrace
         Check(name, "memory", memory, cpu.Length);
         Check(name, "network", network, cpu.Length);
         Check(name, "disk", disk, cpu.Length);
-        if (!(defaultMemoryShare >= 0 && defaultMemoryShare <= 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(defaultMemoryShare), defaultMemoryShare, "Must be within 0..1.");
-        }
-
         Name = name;
         IntervalSeconds = intervalSeconds;
         _cpu = cpu;
         _memory = memory;
         _network = network;
         _disk = disk;
-        DefaultMemoryShare = defaultMemoryShare;
     }
 
     /// <summary>Trace name.</summary>
@@ -72,7 +64,11 @@ public sealed class DemandTrace
     public ReadOnlySpan<double> Cpu => _cpu;
 
     /// <summary>Memory share reported when no memory series exists.</summary>
-    public double DefaultMemoryShare { get; }
+    public double DefaultMemoryShare
+    {
+        get;
+        init => field = value is >= 0 and <= 1 ? value : throw new ArgumentOutOfRangeException(nameof(DefaultMemoryShare), value, "Must be within 0..1.");
+    } = 1.0;
 
     /// <summary>True when the trace has a memory series.</summary>
     public bool HasMemory => _memory is not null;

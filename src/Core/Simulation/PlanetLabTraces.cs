@@ -123,7 +123,7 @@ public static class PlanetLabTraces
             cpu[i] = percent / 100.0;
         }
 
-        return new DemandTrace(System.IO.Path.GetFileName(path), cpu, IntervalSeconds, defaultMemoryShare: defaultMemoryShare);
+        return new DemandTrace(System.IO.Path.GetFileName(path), cpu, IntervalSeconds) { DefaultMemoryShare = defaultMemoryShare };
     }
 
     private static bool IsHiddenOrNotice(string path)

@@ -66,7 +66,6 @@ public static class EcosystemPolicy
                 new PlacementConstraintFilter(), new DependencyGuardFilter(graph)],
             scorers,
             [new ConcurrencyLimit(options.MaxMigrationsPerHost, options.MaxMigrationsInCluster), new CooldownLimit(options.VmCooldown), new HysteresisLimit(options.Hysteresis), new OneMovePerPassLimit()],
-            alternativesToExplain: 3,
-            usesForecasts: true);
+            new PlannerSettings { AlternativesToExplain = 3, UsesForecasts = true });
     }
 }

@@ -39,7 +39,7 @@ public static class CloudSimPolicies
     /// <param name="migrationBandwidthShare">Share of host bandwidth a migration uses.</param>
     /// <param name="bugCompatible">
     /// Reproduce CloudSim 3.0.3's under-load target-exclusion bug, which can plan one VM twice in a pass (needs a
-    /// simulation model with <see cref="Simulation.SimulationModel.AllowConcurrentMigrationsOfOneVm"/>).
+    /// simulation model with <c>SimulationModel.AllowConcurrentMigrationsOfOneVm</c>).
     /// </param>
     /// <exception cref="ArgumentException">Unknown name or invalid parameter.</exception>
     public static IMigrationPolicy Create(string name, double? parameter = null, double tickIntervalSeconds = 300, double migrationBandwidthShare = 0.5, bool bugCompatible = true)

@@ -41,8 +41,11 @@ public static class PredictivePolicy
                 new HysteresisLimit(options.Hysteresis),
                 new OneMovePerPassLimit(),
             ],
-            candidates: new FreeCapacityIndex(rho, options.CandidatesPerEnd) { ExhaustiveBelow = options.ExhaustiveSearchBelowHosts },
-            alternativesToExplain: options.AlternativesToExplain,
-            usesForecasts: true);
+            new PlannerSettings
+            {
+                Candidates = new FreeCapacityIndex(rho, options.CandidatesPerEnd) { ExhaustiveBelow = options.ExhaustiveSearchBelowHosts },
+                AlternativesToExplain = options.AlternativesToExplain,
+                UsesForecasts = true,
+            });
     }
 }
