@@ -22,7 +22,6 @@ public static class ConsolidationExperiment
     /// <param name="policy">The policy.</param>
     /// <param name="placement">Initial placement rule (CloudSim uses first fit for DVFS, PABFD otherwise).</param>
     /// <param name="seed">Seed of the policy's random source.</param>
-    /// <param name="onTick">Called after every tick (for progress display).</param>
     /// <param name="cancellationToken">Stops the run.</param>
     /// <param name="sessionOptions">Forecasting settings of the planning session (horizon, method).</param>
     /// <param name="onPlan">Called with every plan and the session (for checks and explanations).</param>
@@ -31,7 +30,6 @@ public static class ConsolidationExperiment
         IMigrationPolicy policy,
         InitialPlacementStrategy placement,
         int seed = 42,
-        Action<ClusterSimulation>? onTick = null,
         CancellationToken cancellationToken = default,
         PlanningSessionOptions? sessionOptions = null,
         Action<MigrationPlan, PlanningSession>? onPlan = null)
@@ -69,8 +67,6 @@ public static class ConsolidationExperiment
 
                 onPlan?.Invoke(plan, session);
             }
-
-            onTick?.Invoke(sim);
         }
 
         return new ConsolidationResult(policy.Name, sim.Summary(), wall.Elapsed.TotalSeconds, (double)planningTicks / Stopwatch.Frequency);

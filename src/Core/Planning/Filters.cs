@@ -49,7 +49,7 @@ public sealed class MemoryCapacityFilter : IPlacementFilter
 }
 
 /// <summary>How full a target may get, set by the stage that is searching (overload relief allows more than consolidation).</summary>
-public sealed class CapacityTarget
+internal sealed class CapacityTarget
 {
     /// <summary>Share of capacity the predicted load may reach.</summary>
     public double Utilization { get; set; } = 1.0;

@@ -1,7 +1,7 @@
 namespace VmEcosystem.Planning;
 
 /// <summary>A set of host indexes with O(1) add, test and count; reused across passes without clearing memory.</summary>
-public sealed class HostMask
+internal sealed class HostMask
 {
     private int[] _stamp;
     private int _generation = 1;

@@ -4,7 +4,7 @@ namespace VmEcosystem.Planning;
 
 /// <summary>
 /// One run of the planner pipeline over a <see cref="PlanningState"/>: stages ask it for targets
-/// (<see cref="FindTarget"/>: filters, then weighted scorers, lowest cost wins, lowest host index on ties) and
+/// (<see cref="FindTarget(int, out double)"/>: filters, then weighted scorers, lowest cost wins, lowest host index on ties) and
 /// commit moves (<see cref="Commit"/>: limits checked, state updated, decision recorded with its explanation).
 /// </summary>
 public sealed class PlanningPass
@@ -56,7 +56,19 @@ public sealed class PlanningPass
     public string Policy { get; }
 
     /// <summary>Hosts found overloaded by an earlier stage (later stages exclude them as targets).</summary>
-    public HostMask OverloadedHosts { get; }
+    internal HostMask OverloadedHosts { get; }
+
+    /// <summary>True when an earlier stage found <paramref name="host"/> overloaded this pass.</summary>
+    public bool IsOverloaded(int host) => OverloadedHosts.Contains(host);
+
+    /// <summary>Marks <paramref name="host"/> overloaded for the rest of the pass: later stages move VMs off it, never onto it.</summary>
+    public void MarkOverloaded(int host) => OverloadedHosts.Add(host);
+
+    /// <summary>
+    /// Finds the best target for <paramref name="vm"/> among the hosts not found overloaded: the one that passes every
+    /// filter and limit with the lowest weighted cost (ties: lowest index). Returns -1 when none fits.
+    /// </summary>
+    public int FindTarget(int vm, out double cost) => FindTarget(vm, OverloadedHosts, out cost);
 
     /// <summary>Where target candidates come from (null: every host, in index order).</summary>
     public ICandidateHostSource? Candidates { get; }
@@ -114,7 +126,7 @@ public sealed class PlanningPass
     /// Finds the best target for <paramref name="vm"/>: the host not in <paramref name="excluded"/> that passes
     /// every filter and limit with the lowest weighted cost (ties: lowest index). Returns -1 when none fits.
     /// </summary>
-    public int FindTarget(int vm, HostMask? excluded, out double cost)
+    internal int FindTarget(int vm, HostMask? excluded, out double cost)
     {
         int source = State.VmHost[vm];
         int best = -1;

@@ -124,6 +124,36 @@ public sealed class PlanningState
     /// <summary>True while the VM is part of the cluster.</summary>
     public bool IsActive(int vm) => VmActive[vm];
 
+    /// <summary>Target host index of a migrating VM, or -1.</summary>
+    public int MigrationTargetOf(int vm) => VmMigratingTo[vm];
+
+    /// <summary>vCPUs of a VM.</summary>
+    public int VmCores(int vm) => VmPes[vm];
+
+    /// <summary>MIPS the host's scheduler gives the VM now (its request capped by capacity and contention).</summary>
+    public double AllocatedMips(int vm) => VmAllocatedMips[vm];
+
+    /// <summary>Relative importance of a VM (higher first).</summary>
+    public int Priority(int vm) => VmPriority[vm];
+
+    /// <summary>Cores of a host.</summary>
+    public int HostCores(int host) => HostPes[host];
+
+    /// <summary>MIPS (MHz) of one core of a host.</summary>
+    public double HostCoreMips(int host) => HostPeMips[host];
+
+    /// <summary>Memory of a host, MiB.</summary>
+    public double HostMemory(int host) => HostMemoryMiB[host];
+
+    /// <summary>Network bandwidth of a host, Mbit/s.</summary>
+    public double HostBandwidth(int host) => HostBandwidthMbps[host];
+
+    /// <summary>MIPS of a host not requested by its VMs (tentative moves of the pass included).</summary>
+    public double AvailableMips(int host) => HostAvailableMips[host];
+
+    /// <summary>True when a host's VMs request more than its capacity.</summary>
+    public bool IsOversubscribed(int host) => HostOversubscribed[host];
+
     /// <summary>The VM's CPU-utilisation history, newest first (fractions of its MIPS).</summary>
     public ReadOnlySpan<double> History(int vm) =>
         new(VmHistory, vm * HistoryLength, VmHistoryCount[vm]);

@@ -18,7 +18,7 @@ public readonly record struct SimulatedMigrationEnd(int Vm, int Source, int Targ
 /// scheduling, energy and SLA accounting, so that a CloudSim-compatible scenario reproduces its figures.
 /// State is struct-of-arrays; a tick allocates nothing.
 /// </summary>
-public sealed class ClusterSimulation
+internal sealed class ClusterSimulation
 {
     private readonly SimulationScenario _scenario;
     private readonly SimulationModel _model;

@@ -25,7 +25,7 @@ public sealed record BoostedTreesOptions
 /// ensemble estimates the conditional median — the point forecast that minimises MAE and MASE. Trees can be
 /// added later on new rows (<see cref="FitMore"/>) to follow a drifting workload. Deterministic.
 /// </summary>
-public sealed class BoostedTrees
+internal sealed class BoostedTrees
 {
     private readonly BoostedTreesOptions _options;
     private readonly List<Tree> _trees = [];

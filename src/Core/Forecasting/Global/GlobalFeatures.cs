@@ -5,14 +5,14 @@ namespace VmEcosystem.Forecasting.Global;
 /// <param name="HostSet2">Host-set mean deviation one step earlier.</param>
 /// <param name="Group1">Group mean deviation of the newest sample.</param>
 /// <param name="Group2">Group mean deviation one step earlier.</param>
-public readonly record struct CrossSection(double HostSet1, double HostSet2, double Group1, double Group2);
+internal readonly record struct CrossSection(double HostSet1, double HostSet2, double Group1, double Group2);
 
 /// <summary>
 /// The features of the global model: a series' recent history expressed relative to its robust level (median of
 /// the last 24 samples) in units of its scale (mean absolute one-step change over the last 192), so that one model
 /// fits VMs of every size; plus the cross-section. Every feature uses only samples before the forecast origin.
 /// </summary>
-public static class GlobalFeatures
+internal static class GlobalFeatures
 {
     /// <summary>Number of features.</summary>
     public const int Count = 28;

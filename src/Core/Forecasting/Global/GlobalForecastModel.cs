@@ -45,7 +45,7 @@ public sealed record GlobalModelOptions
 /// Intervals are split-conformal: empirical quantiles of recent out-of-sample scaled residuals pooled over all
 /// series. <see cref="Refresh"/> adds trees on the newest rows so the model follows the day.
 /// </summary>
-public sealed class GlobalForecastModel
+internal sealed class GlobalForecastModel
 {
     private readonly GlobalModelOptions _options;
     private readonly int[] _horizons;

@@ -16,7 +16,7 @@ public sealed class GlobalForecaster : ForecasterBase
     /// <param name="model">The shared model.</param>
     /// <param name="context">Supplies the cross-section at the current origin.</param>
     /// <param name="options">Shared options (history capacity at least 192 is recommended).</param>
-    public GlobalForecaster(GlobalForecastModel model, Func<CrossSection> context, ForecasterOptions? options = null)
+    internal GlobalForecaster(GlobalForecastModel model, Func<CrossSection> context, ForecasterOptions? options = null)
         : base("global", options)
     {
         _model = model ?? throw new ArgumentNullException(nameof(model));

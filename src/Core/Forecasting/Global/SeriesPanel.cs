@@ -5,7 +5,7 @@ namespace VmEcosystem.Forecasting.Global;
 /// group (an application or tenant whose VMs move together). Precomputes every series' normalised deviation at
 /// every step and the host-set and group means of those deviations — the cross-section the global model uses.
 /// </summary>
-public sealed class SeriesPanel
+internal sealed class SeriesPanel
 {
     private readonly double[][] _series;
     private readonly int[] _offset;

@@ -8,7 +8,7 @@ namespace VmEcosystem.Planning.Predictive;
 /// headroom. Growth reservations (upper − expected of each VM) are combined as √((1 − ρ)Σg² + ρ(Σg)²): VMs do not
 /// all peak together (ρ = 1 would be far too pessimistic), nor independently (ρ = 0). Follows every tentative move.
 /// </summary>
-public sealed class PredictedHostLoad : IPlanningPassObserver
+internal sealed class PredictedHostLoad : IPlanningPassObserver
 {
     private readonly PlanningState _state;
     private readonly DemandForecastSet _forecasts;
