@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Regenerates a project's PublicAPI.Unshipped.txt from the RS0016 diagnostics of a build (the analyzer's own API
-# lines, read from the compiler's SARIF log), for a deliberate public API change. Review the diff before committing;
+# Updates a project's PublicAPI.Unshipped.txt from a build's diagnostics (the analyzer's own API lines, read from the
+# compiler's SARIF log), for a deliberate public API change: RS0016 (new public symbol) adds its line, RS0017
+# (a declared symbol is gone) adds it as *REMOVED*. Review the diff before committing;
 # move lines to PublicAPI.Shipped.txt when a version ships.
 # Usage: build/update-public-api.sh src/Core [src/Sqlite ...]
 set -euo pipefail
@@ -17,6 +18,10 @@ for run in runs:
     for r in run.get("results", []):
         if r.get("ruleId") == "RS0016":
             lines.add(r["properties"]["customProperties"]["APIName"])
+        elif r.get("ruleId") == "RS0017":
+            text = r["message"]["text"]
+            name = text[text.index("'") + 1:text.rindex("' is part of")]
+            lines.add("*REMOVED*" + name)
 body = sorted(l for l in lines if l and not l.startswith("#"))
 with open(unshipped, "w") as f:
     f.write("#nullable enable\n" + "".join(l + "\n" for l in body))

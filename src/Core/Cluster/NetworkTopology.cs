@@ -1,12 +1,17 @@
+using QuikGraph;
+using QuikGraph.Algorithms;
+
 namespace VmEcosystem.Cluster;
 
 /// <summary>
-/// Latency and bandwidth between locations. A class-based model (same host, rack, zone, cross-zone) with
-/// optional overrides per pair of zones; immutable once built.
+/// Latency and bandwidth between locations. A class-based model (same host, rack, zone, cross-zone) with optional
+/// latencies per pair of zones (links); a pair of zones without its own figure takes the shortest path over those
+/// links (QuikGraph's Dijkstra), and the cross-zone default when no path joins them. Immutable once built.
 /// </summary>
 public sealed class NetworkTopology
 {
     private readonly Dictionary<(string, string), TimeSpan> _zoneLatency;
+    private readonly Dictionary<(string, string), TimeSpan> _routed = [];
 
     /// <summary>Creates a topology from per-class latencies and bandwidths.</summary>
     /// <param name="sameHostLatency">Latency between two VMs on one host (virtual switch).</param>
@@ -14,7 +19,7 @@ public sealed class NetworkTopology
     /// <param name="sameZoneLatency">Latency between racks of one zone.</param>
     /// <param name="crossZoneLatency">Default latency between zones.</param>
     /// <param name="bandwidths">Bandwidth available for migrations per location class (null: 10 Gbit/s in a zone, 1 Gbit/s across).</param>
-    /// <param name="zoneLatencyOverrides">Latency for specific pairs of zones (symmetric).</param>
+    /// <param name="zoneLatencyOverrides">Latency of specific pairs of zones (symmetric links; other pairs route over them).</param>
     public NetworkTopology(
         TimeSpan sameHostLatency,
         TimeSpan sameRackLatency,
@@ -49,7 +54,38 @@ public sealed class NetworkTopology
         {
             foreach (var (pair, latency) in zoneLatencyOverrides)
             {
+                if (latency < TimeSpan.Zero || string.Equals(pair.ZoneA, pair.ZoneB, StringComparison.Ordinal))
+                {
+                    throw new ArgumentException($"Zone link {pair.ZoneA}-{pair.ZoneB} needs two different zones and a non-negative latency; got {latency}.");
+                }
+
                 _zoneLatency[Ordered(pair.ZoneA, pair.ZoneB)] = latency;
+            }
+
+            RouteOverLinks();
+        }
+    }
+
+    // Pairs of zones joined only through other zones get the shortest path's latency (few zones: Dijkstra from each).
+    private void RouteOverLinks()
+    {
+        var links = new UndirectedGraph<string, TaggedUndirectedEdge<string, double>>(allowParallelEdges: false);
+        foreach (var ((a, b), latency) in _zoneLatency)
+        {
+            links.AddVerticesAndEdge(new TaggedUndirectedEdge<string, double>(a, b, latency.TotalMicroseconds));
+        }
+
+        var zones = links.Vertices.Order(StringComparer.Ordinal).ToArray();
+        foreach (var from in zones)
+        {
+            var paths = links.ShortestPathsDijkstra(e => e.Tag, from);
+            foreach (var to in zones)
+            {
+                var pair = Ordered(from, to);
+                if (string.CompareOrdinal(from, to) < 0 && !_zoneLatency.ContainsKey(pair) && paths(to, out var path))
+                {
+                    _routed[pair] = TimeSpan.FromMicroseconds(path.Sum(e => e.Tag));
+                }
             }
         }
     }
@@ -99,7 +135,8 @@ public sealed class NetworkTopology
     public TimeSpan Latency(HostId hostA, TopologyLocation a, HostId hostB, TopologyLocation b)
     {
         var distance = Distance(hostA, a, hostB, b);
-        if (distance == NetworkDistance.CrossZone && _zoneLatency.TryGetValue(Ordered(a.Zone, b.Zone), out var custom))
+        if (distance == NetworkDistance.CrossZone
+            && (_zoneLatency.TryGetValue(Ordered(a.Zone, b.Zone), out var custom) || _routed.TryGetValue(Ordered(a.Zone, b.Zone), out custom)))
         {
             return custom;
         }

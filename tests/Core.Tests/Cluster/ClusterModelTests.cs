@@ -77,3 +77,29 @@ public sealed class ClusterModelTests
         Assert.True(t.Latency(NetworkDistance.SameRack) < t.Latency(NetworkDistance.CrossZone));
     }
 }
+
+/// <summary>Zone latencies: given links, and pairs routed over them.</summary>
+public sealed class NetworkTopologyRoutingTests
+{
+    private static TopologyLocation In(string zone) => new(zone, "r0");
+
+    [Fact]
+    public void Zones_without_their_own_latency_route_over_the_shortest_path_of_links()
+    {
+        var topology = new NetworkTopology(TimeSpan.FromMicroseconds(50), TimeSpan.FromMicroseconds(200), TimeSpan.FromMicroseconds(500), TimeSpan.FromMilliseconds(20),
+            zoneLatencyOverrides:
+            [
+                new(("eu-1", "eu-2"), TimeSpan.FromMilliseconds(2)),
+                new(("eu-2", "us-1"), TimeSpan.FromMilliseconds(40)),
+                new(("eu-1", "us-1"), TimeSpan.FromMilliseconds(45)),
+                new(("us-1", "us-2"), TimeSpan.FromMilliseconds(3)),
+            ]);
+        TimeSpan Between(string a, string b) => topology.Latency(new HostId($"{a}-h"), In(a), new HostId($"{b}-h"), In(b));
+
+        Assert.Equal(TimeSpan.FromMilliseconds(2), Between("eu-1", "eu-2"));   // a link
+        Assert.Equal(TimeSpan.FromMilliseconds(45), Between("eu-1", "us-1"));  // its own figure wins over a shorter path
+        Assert.Equal(TimeSpan.FromMilliseconds(43), Between("eu-2", "us-2"));  // routed: 40 + 3
+        Assert.Equal(TimeSpan.FromMilliseconds(45), Between("us-2", "eu-1"));  // routed: 3 + 40 + 2 beats 3 + 45
+        Assert.Equal(TimeSpan.FromMilliseconds(20), Between("eu-1", "ap-1"));  // no path: the default
+    }
+}

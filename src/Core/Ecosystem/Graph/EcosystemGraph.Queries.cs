@@ -122,64 +122,6 @@ public sealed partial class EcosystemGraph
         }
     }
 
-    /// <summary>
-    /// Groups of VMs that must stay close: connected through required dependencies with a proximity bound,
-    /// each dependency bound to its nearest candidate. Mutual requirements (cycles) form one group.
-    /// </summary>
-    public IReadOnlyList<IReadOnlyList<VmId>> CoLocationGroups()
-    {
-        var uf = new UnionFind(_vertexCapacityUsed);
-        var inGroup = new bool[_vertexCapacityUsed];
-        for (int s = 0; s < _slotCapacityUsed; s++)
-        {
-            if (_slotOwner[s] < 0 || _slotKind[s] != DependencyKind.Required || _slotMaxDistance[s] >= 3 || _slotMaxDistance[s] < 0)
-            {
-                continue;
-            }
-
-            int nearest = Nearest(s, out _);
-            if (nearest >= 0)
-            {
-                uf.Union(_slotOwner[s], nearest);
-                inGroup[_slotOwner[s]] = inGroup[nearest] = true;
-            }
-        }
-
-        var groups = new Dictionary<int, List<VmId>>();
-        for (int v = 0; v < _vertexCapacityUsed; v++)
-        {
-            if (inGroup[v] && _vm[v] is not null)
-            {
-                int root = uf.Find(v);
-                if (!groups.TryGetValue(root, out var g))
-                {
-                    groups[root] = g = [];
-                }
-
-                g.Add(_vm[v]!.Id);
-            }
-        }
-
-        return groups.Values.Where(g => g.Count > 1).Select(g => (IReadOnlyList<VmId>)g).ToList();
-    }
-
-    /// <summary>Cycles of required dependencies (strongly connected groups of more than one VM), handled as mutual co-location.</summary>
-    public IReadOnlyList<IReadOnlyList<VmId>> RequiredCycles()
-    {
-        var graph = ToCompactGraph(requiredOnly: true);
-        var components = graph.StronglyConnectedComponents(out int count);
-        var members = new List<VmId>[count];
-        for (int v = 0; v < components.Length; v++)
-        {
-            if (_vm[v] is not null)
-            {
-                (members[components[v]] ??= []).Add(_vm[v]!.Id);
-            }
-        }
-
-        return members.Where(m => m is { Count: > 1 }).Select(m => (IReadOnlyList<VmId>)m).ToList();
-    }
-
     /// <summary>What moving <paramref name="vm"/> to <paramref name="host"/> would do (the graph is left unchanged).</summary>
     public ImpactReport ImpactOfMove(VmId vm, HostId host)
     {
@@ -211,27 +153,6 @@ public sealed partial class EcosystemGraph
             : 1;
         MoveVertex(v, from);
         return Compare(touched, before, after, clusterBefore, clusterAfter, TransitiveRequiredDependents(v));
-    }
-
-    /// <summary>A compact (CSR) snapshot of the edges, dependent to candidate, for graph algorithms.</summary>
-    public CompactGraph ToCompactGraph(bool requiredOnly = false)
-    {
-        var edges = new List<(int, int)>((int)Math.Min(EdgeCount, int.MaxValue));
-        for (int s = 0; s < _slotCapacityUsed; s++)
-        {
-            if (_slotOwner[s] < 0 || (requiredOnly && _slotKind[s] != DependencyKind.Required))
-            {
-                continue;
-            }
-
-            var candidates = _slotCandidates[s].AsSpan();
-            for (int j = 0; j < candidates.Length; j++)
-            {
-                edges.Add((_slotOwner[s], candidates[j]));
-            }
-        }
-
-        return CompactGraph.FromEdges(_vertexCapacityUsed, edges);
     }
 
     // ---------------------------------------------------------------- helpers
@@ -365,30 +286,5 @@ public sealed partial class EcosystemGraph
         }
 
         return new ImpactReport(changes, broken, clusterBefore, clusterAfter, transitive);
-    }
-
-    private List<VmId> TransitiveRequiredDependents(int start)
-    {
-        var seen = new HashSet<int> { start };
-        var queue = new Queue<int>();
-        queue.Enqueue(start);
-        var result = new List<VmId>();
-        while (queue.Count > 0)
-        {
-            int v = queue.Dequeue();
-            var reverse = _reverse[v];
-            for (int i = 0; i < reverse.Count; i++)
-            {
-                int s = reverse[i];
-                int owner = _slotOwner[s];
-                if (_slotKind[s] == DependencyKind.Required && seen.Add(owner))
-                {
-                    result.Add(_vm[owner]!.Id);
-                    queue.Enqueue(owner);
-                }
-            }
-        }
-
-        return result;
     }
 }

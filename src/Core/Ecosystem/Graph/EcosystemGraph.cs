@@ -114,7 +114,17 @@ public sealed partial class EcosystemGraph
         ArgumentNullException.ThrowIfNull(inventory);
         ArgumentNullException.ThrowIfNull(declarations);
         Clear();
-        foreach (var d in declarations)
+        var all = declarations as IReadOnlyCollection<VmDeclaration> ?? [.. declarations];
+        int vms = inventory.Vms.Count;
+        _declarations.EnsureCapacity(all.Count);
+        _vertexOf.EnsureCapacity(vms);
+        _vertexByName.EnsureCapacity(vms);
+        _typeIds.EnsureCapacity(vms);
+        _offersByType.Capacity = Math.Max(_offersByType.Capacity, vms);
+        _slotsByType.Capacity = Math.Max(_slotsByType.Capacity, vms);
+        EnsureVertexCapacity(vms);
+        EnsureSlotCapacity(all.Sum(d => d.Required.Count + d.Preferred.Count));
+        foreach (var d in all)
         {
             if (!_declarations.TryAdd(d.VmName, d))
             {
@@ -170,6 +180,7 @@ public sealed partial class EcosystemGraph
         Array.Clear(_reverse);
         Array.Clear(_slotCandidates);
         Array.Clear(_slotSpec);
+        _required.Clear();
         _scoreSum = _optimumSum = 0;
         _declaring = 0;
         DependencyCount = 0;
@@ -245,6 +256,7 @@ public sealed partial class EcosystemGraph
             _vertexByName.Remove(_vm[v]!.Name);
         }
 
+        OnVertexRemoved(v);
         _vm[v] = null;
         _freeVertices.Push(v);
         Version++;
@@ -427,20 +439,7 @@ public sealed partial class EcosystemGraph
         else
         {
             v = _vertexCapacityUsed++;
-            if (v >= _vm.Length)
-            {
-                int n = Math.Max(16, _vm.Length * 2);
-                Array.Resize(ref _vm, n);
-                Array.Resize(ref _profile, n);
-                Array.Resize(ref _host, n);
-                Array.Resize(ref _type, n);
-                Array.Resize(ref _vmSlots, n);
-                Array.Resize(ref _reverse, n);
-                Array.Resize(ref _wTotal, n);
-                Array.Resize(ref _wMet, n);
-                Array.Resize(ref _wPossible, n);
-                Array.Resize(ref _contributes, n);
-            }
+            EnsureVertexCapacity(v + 1);
         }
 
         _declarations.TryGetValue(vm.Name, out var declaration);
@@ -484,6 +483,7 @@ public sealed partial class EcosystemGraph
 
             _slotCandidates[s].Add(v);
             _reverse[v].Add(s);
+            OnCandidateAdded(s, v);
             EdgeCount++;
             if (Meets(s, v))
             {
@@ -529,6 +529,7 @@ public sealed partial class EcosystemGraph
 
                 _slotCandidates[s].Add(c);
                 _reverse[c].Add(s);
+                OnCandidateAdded(s, c);
                 EdgeCount++;
                 if (Meets(s, c))
                 {
@@ -564,6 +565,7 @@ public sealed partial class EcosystemGraph
         }
 
         _vmSlots[v].Clear();
+        OnSlotsDropped(v);
         RefreshOwner(v);
     }
 
@@ -575,20 +577,48 @@ public sealed partial class EcosystemGraph
         }
 
         int s = _slotCapacityUsed++;
-        if (s >= _slotOwner.Length)
+        EnsureSlotCapacity(s + 1);
+        return s;
+    }
+
+    // Arrays grow by doubling; a bulk load sizes them once (rehashing and copying 100,000-entry structures
+    // repeatedly was most of the build time).
+    private void EnsureVertexCapacity(int needed)
+    {
+        if (needed <= _vm.Length)
         {
-            int n = _slotOwner.Length * 2;
-            Array.Resize(ref _slotOwner, n);
-            Array.Resize(ref _slotKind, n);
-            Array.Resize(ref _slotSpec, n);
-            Array.Resize(ref _slotMaxDistance, n);
-            Array.Resize(ref _slotType, n);
-            Array.Resize(ref _slotWeight, n);
-            Array.Resize(ref _slotCandidates, n);
-            Array.Resize(ref _slotMet, n);
+            return;
         }
 
-        return s;
+        int n = Math.Max(needed, Math.Max(16, _vm.Length * 2));
+        Array.Resize(ref _vm, n);
+        Array.Resize(ref _profile, n);
+        Array.Resize(ref _host, n);
+        Array.Resize(ref _type, n);
+        Array.Resize(ref _vmSlots, n);
+        Array.Resize(ref _reverse, n);
+        Array.Resize(ref _wTotal, n);
+        Array.Resize(ref _wMet, n);
+        Array.Resize(ref _wPossible, n);
+        Array.Resize(ref _contributes, n);
+    }
+
+    private void EnsureSlotCapacity(int needed)
+    {
+        if (needed <= _slotOwner.Length)
+        {
+            return;
+        }
+
+        int n = Math.Max(needed, _slotOwner.Length * 2);
+        Array.Resize(ref _slotOwner, n);
+        Array.Resize(ref _slotKind, n);
+        Array.Resize(ref _slotSpec, n);
+        Array.Resize(ref _slotMaxDistance, n);
+        Array.Resize(ref _slotType, n);
+        Array.Resize(ref _slotWeight, n);
+        Array.Resize(ref _slotCandidates, n);
+        Array.Resize(ref _slotMet, n);
     }
 
     /// <summary>The farthest distance class that meets the latency and bandwidth bounds (-1: none does).</summary>
