@@ -1,8 +1,18 @@
 namespace VmEcosystem.Planning;
 
 /// <summary>
+/// The concurrency limits of whoever executes the plans (the runtime's executor sets them on its planning context),
+/// so that a plan proposes only what can start: <see cref="ConcurrencyLimit"/> plans within the smaller of its own
+/// limits and these (<see cref="PlanningContext.ExecutorLimits"/>).
+/// </summary>
+/// <param name="MaxPerHost">Migrations touching one host (source or target) at once.</param>
+/// <param name="MaxInCluster">Migrations at once in the cluster.</param>
+public sealed record ExecutorConcurrency(int MaxPerHost, int MaxInCluster);
+
+/// <summary>
 /// Concurrency: migrations running or planned that touch one host (in plus out) and in the whole cluster stay within
-/// limits. In-flight migrations are read from the planning state.
+/// limits (the smaller of these and the context's <see cref="PlanningContext.ExecutorLimits"/>). In-flight migrations are read
+/// from the planning state.
 /// </summary>
 /// <param name="maxPerHost">Migrations touching one host.</param>
 /// <param name="maxInCluster">Migrations in the cluster.</param>
@@ -11,15 +21,26 @@ public sealed class ConcurrencyLimit(int maxPerHost, int maxInCluster) : IMigrat
     /// <inheritdoc />
     public string Name => $"concurrency(host {maxPerHost}, cluster {maxInCluster})";
 
+    /// <summary>Migrations touching one host.</summary>
+    public int MaxPerHost => maxPerHost;
+
+    /// <summary>Migrations in the cluster.</summary>
+    public int MaxInCluster => maxInCluster;
+
     /// <inheritdoc />
-    public bool AllowsVm(PlanningPass pass, int vm) => Counts(pass).Cluster < maxInCluster;
+    public bool AllowsVm(PlanningPass pass, int vm) => Counts(pass).Cluster < InCluster(pass);
 
     /// <inheritdoc />
     public bool AllowsMove(PlanningPass pass, int vm, int source, int target)
     {
         var c = Counts(pass);
-        return c.Cluster < maxInCluster && (source < 0 || c.PerHost[source] < maxPerHost) && c.PerHost[target] < maxPerHost;
+        int perHost = PerHost(pass);
+        return c.Cluster < InCluster(pass) && (source < 0 || c.PerHost[source] < perHost) && c.PerHost[target] < perHost;
     }
+
+    private int PerHost(PlanningPass pass) => pass.Context.ExecutorLimits is { } e ? Math.Min(maxPerHost, e.MaxPerHost) : maxPerHost;
+
+    private int InCluster(PlanningPass pass) => pass.Context.ExecutorLimits is { } e ? Math.Min(maxInCluster, e.MaxInCluster) : maxInCluster;
 
     /// <inheritdoc />
     public void OnCommitted(PlanningPass pass, int vm, int source, int target)
@@ -47,6 +68,7 @@ public sealed class ConcurrencyLimit(int maxPerHost, int maxInCluster) : IMigrat
         c.PerHost[target]--;
     }
 
+    // Counts are the same for every concurrency limit of a pass, so they are shared (keyed by type).
     private static Tally Counts(PlanningPass pass) => pass.Feature(p =>
     {
         var t = new Tally { PerHost = new int[p.State.HostCount] };

@@ -34,6 +34,9 @@ public sealed class PlanningContext
     /// <summary>Share of a host's network bandwidth a migration may use.</summary>
     public double MigrationBandwidthShare { get; }
 
+    /// <summary>The concurrency limits of the executor that will run the plans (null in a batch run): plans stay within them.</summary>
+    public ExecutorConcurrency? ExecutorLimits { get; set; }
+
     /// <summary>Attaches a feature (forecasts, reservation ledger, ...), replacing one of the same type.</summary>
     public PlanningContext With<T>(T feature)
         where T : class

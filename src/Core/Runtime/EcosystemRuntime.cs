@@ -61,7 +61,12 @@ public sealed class EcosystemRuntime : IAsyncDisposable
             Tick = components.Session?.Tick ?? o.MetricsInterval,
             TrackForecastError = true,
         });
-        var cycle = new PlanningCycle(Policy, session, new PlanningContext(components.Random ?? new Random(42), o.MetricsInterval.TotalSeconds), observeAlways: true);
+        // One set of limits: plans stay within what the executor will start, so a plan is executable as made.
+        var context = new PlanningContext(components.Random ?? new Random(42), o.MetricsInterval.TotalSeconds)
+        {
+            ExecutorLimits = new ExecutorConcurrency(o.MaxConcurrentMigrationsPerHost, o.MaxConcurrentMigrationsInCluster),
+        };
+        var cycle = new PlanningCycle(Policy, session, context, observeAlways: true);
         _model = new RuntimeModel(cycle, components.Graph, components.Declarations, o.ObservationQueueCapacity + 2);
         var instruments = new RuntimeInstruments(components.MeterFactory, Gauges);
         _core = new RuntimeCore(hypervisor, o, timeProvider, components.Audit ?? new InMemoryAuditStore(), instruments, _logger);

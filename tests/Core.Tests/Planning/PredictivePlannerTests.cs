@@ -75,6 +75,26 @@ public sealed class PredictivePlannerTests
     }
 
     [Fact]
+    public void Plans_stay_within_the_executors_concurrency_limits_when_the_context_names_them()
+    {
+        double[] overloaded = [11_000, 11_000, 11_000, 1_000, 1_000, 1_000];
+        var (free, _, freeContext) = Cluster(overloaded, hosts: 6);
+        var unbounded = PredictivePolicy.Create(new PredictiveOptions { ConsolidationUtilization = 0.05, EvacuationThreshold = 0 }).Plan(free, freeContext);
+        Assert.True(unbounded.Decisions.Count >= 3, $"three hosts should shed load; planned {unbounded.Decisions.Count}");
+        Assert.Contains(unbounded.Decisions.SelectMany(d => new[] { d.Source, d.Target }).GroupBy(h => h), g => g.Count() > 1); // so the per-host cap below binds
+
+        var (state, _, context) = Cluster(overloaded, hosts: 6);
+        context.ExecutorLimits = new ExecutorConcurrency(MaxPerHost: 8, MaxInCluster: 1);
+        Assert.Single(PredictivePolicy.Create(new PredictiveOptions { ConsolidationUtilization = 0.05, EvacuationThreshold = 0 }).Plan(state, context).Decisions);
+
+        var (perHost, _, perHostContext) = Cluster(overloaded, hosts: 6);
+        perHostContext.ExecutorLimits = new ExecutorConcurrency(MaxPerHost: 1, MaxInCluster: 100);
+        var onePerHost = PredictivePolicy.Create(new PredictiveOptions { ConsolidationUtilization = 0.05, EvacuationThreshold = 0 }).Plan(perHost, perHostContext);
+        Assert.NotEmpty(onePerHost.Decisions);
+        Assert.All(onePerHost.Decisions.SelectMany(d => new[] { d.Source, d.Target }).GroupBy(h => h), g => Assert.Single(g));
+    }
+
+    [Fact]
     public void A_dry_run_is_the_same_plan_every_time()
     {
         var policy = PredictivePolicy.Create();
