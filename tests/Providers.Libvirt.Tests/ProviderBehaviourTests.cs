@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -28,6 +29,47 @@ public sealed class ProviderBehaviourTests
         Assert.Contains("Hosts[1]:NetworkMbps", all, StringComparison.Ordinal);
         Assert.Contains("MigrationProgressInterval", all, StringComparison.Ordinal);
         Assert.DoesNotContain("s3cret", all, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Hosts_and_settings_bind_from_the_libvirt_configuration_section()
+    {
+        TestDriverFixture.RequireLibvirt();
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["VmEcosystem:Runtime:Mode"] = "DryRun",
+            ["VmEcosystem:Libvirt:KeepAliveInterval"] = "00:00:07",
+            ["VmEcosystem:Libvirt:PeerToPeerMigration"] = "true",
+            ["VmEcosystem:Libvirt:Hosts:0:Name"] = "host-a",
+            ["VmEcosystem:Libvirt:Hosts:0:Uri"] = TestDriverFixture.HostA.Uri,
+            ["VmEcosystem:Libvirt:Hosts:0:HostSet"] = "tenant-1",
+            ["VmEcosystem:Libvirt:Hosts:1:Name"] = "host-b",
+            ["VmEcosystem:Libvirt:Hosts:1:Uri"] = TestDriverFixture.HostB.Uri,
+        });
+        builder.Services.AddVmEcosystem(builder.Configuration.GetSection("VmEcosystem"), b => b.UseLibvirt());
+        using var host = builder.Build();
+        await host.StartAsync(TestContext.Current.CancellationToken);
+
+        var options = host.Services.GetRequiredService<IOptions<LibvirtOptions>>().Value;
+        Assert.Equal(TimeSpan.FromSeconds(7), options.KeepAliveInterval);
+        Assert.True(options.PeerToPeerMigration);
+        Assert.Equal(["host-a", "host-b"], options.Hosts.Select(h => h.Name));
+        var inventory = await host.Services.GetRequiredService<IHypervisor>().GetInventoryAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(["host-a", "host-b"], inventory.Hosts.Select(h => h.Id.Value).Order());
+        Assert.Contains(inventory.HostSets, set => set.Id.Value == "tenant-1");
+        await host.StopAsync(TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task A_misspelled_libvirt_setting_fails_at_start()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["VmEcosystem:Libvirt:KeepAlive"] = "5" });
+        builder.Services.AddVmEcosystem(builder.Configuration.GetSection("VmEcosystem"), b => b.UseLibvirt());
+        using var host = builder.Build();
+        var ex = await Assert.ThrowsAnyAsync<InvalidOperationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
+        Assert.Contains("KeepAlive", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
