@@ -77,6 +77,7 @@ public sealed class EcosystemRuntime : IAsyncDisposable
         _planning = new PlanningController(_core, _model, _observations);
         _execution = new ExecutionController(_core, _model, _executor);
         _controllers = [_collection, _planning, _execution, new InventoryController(_core, _model, _executor, _collection), .. components.Controllers];
+        ControllerHost.Validate(_controllers);
     }
 
     /// <summary>The default execution mode.</summary>
@@ -153,6 +154,9 @@ public sealed class EcosystemRuntime : IAsyncDisposable
             $"runtime started: mode {o.Mode}, policy {Policy.Name}, metrics every {o.MetricsInterval}, planning every {o.PlanningInterval}; controllers {string.Join(", ", Controllers)}")
             .ConfigureAwait(false);
         RuntimeLog.Started(_logger, o.Mode, Policy.Name);
+        var now = _core.Time.GetUtcNow();
+        _collection.Arm(now);
+        _planning.Arm(now);
         _host.Start(_controllers, _stopping.Token);
     }
 

@@ -31,9 +31,11 @@ internal sealed class CollectionController(RuntimeCore core, RuntimeModel model,
 
     public long Dropped => Interlocked.Read(ref _dropped);
 
+    /// <summary>The first observation is one interval after start.</summary>
+    public void Arm(DateTimeOffset start) => _next = start + core.Options.MetricsInterval;
+
     public QuietChannel<Observation> Open()
     {
-        _next = core.Time.GetUtcNow() + core.Options.MetricsInterval;
         var channel = new QuietChannel<Observation>(core.Quiet, Quiescence.Observations, core.Options.ObservationQueueCapacity, core.Options.ObservationFullMode,
             dropped =>
             {

@@ -37,17 +37,21 @@ internal sealed class ControllerHost(RuntimeCore core, ILoggerFactory? loggers)
         }
     }
 
-    public void Start(IReadOnlyList<IRuntimeController> controllers, CancellationToken cancellationToken)
+    /// <summary>Throws when a controller has no name or shares one with another.</summary>
+    public static void Validate(IReadOnlyList<IRuntimeController> controllers)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var c in controllers)
         {
             if (string.IsNullOrWhiteSpace(c.Name) || !names.Add(c.Name))
             {
-                throw new InvalidOperationException($"Controller names must be non-empty and unique; '{c.Name}' ({c.GetType().Name}) is not.");
+                throw new ArgumentException($"Controller names must be non-empty and unique; '{c.Name}' ({c.GetType().Name}) is not.", nameof(controllers));
             }
         }
+    }
 
+    public void Start(IReadOnlyList<IRuntimeController> controllers, CancellationToken cancellationToken)
+    {
         // Counted busy before they run, so the runtime is never seen idle before its controllers start.
         foreach (var _ in controllers)
         {

@@ -14,12 +14,15 @@ namespace VmEcosystem.Runtime;
 internal sealed class PlanningController(RuntimeCore core, RuntimeModel model, QuietChannel<Observation> input) : IRuntimeController
 {
     public const string ControllerName = "planning";
-    private DateTimeOffset _nextPlanAt = core.Time.GetUtcNow() + core.Options.PlanningInterval;
+    private DateTimeOffset _nextPlanAt;
     private bool[] _hotHosts = [];
     private readonly PlanningCycle _cycle = model.Cycle;
     private long _passes;
 
     public string Name => ControllerName;
+
+    /// <summary>The first periodic pass is one interval after start.</summary>
+    public void Arm(DateTimeOffset start) => _nextPlanAt = start + core.Options.PlanningInterval;
 
     public long Passes => Interlocked.Read(ref _passes);
 
