@@ -49,7 +49,8 @@ public sealed class PlacementConstraints
 
     /// <summary>
     /// Whether <paramref name="vm"/> may be on <paramref name="host"/> given where every other VM of
-    /// <paramref name="state"/> is (or is planned to be).
+    /// <paramref name="state"/> is (or is planned to be). A peer in flight counts on its source and on its
+    /// destination alike: the move may complete or fail, in any order with this one.
     /// </summary>
     public bool Allows(PlanningState state, int vm, int host)
     {
@@ -57,7 +58,7 @@ public sealed class PlacementConstraints
         foreach (var peer in AntiAffine(id))
         {
             int p = state.IndexOf(peer);
-            if (p >= 0 && state.VmActive[p] && state.VmHost[p] == host)
+            if (p >= 0 && state.VmActive[p] && (state.VmHost[p] == host || state.VmMigratingTo[p] == host))
             {
                 return false;
             }
@@ -66,13 +67,12 @@ public sealed class PlacementConstraints
         foreach (var (peer, max) in Proximity(id))
         {
             int p = state.IndexOf(peer);
-            if (p < 0 || !state.VmActive[p] || state.VmHost[p] < 0)
+            if (p < 0 || !state.VmActive[p])
             {
                 continue;
             }
 
-            int ph = state.VmHost[p];
-            if (NetworkTopology.Distance(state.HostIds[host], state.HostLocation[host], state.HostIds[ph], state.HostLocation[ph]) > max)
+            if (!Near(state, host, state.VmHost[p], max) || !Near(state, host, state.VmMigratingTo[p], max))
             {
                 return false;
             }
@@ -80,6 +80,9 @@ public sealed class PlacementConstraints
 
         return true;
     }
+
+    private static bool Near(PlanningState state, int host, int peerHost, NetworkDistance max) =>
+        peerHost < 0 || NetworkTopology.Distance(state.HostIds[host], state.HostLocation[host], state.HostIds[peerHost], state.HostLocation[peerHost]) <= max;
 
     private static void Add<T>(Dictionary<VmId, List<T>> map, VmId key, T value)
     {

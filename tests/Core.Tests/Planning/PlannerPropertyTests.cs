@@ -219,7 +219,27 @@ public sealed class PlannerPropertyTests
 
         // Rules that held before still hold.
         var broken = satisfiedBefore.FirstOrDefault(x => !ConstraintsHold(after, x.A, x.B, x.Anti, x.Max));
-        return broken == default || Fail($"rule {broken} broken");
+        if (broken != default)
+        {
+            return Fail($"rule {broken} broken");
+        }
+
+        // A VM the plan moves keeps its rules with a peer in flight wherever that peer ends: on its source or on its
+        // target (the move may complete or fail, in any order).
+        foreach (var d in plan.Decisions)
+        {
+            foreach (var rule in rules.Where(x => x.A == d.VmIndex && migratingTo[x.B] >= 0))
+            {
+                var landed = (int[])after.Clone();
+                landed[rule.B] = migratingTo[rule.B];
+                if (!ConstraintsHold(after, rule.A, rule.B, rule.Anti, rule.Max) || !ConstraintsHold(landed, rule.A, rule.B, rule.Anti, rule.Max))
+                {
+                    return Fail($"{d.Vm} moved to {d.Target} against rule {rule} with {state.VmIds[rule.B]} in flight from {vmHost[rule.B]} to {migratingTo[rule.B]}");
+                }
+            }
+        }
+
+        return true;
     }
 
     private static bool Fail(string reason) => throw new InvalidOperationException(reason);
