@@ -32,6 +32,8 @@ internal sealed partial class LibvirtHypervisor : HypervisorProvider
         _options = options;
         foreach (var host in options.Hosts)
         {
+            LibvirtUris.RegisterSecrets(host.Uri);
+            LibvirtUris.RegisterSecrets(host.MigrationUri);
             var connection = new LibvirtConnection(host, options, OnLifecycleEvent, OnConnectionClosed);
             _connections.Add(connection.Host, connection);
         }

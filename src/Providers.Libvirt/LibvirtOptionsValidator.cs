@@ -88,8 +88,45 @@ internal sealed class LibvirtOptionsValidator : IValidateOptions<LibvirtOptions>
 }
 
 /// <summary>Helpers for libvirt URIs.</summary>
-internal static class LibvirtUris
+internal static partial class LibvirtUris
 {
+    // The user information of every URI a provider in this process was configured with (libvirt's error state is
+    // process-wide, and a peer-to-peer migration error names the destination's URI, not the connection's).
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> Secrets = new(StringComparer.Ordinal);
+
+    /// <summary>Remembers the user information of <paramref name="uri"/> (raw and unescaped) so no message carries it.</summary>
+    public static void RegisterSecrets(string? uri)
+    {
+        if (uri is not null && System.Uri.TryCreate(uri, UriKind.Absolute, out var parsed) && parsed.UserInfo.Length > 0)
+        {
+            Secrets.TryAdd(parsed.UserInfo, 0);
+            Secrets.TryAdd(System.Uri.UnescapeDataString(parsed.UserInfo), 0);
+            int colon = parsed.UserInfo.IndexOf(':', StringComparison.Ordinal);
+            if (colon >= 0 && colon < parsed.UserInfo.Length - 1)
+            {
+                Secrets.TryAdd(System.Uri.UnescapeDataString(parsed.UserInfo[(colon + 1)..]), 0); // the password alone
+            }
+        }
+    }
+
+    /// <summary>
+    /// Removes credentials from a libvirt message: the user information of any URI in it (<c>scheme://user:pw@</c>
+    /// becomes <c>scheme://***@</c>) and every registered secret wherever it appears.
+    /// </summary>
+    public static string RedactAll(string text)
+    {
+        text = UserInfo().Replace(text, "://***@");
+        foreach (var secret in Secrets.Keys.OrderByDescending(k => k.Length))
+        {
+            text = text.Replace(secret, "***", StringComparison.Ordinal);
+        }
+
+        return text;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"://[^/@\s'""]+@")]
+    private static partial System.Text.RegularExpressions.Regex UserInfo();
+
     public static bool IsWellFormed(string? uri) =>
         !string.IsNullOrWhiteSpace(uri) && uri.Contains("://", StringComparison.Ordinal) && System.Uri.TryCreate(uri, UriKind.Absolute, out _);
 

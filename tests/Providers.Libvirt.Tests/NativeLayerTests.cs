@@ -90,4 +90,20 @@ public sealed class NativeLayerTests
         Assert.DoesNotContain("s3cret", text, StringComparison.Ordinal);
         Assert.Contains("10.0.0.5", text, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Every_libvirt_message_loses_the_user_information_of_any_uri_and_every_configured_secret()
+    {
+        // Safety defect 7: a peer-to-peer migration error names the destination's URI, which redaction against the
+        // connection's own URI missed.
+        string p2p = "Failed to connect to remote libvirt URI qemu+tcp://operator:Pa55%21word@kvm-02:16509/system: Connection refused";
+        string redacted = LibvirtUris.RedactAll(p2p);
+        Assert.DoesNotContain("operator", redacted, StringComparison.Ordinal);
+        Assert.DoesNotContain("Pa55", redacted, StringComparison.Ordinal);
+        Assert.Contains("qemu+tcp://***@kvm-02:16509/system", redacted, StringComparison.Ordinal);
+
+        LibvirtUris.RegisterSecrets("qemu+ssh://deploy:t0p%40secret@kvm-03/system");
+        Assert.Equal("authentication failed for *** (password ***)", LibvirtUris.RedactAll("authentication failed for deploy:t0p@secret (password t0p@secret)"));
+        Assert.Equal("no credentials here", LibvirtUris.RedactAll("no credentials here"));
+    }
 }

@@ -89,7 +89,7 @@ public sealed class RuntimeOptions
     /// <summary>Retries of a provider call that failed transiently (timeout, unavailable); starting a migration is idempotent, so retrying it is safe.</summary>
     public int CallRetries { get; set; } = 2;
 
-    /// <summary>A running migration is cancelled after this long.</summary>
+    /// <summary>A running migration is cancelled after this long (at most 7 days); the provider then has <see cref="CallTimeout"/> to confirm the cancel.</summary>
     public TimeSpan MigrationTimeout { get; set; } = TimeSpan.FromHours(2);
 
     /// <summary>On stop, running migrations are awaited this long, then cancelled (and awaited again as long).</summary>
@@ -132,27 +132,34 @@ internal sealed class RuntimeOptionsValidator : IValidateOptions<RuntimeOptions>
             Check(Enum.IsDefined(mode), $"Modes:{kind} must be DryRun, Approve or Automatic; got {mode}.");
         }
 
-        Check(o.MetricsInterval >= TimeSpan.FromSeconds(1) && o.MetricsInterval <= TimeSpan.FromMinutes(60),
-            $"MetricsInterval must be between 1 s and 60 min; got {o.MetricsInterval}.");
-        Check(o.PlanningInterval >= o.MetricsInterval, $"PlanningInterval must be at least MetricsInterval ({o.MetricsInterval}); got {o.PlanningInterval}.");
-        Check(o.PlanOnForecastAbove is null or > 0, $"PlanOnForecastAbove must be positive or null; got {o.PlanOnForecastAbove}.");
-        Check(o.EventDebounce >= TimeSpan.Zero, $"EventDebounce must not be negative; got {o.EventDebounce}.");
+        // Every duration has an upper bound that timers (at most about 49 days) and dates can hold, so no setting the
+        // validator accepts can overflow the executor's timers or expiries.
+        void Within(string name, TimeSpan value, TimeSpan min, TimeSpan max, bool minExclusive = false)
+        {
+            bool ok = (minExclusive ? value > min : value >= min) && value <= max;
+            Check(ok, $"{name} must be {(minExclusive ? "above" : "at least")} {min} and at most {max}; got {value}.");
+        }
+
+        Within(nameof(o.MetricsInterval), o.MetricsInterval, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(60));
+        Within(nameof(o.PlanningInterval), o.PlanningInterval, o.MetricsInterval, TimeSpan.FromDays(1));
+        Check(o.PlanOnForecastAbove is null or > 0 and <= 10, $"PlanOnForecastAbove must be above 0 and at most 10, or null; got {o.PlanOnForecastAbove}.");
+        Within(nameof(o.EventDebounce), o.EventDebounce, TimeSpan.Zero, TimeSpan.FromDays(1));
         Check(o.ObservationQueueCapacity is >= 1 and <= 10_000, $"ObservationQueueCapacity must be between 1 and 10000; got {o.ObservationQueueCapacity}.");
         Check(Enum.IsDefined(o.ObservationBackPressure), $"ObservationBackPressure must be Wait or DropOldest; got {o.ObservationBackPressure}.");
         Check(o.PlanQueueCapacity is >= 1 and <= 1000, $"PlanQueueCapacity must be between 1 and 1000; got {o.PlanQueueCapacity}.");
-        Check(o.MaxConcurrentMigrationsPerHost >= 1, $"MaxConcurrentMigrationsPerHost must be at least 1; got {o.MaxConcurrentMigrationsPerHost}.");
-        Check(o.MaxConcurrentMigrationsInCluster >= 1, $"MaxConcurrentMigrationsInCluster must be at least 1; got {o.MaxConcurrentMigrationsInCluster}.");
-        Check(o.MaxMigrationsPerWindow >= 1, $"MaxMigrationsPerWindow must be at least 1; got {o.MaxMigrationsPerWindow}.");
-        Check(o.RateWindow > TimeSpan.Zero, $"RateWindow must be positive; got {o.RateWindow}.");
-        Check(o.VmCooldown >= TimeSpan.Zero, $"VmCooldown must not be negative; got {o.VmCooldown}.");
-        Check(o.FailureBackoff >= TimeSpan.Zero, $"FailureBackoff must not be negative; got {o.FailureBackoff}.");
-        Check(o.CallTimeout > TimeSpan.Zero, $"CallTimeout must be positive; got {o.CallTimeout}.");
+        Check(o.MaxConcurrentMigrationsPerHost is >= 1 and <= 1_000_000, $"MaxConcurrentMigrationsPerHost must be between 1 and 1000000; got {o.MaxConcurrentMigrationsPerHost}.");
+        Check(o.MaxConcurrentMigrationsInCluster is >= 1 and <= 1_000_000, $"MaxConcurrentMigrationsInCluster must be between 1 and 1000000; got {o.MaxConcurrentMigrationsInCluster}.");
+        Check(o.MaxMigrationsPerWindow is >= 1 and <= 10_000_000, $"MaxMigrationsPerWindow must be between 1 and 10000000; got {o.MaxMigrationsPerWindow}.");
+        Within(nameof(o.RateWindow), o.RateWindow, TimeSpan.Zero, TimeSpan.FromDays(30), minExclusive: true);
+        Within(nameof(o.VmCooldown), o.VmCooldown, TimeSpan.Zero, TimeSpan.FromDays(30));
+        Within(nameof(o.FailureBackoff), o.FailureBackoff, TimeSpan.Zero, TimeSpan.FromDays(30));
+        Within(nameof(o.CallTimeout), o.CallTimeout, TimeSpan.Zero, TimeSpan.FromHours(1), minExclusive: true);
         Check(o.CallRetries is >= 0 and <= 10, $"CallRetries must be between 0 and 10; got {o.CallRetries}.");
-        Check(o.MigrationTimeout > TimeSpan.Zero, $"MigrationTimeout must be positive; got {o.MigrationTimeout}.");
-        Check(o.ShutdownDeadline >= TimeSpan.Zero, $"ShutdownDeadline must not be negative; got {o.ShutdownDeadline}.");
-        Check(o.ApprovalTimeout > TimeSpan.Zero, $"ApprovalTimeout must be positive; got {o.ApprovalTimeout}.");
-        Check(o.IterationBackoff > TimeSpan.Zero && o.MaxIterationBackoff >= o.IterationBackoff,
-            $"IterationBackoff must be positive and at most MaxIterationBackoff; got {o.IterationBackoff} and {o.MaxIterationBackoff}.");
+        Within(nameof(o.MigrationTimeout), o.MigrationTimeout, TimeSpan.Zero, TimeSpan.FromDays(7), minExclusive: true);
+        Within(nameof(o.ShutdownDeadline), o.ShutdownDeadline, TimeSpan.Zero, TimeSpan.FromHours(1));
+        Within(nameof(o.ApprovalTimeout), o.ApprovalTimeout, TimeSpan.Zero, TimeSpan.FromDays(30), minExclusive: true);
+        Within(nameof(o.IterationBackoff), o.IterationBackoff, TimeSpan.Zero, TimeSpan.FromHours(1), minExclusive: true);
+        Within(nameof(o.MaxIterationBackoff), o.MaxIterationBackoff, o.IterationBackoff, TimeSpan.FromHours(1));
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -58,7 +58,8 @@ internal static class LibvirtErrors
         var error = Marshal.PtrToStructure<LibvirtNative.Error>(p);
         string message = Marshal.PtrToStringUTF8(error.Message)?.Trim() ?? fallbackMessage;
         LibvirtNative.virResetLastError();
-        return new LibvirtException(error.Code, error.Domain, message);
+        // Every libvirt message passes here: credentials are removed before any exception, log or audit sees them.
+        return new LibvirtException(error.Code, error.Domain, LibvirtUris.RedactAll(message));
     }
 
     /// <summary>Wraps a libvirt error into the contract's exception. <paramref name="what"/> says what was attempted.</summary>

@@ -86,7 +86,7 @@ public sealed class ConfigurationBindingTests
     {
         using var host = BuildHost("misconfigured.json");
         var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
-        Assert.Contains("VmEcosystem:Runtime:MetricsInterval must be between 1 s and 60 min; got 00:00:00.5000000.", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("VmEcosystem:Runtime:MetricsInterval must be at least 00:00:01 and at most 01:00:00; got 00:00:00.5000000.", ex.Message, StringComparison.Ordinal);
         Assert.Contains("VmEcosystem:Runtime:CallRetries", ex.Message, StringComparison.Ordinal);
     }
 

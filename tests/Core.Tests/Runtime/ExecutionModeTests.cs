@@ -153,6 +153,11 @@ public sealed class ExecutionModeTests
     [InlineData("MaxConcurrentMigrationsPerHost")]
     [InlineData("ObservationQueueCapacity")]
     [InlineData("CallTimeout")]
+    [InlineData("MigrationTimeout")]
+    [InlineData("FailureBackoff")]
+    [InlineData("ApprovalTimeout")]
+    [InlineData("ShutdownDeadline")]
+    [InlineData("MaxIterationBackoff")]
     public void Bad_options_fail_at_construction_naming_the_setting(string setting)
     {
         var options = new RuntimeOptions();
@@ -163,6 +168,13 @@ public sealed class ExecutionModeTests
             case "MaxConcurrentMigrationsPerHost": options.MaxConcurrentMigrationsPerHost = 0; break;
             case "ObservationQueueCapacity": options.ObservationQueueCapacity = 0; break;
             case "CallTimeout": options.CallTimeout = TimeSpan.Zero; break;
+
+            // Accepted before, and each broke the executor: timers and expiries overflowed (safety defect 3).
+            case "MigrationTimeout": options.MigrationTimeout = TimeSpan.FromDays(60); break;
+            case "FailureBackoff": options.FailureBackoff = TimeSpan.MaxValue; break;
+            case "ApprovalTimeout": options.ApprovalTimeout = TimeSpan.MaxValue; break;
+            case "ShutdownDeadline": options.ShutdownDeadline = TimeSpan.FromDays(100); break;
+            case "MaxIterationBackoff": options.MaxIterationBackoff = TimeSpan.MaxValue; break;
         }
 
         var clock = new VirtualClock();

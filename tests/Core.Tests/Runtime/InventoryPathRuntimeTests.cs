@@ -10,39 +10,12 @@ namespace VmEcosystem.Tests.Runtime;
 /// <summary>The runtime observes a provider that offers only the contract (inventory, samples, events) like any real one.</summary>
 public sealed class InventoryPathRuntimeTests
 {
-    /// <summary>The simulator without its <see cref="IPlanningStateSource"/> side: what a libvirt or vSphere provider offers.</summary>
-    private sealed class ContractOnly(IHypervisor inner) : IHypervisor
-    {
-        public string Name => inner.Name;
-
-        public HypervisorCapabilities Capabilities => inner.Capabilities;
-
-        public Task<InventorySnapshot> GetInventoryAsync(CancellationToken cancellationToken = default) => inner.GetInventoryAsync(cancellationToken);
-
-        public IAsyncEnumerable<InventoryChange> WatchInventoryAsync(CancellationToken cancellationToken = default) => inner.WatchInventoryAsync(cancellationToken);
-
-        public Task<IReadOnlyList<VmMetricSample>> GetVmMetricsAsync(IReadOnlyCollection<VmId>? vms = null, CancellationToken cancellationToken = default) =>
-            inner.GetVmMetricsAsync(vms, cancellationToken);
-
-        public Task<IReadOnlyList<HostMetricSample>> GetHostMetricsAsync(CancellationToken cancellationToken = default) => inner.GetHostMetricsAsync(cancellationToken);
-
-        public Task<VmInfo> HotPlugAsync(VmId vm, HotPlugRequest request, CancellationToken cancellationToken = default) => inner.HotPlugAsync(vm, request, cancellationToken);
-
-        public Task<ResourceControls> GetResourceControlsAsync(VmId vm, CancellationToken cancellationToken = default) => inner.GetResourceControlsAsync(vm, cancellationToken);
-
-        public Task<ResourceControls> SetResourceControlsAsync(VmId vm, ResourceControls controls, CancellationToken cancellationToken = default) =>
-            inner.SetResourceControlsAsync(vm, controls, cancellationToken);
-
-        public Task<IMigrationOperation> StartMigrationAsync(MigrationRequest request, CancellationToken cancellationToken = default) =>
-            inner.StartMigrationAsync(request, cancellationToken);
-    }
-
     [Fact]
     public async Task Maintenance_evacuates_a_host_observed_through_inventory_and_samples()
     {
         var clock = new VirtualClock();
         await using var simulator = new SimulatorHypervisor(new SimulatorOptions { Synthetic = new SyntheticWorkloadOptions { VmCount = 40, Seed = 3 }, HostCount = 30 }, clock);
-        var provider = new ContractOnly(simulator);
+        var provider = new DelegatingHypervisor(simulator);
         Assert.False(((object)provider) is IPlanningStateSource);
         await using var runtime = new EcosystemRuntime(provider, PredictivePolicy.Create(),
             Options.Create(new RuntimeOptions { Mode = ExecutionMode.Automatic, PlanOnForecastAbove = null, MaxConcurrentMigrationsPerHost = 2 }), clock);

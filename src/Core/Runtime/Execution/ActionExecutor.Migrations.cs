@@ -121,11 +121,21 @@ internal sealed partial class ActionExecutor
             }
             catch (OperationCanceledException)
             {
-                // Too long: ask the provider to cancel; a cancelled migration leaves the VM on its source.
+                // Too long: ask the provider to cancel (a cancelled migration leaves the VM on its source) and give it
+                // CallTimeout to confirm; an unconfirmed cancel is recorded as failed with its outcome unknown rather
+                // than waited for without end.
+                var grace = core.Options.CallTimeout;
                 try
                 {
-                    await running.Operation.CancelAsync(CancellationToken.None).ConfigureAwait(false);
-                    result = await running.Operation.Completion.ConfigureAwait(false);
+                    using var confirm = new CancellationTokenSource(grace, core.Time);
+                    await running.Operation.CancelAsync(confirm.Token).ConfigureAwait(false);
+                    result = await running.Operation.Completion.WaitAsync(confirm.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!running.Operation.Completion.IsCompleted)
+                {
+                    error = new TimeoutException(
+                        $"the migration ran past {core.Options.MigrationTimeout} and the provider did not confirm its cancel within {grace}; "
+                        + "where the VM ends is unknown until the inventory reports it");
                 }
                 catch (Exception ex)
                 {
@@ -163,6 +173,10 @@ internal sealed partial class ActionExecutor
             if (result is not null)
             {
                 _limits.NoteHost(d.Vm, result.FinalHost);
+            }
+            else
+            {
+                _limits.ForgetHost(d.Vm); // unknown until the change feed or the next observation says
             }
         }
 

@@ -38,7 +38,7 @@ internal sealed class ExecutionController(RuntimeCore core, RuntimeModel model, 
         var byMode = proposal!.Actions.GroupBy(a => core.Options.ModeOf(a.Kind)).ToDictionary(g => g.Key, g => (IReadOnlyList<ClusterAction>)[.. g]);
         if (byMode.TryGetValue(ExecutionMode.Approve, out var held))
         {
-            var pending = new PendingPlan(proposal.PlanId, proposal.Controller, held, proposal.Time, SaturatingAdd(proposal.Time, core.Options.ApprovalTimeout));
+            var pending = new PendingPlan(proposal.PlanId, proposal.Controller, held, proposal.Time, TimeMath.Add(proposal.Time, core.Options.ApprovalTimeout));
             lock (_pending)
             {
                 _pending[proposal.PlanId] = (proposal, pending);
@@ -104,7 +104,4 @@ internal sealed class ExecutionController(RuntimeCore core, RuntimeModel model, 
             _ = core.Audit.AppendAsync(AuditKind.PlanDiscarded, p.Controller, p.PlanId, null, null, null, $"expired without approval at {p.ExpiresAt:O}");
         }
     }
-
-    private static DateTimeOffset SaturatingAdd(DateTimeOffset time, TimeSpan span) =>
-        span >= DateTimeOffset.MaxValue - time ? DateTimeOffset.MaxValue : time + span;
 }

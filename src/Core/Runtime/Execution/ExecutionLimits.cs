@@ -100,7 +100,7 @@ internal sealed class ExecutionLimits(RuntimeOptions options)
 
         if (failed)
         {
-            _backoffUntil[action.Vm] = now + options.FailureBackoff;
+            _backoffUntil[action.Vm] = TimeMath.Add(now, options.FailureBackoff);
         }
     }
 
@@ -117,6 +117,9 @@ internal sealed class ExecutionLimits(RuntimeOptions options)
         _backoffUntil.Remove(vm);
         _lastStart.Remove(vm);
     }
+
+    /// <summary>Forgets where a VM is (its last move's outcome is unknown); its cooldown and backoff stay.</summary>
+    public void ForgetHost(VmId vm) => _knownHost.Remove(vm);
 
     private static IEnumerable<HostId> Hosts(ClusterAction action) =>
         action.Target is { } target && target != action.Host ? [action.Host, target] : [action.Host];
