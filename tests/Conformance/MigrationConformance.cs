@@ -79,6 +79,25 @@ public abstract class MigrationConformance(IHypervisorFixture fixture) : Conform
     }
 
     [Fact]
+    public async Task A_move_whose_vm_is_not_on_the_expected_host_is_refused_and_changes_nothing()
+    {
+        await using var provider = await Fixture.CreateProviderAsync();
+        Require(provider, HypervisorCapabilities.LiveMigration);
+        var (vm, target) = await Fixture.PickMigrationAsync(provider);
+        var inventory = await provider.GetInventoryAsync();
+        var source = HostOf(inventory, vm);
+        var elsewhere = inventory.Hosts.Select(h => h.Id).First(h => h != source);
+        var ex = await Assert.ThrowsAsync<HypervisorException>(() => provider.StartMigrationAsync(new MigrationRequest(vm, target) { ExpectedSource = elsewhere }));
+        Assert.Equal(HypervisorErrorKind.Conflict, ex.Kind);
+        Assert.Contains(source.Value, ex.Message, StringComparison.Ordinal);
+        Assert.Equal(0, provider.MigrationsInFlight);
+        Assert.Equal(source, HostOf(await provider.GetInventoryAsync(), vm));
+
+        var operation = await provider.StartMigrationAsync(new MigrationRequest(vm, target) { ExpectedSource = source });
+        Assert.Equal(MigrationOutcome.Succeeded, (await CompleteAsync(provider, operation)).Outcome);
+    }
+
+    [Fact]
     public async Task Migrating_to_the_current_host_is_rejected()
     {
         await using var provider = await Fixture.CreateProviderAsync();

@@ -179,7 +179,7 @@ public abstract partial class HypervisorProvider : IHypervisor, IAsyncDisposable
 
         if (_inFlight.TryGetValue(request.Vm, out var running))
         {
-            if (running.Target == request.Target)
+            if (running.Target == request.Target && (request.ExpectedSource is null || request.ExpectedSource == running.Source))
             {
                 return running; // idempotent: the same request while it runs returns the same operation
             }
@@ -191,6 +191,12 @@ public abstract partial class HypervisorProvider : IHypervisor, IAsyncDisposable
 
         HostId source = await InvokeAsync(op, HypervisorCapabilities.None, cancellationToken,
             ct => ResolveMigrationSourceAsync(request, ct)).ConfigureAwait(false);
+        if (request.ExpectedSource is { } expected && expected != source)
+        {
+            throw new HypervisorException(HypervisorErrorKind.Conflict,
+                $"VM '{request.Vm}' is on '{source}', not on '{expected}' as the request expected; nothing was started.", Name, op);
+        }
+
         if (source == request.Target)
         {
             throw new HypervisorException(HypervisorErrorKind.InvalidArgument,

@@ -22,7 +22,15 @@ public sealed record MigrationOptions
 /// <param name="Vm">The VM to move.</param>
 /// <param name="Target">The destination host.</param>
 /// <param name="Options">Settings; <see cref="MigrationOptions.Default"/> when null.</param>
-public sealed record MigrationRequest(VmId Vm, HostId Target, MigrationOptions? Options = null);
+public sealed record MigrationRequest(VmId Vm, HostId Target, MigrationOptions? Options = null)
+{
+    /// <summary>
+    /// The host the requester believes the VM is on. When set, every provider refuses the move with a
+    /// <see cref="HypervisorErrorKind.Conflict"/> if the VM is elsewhere (a decision made on a stale view must not
+    /// move the VM from wherever it is now); nothing is started.
+    /// </summary>
+    public HostId? ExpectedSource { get; init; }
+}
 
 /// <summary>Stage of a migration.</summary>
 public enum MigrationPhase

@@ -71,7 +71,7 @@ internal sealed partial class ActionExecutor
         try
         {
             operation = await core.Calls.CallAsync("StartMigration",
-                ct => core.Hypervisor.StartMigrationAsync(new MigrationRequest(d.Vm, d.Target), ct), cancellationToken).ConfigureAwait(false);
+                ct => core.Hypervisor.StartMigrationAsync(new MigrationRequest(d.Vm, d.Target) { ExpectedSource = d.Source }, ct), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
