@@ -94,6 +94,4 @@ public sealed class ControllerContext
     /// <summary>Appends to the audit trail under the controller's name (a failing store is counted, never thrown).</summary>
     public Task AuditAsync(AuditKind kind, string message, string? detail = null) =>
         _core.Audit.AppendAsync(kind, Name, null, null, null, null, message, detail);
-
-    internal RuntimeCore Core => _core;
 }
