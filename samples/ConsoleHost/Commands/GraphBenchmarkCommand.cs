@@ -161,6 +161,10 @@ internal static class GraphBenchmarkCommand
         EcosystemGraph graph = null!;
         for (int i = 0; i < 3; i++)
         {
+            // The previous build's graph is garbage now; collecting it is not this build's work.
+            graph = null!;
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
             graph = new EcosystemGraph();
             long start = Stopwatch.GetTimestamp();
             graph.Load(inventory, declarations);
