@@ -150,11 +150,21 @@ public sealed partial class EcosystemGraph
             added.Add(AddVertex(vm, hostOf.TryGetValue(vm.Id, out var h) ? h : null));
         }
 
-        foreach (int v in added)
+        // Bulk: the reverse lists (slots each VM serves) are built once at their exact size afterwards.
+        _bulkLoad = true;
+        try
         {
-            BuildSlots(v);
+            foreach (int v in added)
+            {
+                BuildSlots(v);
+            }
+        }
+        finally
+        {
+            _bulkLoad = false;
         }
 
+        RebuildReverse();
         Rescore();
     }
 
@@ -511,7 +521,7 @@ public sealed partial class EcosystemGraph
             int type = TypeId(spec.Type);
             _slotType[s] = type;
             _slotWeight[s] = WeightOf(v, kind, spec);
-            _slotCandidates[s].Clear();
+            _slotCandidates[s] = IntList.WithCapacity(_offersByType[type].Count);
             _slotMet[s] = 0;
             var byType = _slotsByType[type];
             byType.Add(s);
@@ -528,7 +538,11 @@ public sealed partial class EcosystemGraph
                 }
 
                 _slotCandidates[s].Add(c);
-                _reverse[c].Add(s);
+                if (!_bulkLoad)
+                {
+                    _reverse[c].Add(s);
+                }
+
                 OnCandidateAdded(s, c);
                 EdgeCount++;
                 if (Meets(s, c))
@@ -539,6 +553,40 @@ public sealed partial class EcosystemGraph
         }
 
         RefreshOwner(v);
+    }
+
+    private bool _bulkLoad;
+
+    /// <summary>Builds every VM's list of the slots it serves from the slots' candidates, each list allocated once.</summary>
+    private void RebuildReverse()
+    {
+        var counts = new int[_vertexCapacityUsed];
+        for (int s = 0; s < _slotCapacityUsed; s++)
+        {
+            if (_slotOwner[s] >= 0)
+            {
+                foreach (int c in _slotCandidates[s].AsSpan())
+                {
+                    counts[c]++;
+                }
+            }
+        }
+
+        for (int v = 0; v < _vertexCapacityUsed; v++)
+        {
+            _reverse[v] = IntList.WithCapacity(counts[v]);
+        }
+
+        for (int s = 0; s < _slotCapacityUsed; s++)
+        {
+            if (_slotOwner[s] >= 0)
+            {
+                foreach (int c in _slotCandidates[s].AsSpan())
+                {
+                    _reverse[c].Add(s);
+                }
+            }
+        }
     }
 
     private void DropSlots(int v)

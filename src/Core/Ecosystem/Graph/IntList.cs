@@ -9,6 +9,9 @@ internal struct IntList
 
     public int Count { readonly get; private set; }
 
+    /// <summary>An empty list with room for <paramref name="capacity"/> items (one allocation when the size is known).</summary>
+    public static IntList WithCapacity(int capacity) => new() { _items = capacity > 0 ? new int[capacity] : null };
+
     public readonly ReadOnlySpan<int> AsSpan() => _items is null ? default : _items.AsSpan(0, Count);
 
     public readonly int this[int index] => _items![index];
