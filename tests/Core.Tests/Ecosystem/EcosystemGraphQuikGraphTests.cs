@@ -78,6 +78,29 @@ public sealed class EcosystemGraphQuikGraphTests
     }
 
     [Fact]
+    public void A_bulk_load_equals_a_full_rescore_without_one()
+    {
+        var hosts = Hosts(3, 2, 3);
+        var random = new Random(5);
+        string[] types = ["a", "b", "c", "d"];
+        var vms = Enumerable.Range(0, 80).Select(i => Vm($"vm{i}", types[i % types.Length])).ToList();
+        var graph = new EcosystemGraph();
+        graph.Load(Inventory(hosts, [.. vms.Select(v => (v, hosts[random.Next(hosts.Count)].Id.Value))]),
+            [.. vms.Where((_, i) => i % 3 != 0).Select(v => new VmDeclaration
+            {
+                VmName = v.Name,
+                Required = [Spec(types[random.Next(types.Length)], random.Next(3) switch { 0 => "< 300us", 1 => "< 1ms", _ => null })],
+                Preferred = [Spec(types[random.Next(types.Length)], "< 300us"), Spec("nobody-offers-this")],
+            })]);
+        var loaded = vms.Select(v => graph.Satisfaction(v.Id)).Select(s => (s.Score, s.Optimum, s.Dependencies.Count(d => d.Met))).ToList();
+        var cluster = graph.Cluster();
+
+        graph.Rescore();
+        Assert.Equal(loaded, vms.Select(v => graph.Satisfaction(v.Id)).Select(s => (s.Score, s.Optimum, s.Dependencies.Count(d => d.Met))));
+        Assert.Equal(cluster, graph.Cluster());
+    }
+
+    [Fact]
     public void A_snapshot_holds_every_dependency_edge_as_a_quikgraph_graph()
     {
         var hosts = Hosts(1, 1, 2);

@@ -9,23 +9,51 @@ namespace VmEcosystem.Ecosystem.Graph;
 
 /// <summary>
 /// Whole-graph questions, answered with QuikGraph: the required dependencies are held in a QuikGraph
-/// <see cref="BidirectionalGraph{TVertex, TEdge}"/> (dependent to each VM that can serve it), kept current edge by
-/// edge beside the incremental satisfaction state, and its algorithms find cycles (strongly connected components),
+/// <see cref="BidirectionalGraph{TVertex, TEdge}"/> (dependent to each VM that can serve it), built on the first
+/// whole-graph query and from then on kept current edge by edge beside the incremental satisfaction state, and its algorithms find cycles (strongly connected components),
 /// co-location groups (QuikGraph's disjoint-set forest over nearest servers) and transitive dependents (breadth-first search on the reversed graph).
 /// </summary>
 public sealed partial class EcosystemGraph
 {
     // Vertex = the graph's vertex index; parallel edges: two required dependencies of one VM may name the same server.
-    private readonly BidirectionalGraph<int, SEquatableEdge<int>> _required = new(allowParallelEdges: true);
+    // Built from the slots on the first whole-graph query (a bulk load need not pay for it), then kept current edge by
+    // edge with every change.
+    private BidirectionalGraph<int, SEquatableEdge<int>>? _required;
 
     /// <summary>Required dependencies held in QuikGraph (edge count), for checks and metrics.</summary>
-    public int RequiredEdgeCount => _required.EdgeCount;
+    public int RequiredEdgeCount => Required.EdgeCount;
+
+    private BidirectionalGraph<int, SEquatableEdge<int>> Required
+    {
+        get
+        {
+            if (_required is null)
+            {
+                var graph = new BidirectionalGraph<int, SEquatableEdge<int>>(allowParallelEdges: true);
+                for (int s = 0; s < _slotCapacityUsed; s++)
+                {
+                    if (_slotOwner[s] >= 0 && _slotKind[s] == DependencyKind.Required)
+                    {
+                        foreach (int c in _slotCandidates[s].AsSpan())
+                        {
+                            graph.AddVerticesAndEdge(new SEquatableEdge<int>(_slotOwner[s], c));
+                        }
+                    }
+                }
+
+                _required = graph;
+            }
+
+            return _required;
+        }
+    }
 
     /// <summary>Cycles of required dependencies (strongly connected groups of more than one VM), handled as mutual co-location.</summary>
     public IReadOnlyList<IReadOnlyList<VmId>> RequiredCycles()
     {
-        var components = new Dictionary<int, int>(_required.VertexCount);
-        int count = _required.StronglyConnectedComponents(components);
+        var required = Required;
+        var components = new Dictionary<int, int>(required.VertexCount);
+        int count = required.StronglyConnectedComponents(components);
         return Groups(components, count);
     }
 
@@ -113,13 +141,14 @@ public sealed partial class EcosystemGraph
     private List<VmId> TransitiveRequiredDependents(int start)
     {
         var result = new List<VmId>();
-        if (!_required.ContainsVertex(start))
+        var required = Required;
+        if (!required.ContainsVertex(start))
         {
             return result;
         }
 
         var search = new BreadthFirstSearchAlgorithm<int, SReversedEdge<int, SEquatableEdge<int>>>(
-            new ReversedBidirectionalGraph<int, SEquatableEdge<int>>(_required));
+            new ReversedBidirectionalGraph<int, SEquatableEdge<int>>(required));
         search.DiscoverVertex += v =>
         {
             if (v != start)
@@ -134,7 +163,7 @@ public sealed partial class EcosystemGraph
     /// <summary>Called wherever a slot gains a candidate: required slots add their edge to the QuikGraph graph.</summary>
     private void OnCandidateAdded(int slot, int candidate)
     {
-        if (_slotKind[slot] == DependencyKind.Required)
+        if (_required is not null && _slotKind[slot] == DependencyKind.Required)
         {
             _required.AddVerticesAndEdge(new SEquatableEdge<int>(_slotOwner[slot], candidate));
         }
@@ -143,14 +172,14 @@ public sealed partial class EcosystemGraph
     /// <summary>A VM's slots were dropped: its outgoing required edges go.</summary>
     private void OnSlotsDropped(int owner)
     {
-        if (_required.ContainsVertex(owner))
+        if (_required is not null && _required.ContainsVertex(owner))
         {
             _required.ClearOutEdges(owner);
         }
     }
 
     /// <summary>A VM left the graph: it serves nobody any more.</summary>
-    private void OnVertexRemoved(int vertex) => _required.RemoveVertex(vertex);
+    private void OnVertexRemoved(int vertex) => _required?.RemoveVertex(vertex);
 
     private List<IReadOnlyList<VmId>> Groups(Dictionary<int, int> components, int count)
     {
