@@ -105,6 +105,7 @@ public static class RuntimeBuilderExtensions
                     MeterFactory = sp.GetService<System.Diagnostics.Metrics.IMeterFactory>(),
                     Graph = setup is null ? null : new EcosystemGraph(setup.Options, setup.Topology),
                     Declarations = setup?.Load() ?? [],
+                    Constraints = sp.GetService<PlacementConstraints>(),
                     Session = sp.GetRequiredService<IOptions<PlanningSessionOptions>>().Value,
                     Controllers = [.. sp.GetServices<IRuntimeController>()],
                 });

@@ -52,6 +52,25 @@ public sealed class VmEcosystemBuilder
     }
 
     /// <summary>
+    /// Adds hard placement rules (anti-affinity, proximity): the planner never plans a move that breaks one and the
+    /// executor re-checks them, with moves in flight on both hosts, right before it starts a move. Called more than
+    /// once, the rules add up.
+    /// </summary>
+    public VmEcosystemBuilder AddPlacementRules(Action<Planning.PlacementConstraints> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        var existing = Services.FirstOrDefault(d => d.ServiceType == typeof(Planning.PlacementConstraints))?.ImplementationInstance as Planning.PlacementConstraints;
+        if (existing is null)
+        {
+            existing = new Planning.PlacementConstraints();
+            Services.AddSingleton(existing);
+        }
+
+        configure(existing);
+        return this;
+    }
+
+    /// <summary>
     /// Registers the hypervisor provider. Provider packages call this from their <c>UseX</c> extension. Only one
     /// provider can be used per container; registering the same one twice is a no-op.
     /// </summary>

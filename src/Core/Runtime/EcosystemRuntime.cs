@@ -55,7 +55,7 @@ public sealed class EcosystemRuntime : IAsyncDisposable
         components ??= new RuntimeComponents();
         var o = options.Value;
         _logger = components.Loggers?.CreateLogger<EcosystemRuntime>() ?? (ILogger)NullLogger.Instance;
-        Policy = Compose(policy, components.Graph);
+        Policy = Compose(policy, components.Graph, components.Constraints is not null);
         var session = new PlanningSession((components.Session ?? new PlanningSessionOptions()) with
         {
             Tick = components.Session?.Tick ?? o.MetricsInterval,
@@ -66,8 +66,13 @@ public sealed class EcosystemRuntime : IAsyncDisposable
         {
             ExecutorLimits = new ExecutorConcurrency(o.MaxConcurrentMigrationsPerHost, o.MaxConcurrentMigrationsInCluster),
         };
+        if (components.Constraints is { } constraints)
+        {
+            context.With(constraints);
+        }
+
         var cycle = new PlanningCycle(Policy, session, context, observeAlways: true);
-        _model = new RuntimeModel(cycle, components.Graph, components.Declarations, o.ObservationQueueCapacity + 2);
+        _model = new RuntimeModel(cycle, components.Graph, components.Declarations, o.ObservationQueueCapacity + 2, new PlacementRecheck(components.Constraints, o.RecheckCapacity));
         var instruments = new RuntimeInstruments(components.MeterFactory, Gauges);
         _core = new RuntimeCore(hypervisor, o, timeProvider, components.Audit ?? new InMemoryAuditStore(), instruments, _logger);
         _executor = new ActionExecutor(_core, _model);
@@ -275,7 +280,7 @@ public sealed class EcosystemRuntime : IAsyncDisposable
         _stopping?.Dispose();
     }
 
-    private static IMigrationPolicy Compose(IMigrationPolicy policy, EcosystemGraph? graph)
+    private static IMigrationPolicy Compose(IMigrationPolicy policy, EcosystemGraph? graph, bool constraints)
     {
         if (policy is not MigrationPlanner planner)
         {
@@ -285,6 +290,11 @@ public sealed class EcosystemRuntime : IAsyncDisposable
         if (!planner.Stages.Any(s => s is EvacuationStage))
         {
             planner = planner.WithStagesFirst(new EvacuationStage());
+        }
+
+        if (constraints && !planner.Filters.Any(f => f is PlacementConstraintFilter))
+        {
+            planner = planner.With(filters: [new PlacementConstraintFilter()]);
         }
 
         if (graph is not null && !planner.Filters.Any(f => f is Ecosystem.Planning.DependencyGuardFilter))

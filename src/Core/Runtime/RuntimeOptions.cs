@@ -89,6 +89,13 @@ public sealed class RuntimeOptions
     /// <summary>Retries of a provider call that failed transiently (timeout, unavailable); starting a migration is idempotent, so retrying it is safe.</summary>
     public int CallRetries { get; set; } = 2;
 
+    /// <summary>
+    /// Right before a move starts, check that the target's memory and current CPU demand, with the moves in flight
+    /// counted on their targets, still hold the VM (anti-affinity, proximity and required dependencies are always
+    /// re-checked). Turn off only for studies that over-commit by design (CloudSim-compatible runs).
+    /// </summary>
+    public bool RecheckCapacity { get; set; } = true;
+
     /// <summary>A running migration is cancelled after this long (at most 7 days); the provider then has <see cref="CallTimeout"/> to confirm the cancel.</summary>
     public TimeSpan MigrationTimeout { get; set; } = TimeSpan.FromHours(2);
 

@@ -76,6 +76,12 @@ public sealed record RuntimeComponents
     /// <summary>The ecosystem graph, when dependency declarations are used.</summary>
     public EcosystemGraph? Graph { get; init; }
 
+    /// <summary>
+    /// Hard placement rules (anti-affinity, proximity) the planner keeps and the executor re-checks before every move
+    /// (null: none). Add rules before the runtime starts; the runtime reads them under its planning lock.
+    /// </summary>
+    public PlacementConstraints? Constraints { get; init; }
+
     /// <summary>Declarations loaded into the graph at start.</summary>
     public IReadOnlyList<VmDeclaration> Declarations { get; init; } = [];
 

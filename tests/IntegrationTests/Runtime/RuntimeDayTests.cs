@@ -36,6 +36,7 @@ public sealed class RuntimeDayTests
                 o.MaxConcurrentMigrationsPerHost = 10_000;
                 o.MaxConcurrentMigrationsInCluster = 100_000;
                 o.MaxMigrationsPerWindow = 1_000_000;
+                o.RecheckCapacity = false; // CloudSim over-commits memory and CPU by design
                 runtime?.Invoke(o);
             });
             more?.Invoke(b);

@@ -23,6 +23,9 @@ public sealed record ActionCounts(long Started, long Succeeded, long Failed, lon
 /// <summary>What the executor tells the planning model about migrations (in-flight reservations, own moves).</summary>
 internal interface IMigrationObserver
 {
+    /// <summary>Why the action may not start now against the latest observation plus moves in flight, or null.</summary>
+    string? Revalidate(ClusterAction action);
+
     void OnMigrationStarting(MigrationDecision decision, DateTimeOffset now);
 
     void OnMigrationEnded(VmId vm, bool moved);
@@ -99,7 +102,9 @@ internal sealed partial class ActionExecutor(RuntimeCore core, IMigrationObserve
         string? reason;
         lock (_gate)
         {
-            reason = _limits.SkipReason(action, maintenance, now);
+            // Limits first (cheap, and a stale plan is named as such), then the placement as it stands now. The
+            // executor runs one proposal at a time, so nothing else starts between this check and the start.
+            reason = _limits.SkipReason(action, maintenance, now) ?? observer.Revalidate(action);
             if (reason is null)
             {
                 // Counted now so a concurrent check sees it; released below if the call fails.

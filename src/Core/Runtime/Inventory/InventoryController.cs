@@ -47,6 +47,7 @@ internal sealed class InventoryController(RuntimeCore core, RuntimeModel model, 
 
         lock (model.Gate)
         {
+            model.Recheck.Apply(change);
             if (model.Graph is not null && model.GraphLoaded)
             {
                 if (change is InventoryResyncRequired)

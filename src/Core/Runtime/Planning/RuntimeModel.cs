@@ -16,15 +16,19 @@ internal sealed class RuntimeModel : IMigrationObserver
     private readonly HashSet<VmId> _ownMoves = [];
     private readonly StatePool _pool;
 
-    public RuntimeModel(PlanningCycle cycle, EcosystemGraph? graph, IReadOnlyList<VmDeclaration> declarations, int poolSize)
+    public RuntimeModel(PlanningCycle cycle, EcosystemGraph? graph, IReadOnlyList<VmDeclaration> declarations, int poolSize, PlacementRecheck recheck)
     {
         Cycle = cycle;
+        Recheck = recheck;
         Graph = graph;
         Declarations = declarations;
         _pool = new StatePool(poolSize);
     }
 
     public Lock Gate { get; } = new();
+
+    /// <summary>The latest observation as it stands now (moved by the change feed and the executor), for re-validating actions.</summary>
+    public PlacementRecheck Recheck { get; }
 
     public PlanningCycle Cycle { get; }
 
@@ -91,11 +95,20 @@ internal sealed class RuntimeModel : IMigrationObserver
         }
     }
 
+    public string? Revalidate(ClusterAction action)
+    {
+        lock (Gate)
+        {
+            return Recheck.Check(action, GraphLoaded ? Graph : null);
+        }
+    }
+
     public void OnMigrationStarting(MigrationDecision d, DateTimeOffset now)
     {
         lock (Gate)
         {
             _ownMoves.Add(d.Vm);
+            Recheck.Started(d.Vm, d.Target);
             // The in-flight reservation: the VM's upper demand and memory on the target until the migration ends.
             var state = LastState;
             int v = state?.IndexOf(d.Vm) ?? -1;
@@ -112,6 +125,7 @@ internal sealed class RuntimeModel : IMigrationObserver
         lock (Gate)
         {
             Cycle.MigrationEnded(vm);
+            Recheck.Ended(vm, moved);
             if (!moved)
             {
                 // No move event will come for it: a later move of this VM is someone else's news.
