@@ -159,6 +159,14 @@ public sealed class EcosystemRuntime : IAsyncDisposable
             $"runtime started: mode {o.Mode}, policy {Policy.Name}, metrics every {o.MetricsInterval}, planning every {o.PlanningInterval}; controllers {string.Join(", ", Controllers)}")
             .ConfigureAwait(false);
         RuntimeLog.Started(_logger, o.Mode, Policy.Name);
+        // Intents a stopped or killed process left without outcome are resolved against the provider before any plan.
+        int reconciled = await _executor.ReconcileAsync(cancellationToken).ConfigureAwait(false);
+        if (reconciled > 0)
+        {
+            await _core.Audit.AppendAsync(AuditKind.RuntimeStarted, null, null, null, null, null,
+                $"reconciled {reconciled} actions intended before the last stop without a recorded outcome").ConfigureAwait(false);
+        }
+
         var now = _core.Time.GetUtcNow();
         _collection.Arm(now);
         _planning.Arm(now);

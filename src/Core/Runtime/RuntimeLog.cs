@@ -32,6 +32,12 @@ internal static partial class RuntimeLog
     [LoggerMessage(EventId = 131, Level = LogLevel.Warning, Message = "Planning is behind: {Dropped} observations dropped or skipped so far")]
     public static partial void ObservationsDropped(ILogger logger, long dropped);
 
+    [LoggerMessage(EventId = 124, Level = LogLevel.Warning, Message = "Reconciled {Count} intents without outcome at start: {Summary}")]
+    public static partial void Reconciled(ILogger logger, int count, string summary);
+
+    [LoggerMessage(EventId = 125, Level = LogLevel.Error, Message = "{Count} intents without outcome could not be checked against the provider at start; their VMs are held back")]
+    public static partial void ReconcileFailed(ILogger logger, Exception exception, int count);
+
     [LoggerMessage(EventId = 140, Level = LogLevel.Information, Message = "Host {Host} {Action} maintenance")]
     public static partial void Maintenance(ILogger logger, string host, string action);
 }

@@ -80,4 +80,29 @@ public sealed class ExecutionLimitsTests
         limits.NoteHost(new VmId("a"), null);
         Assert.Null(limits.SkipReason(Move("a", H1, H2), NoMaintenance, time.GetUtcNow()));
     }
+
+    [Fact]
+    public void A_start_counts_in_the_rate_window_from_its_answer_not_from_its_request()
+    {
+        // A call retried after a hang reaches the provider late: the window must hold for when the provider really
+        // started the move, so an unanswered start counts in every window and is stamped when it answers.
+        var time = new FakeTimeProvider();
+        var limits = new ExecutionLimits(new RuntimeOptions { MaxMigrationsPerWindow = 1, RateWindow = TimeSpan.FromHours(1) });
+        var late = Move("a", H1, H2);
+        limits.Reserve(late, time.GetUtcNow());
+        time.Advance(TimeSpan.FromHours(2));
+        Assert.Contains("1 actions started", limits.SkipReason(Move("b", H1, H3), NoMaintenance, time.GetUtcNow()));
+
+        limits.Answered(late.Vm, time.GetUtcNow());
+        time.Advance(TimeSpan.FromMinutes(59));
+        Assert.Contains("1 actions started", limits.SkipReason(Move("b", H1, H3), NoMaintenance, time.GetUtcNow()));
+        time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Null(limits.SkipReason(Move("b", H1, H3), NoMaintenance, time.GetUtcNow()));
+
+        // An action released before its call was made leaves nothing in the window.
+        var never = Move("c", H1, H3);
+        limits.Reserve(never, time.GetUtcNow());
+        limits.Release(never, failed: false, time.GetUtcNow(), called: false);
+        Assert.Null(limits.SkipReason(Move("b", H1, H3), NoMaintenance, time.GetUtcNow()));
+    }
 }

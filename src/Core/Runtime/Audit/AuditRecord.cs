@@ -61,6 +61,12 @@ public enum AuditKind
 
     /// <summary>An action other than a migration failed.</summary>
     ActionFailed,
+
+    /// <summary>
+    /// An action about to be sent to the provider (written, and durable, before the call). Every intent ends in an
+    /// outcome record of the same plan and VM; one without is reconciled against the provider when the runtime starts.
+    /// </summary>
+    ActionIntended,
 }
 
 /// <summary>One entry of the audit trail. Immutable.</summary>

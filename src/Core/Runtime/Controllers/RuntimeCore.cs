@@ -45,6 +45,16 @@ internal sealed class RuntimeCore
 
     /// <summary>Plan ids are unique within the runtime, whichever controller proposes.</summary>
     public string NextPlanId() => $"plan-{Interlocked.Increment(ref _planSequence):D6}";
+
+    /// <summary>Continues plan numbering after <paramref name="last"/> (read from the trail), so ids stay unique across restarts.</summary>
+    public void ContinuePlanIdsAfter(long last)
+    {
+        long seen = Interlocked.Read(ref _planSequence);
+        while (last > seen && Interlocked.CompareExchange(ref _planSequence, last, seen) != seen)
+        {
+            seen = Interlocked.Read(ref _planSequence);
+        }
+    }
 }
 
 /// <summary>Appends to the audit trail; a failing store is logged and counted, never fatal.</summary>
@@ -57,17 +67,24 @@ internal sealed class RuntimeAudit(IAuditStore store, TimeProvider time, ILogger
     public long Failures => Interlocked.Read(ref _failures);
 
     public async Task AppendAsync(AuditKind kind, string? controller, string? planId, Cluster.VmId? vm, Cluster.HostId? source, Cluster.HostId? target,
+        string message, string? detail = null) =>
+        _ = await TryAppendAsync(kind, controller, planId, vm, source, target, message, detail).ConfigureAwait(false);
+
+    /// <summary>Appends and reports whether the store took the record (an intent that is not recorded is not acted on).</summary>
+    public async Task<bool> TryAppendAsync(AuditKind kind, string? controller, string? planId, Cluster.VmId? vm, Cluster.HostId? source, Cluster.HostId? target,
         string message, string? detail = null)
     {
         try
         {
             await store.AppendAsync(new AuditRecord(0, time.GetUtcNow(), kind, planId, vm, source, target, message, detail) { Controller = controller })
                 .ConfigureAwait(false);
+            return true;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             Interlocked.Increment(ref _failures);
             logger.LogError(ex, "The audit store failed to record {Kind}: {Message}", kind, message);
+            return false;
         }
     }
 }

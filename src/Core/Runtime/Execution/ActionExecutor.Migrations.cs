@@ -66,12 +66,30 @@ internal sealed partial class ActionExecutor
     private async Task<bool> StartMigrationAsync(Proposal proposal, MigrateAction action, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var d = action.Decision;
+        if (!await RecordIntentAsync(proposal, action, now).ConfigureAwait(false))
+        {
+            return false;
+        }
+
         observer.OnMigrationStarting(d, now);
         IMigrationOperation operation;
+        string how = "started";
         try
         {
             operation = await core.Calls.CallAsync("StartMigration",
                 ct => core.Hypervisor.StartMigrationAsync(new MigrationRequest(d.Vm, d.Target) { ExpectedSource = d.Source }, ct), cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The call may have reached the provider and its answer been lost: ask, do not assume.
+            var resolved = await ResolveLostStartAsync(proposal, action, ex, cancellationToken).ConfigureAwait(false);
+            if (resolved is null)
+            {
+                return false;
+            }
+
+            operation = resolved;
+            how = "started (its first start call timed out; the provider reports it running)";
         }
         catch (Exception ex)
         {
@@ -80,7 +98,7 @@ internal sealed partial class ActionExecutor
             bool stopping = ex is OperationCanceledException && cancellationToken.IsCancellationRequested;
             lock (_gate)
             {
-                _limits.Release(action, failed: true, now);
+                _limits.Release(action, failed: true, core.Time.GetUtcNow());
             }
 
             observer.OnMigrationEnded(d.Vm, moved: false);
@@ -98,13 +116,14 @@ internal sealed partial class ActionExecutor
         lock (_gate)
         {
             _running[d.Vm] = running;
+            _limits.Answered(d.Vm, core.Time.GetUtcNow());
         }
 
         Count(MigrateAction.KindName, Started);
         core.Instruments.MigrationsStarted.Add(1);
         RuntimeLog.MigrationStarted(core.Logger, d.Vm.Value, d.Source.Value, d.Target.Value, d.Rule);
         await core.Audit.AppendAsync(AuditKind.MigrationStarted, proposal.Controller, proposal.PlanId, d.Vm, d.Source, d.Target,
-            $"migration {operation.Id} started ({d.Stage}/{d.Rule})").ConfigureAwait(false);
+            $"migration {operation.Id} {how} ({d.Stage}/{d.Rule})").ConfigureAwait(false);
         _ = TrackAsync(proposal.Controller, running, action);
         return true;
     }

@@ -130,9 +130,12 @@ internal sealed partial class ActionExecutor(RuntimeCore core, IMigrationObserve
     // Short actions (hot-plug, resource controls): one provider call, limits held while it runs.
     private async Task<bool> ApplyAsync(Proposal proposal, ClusterAction action, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        if (!await RecordIntentAsync(proposal, action, now).ConfigureAwait(false))
+        {
+            return false;
+        }
+
         Count(action.Kind, Started);
-        await core.Audit.AppendAsync(AuditKind.ActionStarted, proposal.Controller, proposal.PlanId, action.Vm, action.Host, null, $"{action.Kind} started: {action.Reason}")
-            .ConfigureAwait(false);
         Exception? error = null;
         string result = string.Empty;
         try
@@ -165,6 +168,27 @@ internal sealed partial class ActionExecutor(RuntimeCore core, IMigrationObserve
         }
 
         return error is null;
+    }
+
+    // Intent before action: the record is in the store before the provider is called; when the store does not take
+    // it, the action is not started (its limits are released and it is counted as skipped).
+    private async Task<bool> RecordIntentAsync(Proposal proposal, ClusterAction action, DateTimeOffset now)
+    {
+        if (await core.Audit.TryAppendAsync(AuditKind.ActionIntended, proposal.Controller, proposal.PlanId, action.Vm, action.Host, action.Target,
+                $"{action.Kind} intended: {action.Reason}", action is MigrateAction m ? Explain(m.Decision) : null).ConfigureAwait(false))
+        {
+            return true;
+        }
+
+        lock (_gate)
+        {
+            _limits.Release(action, failed: false, now, called: false);
+        }
+
+        Count(action.Kind, Skipped);
+        core.Instruments.DecisionsSkipped.Add(1);
+        RuntimeLog.DecisionSkipped(core.Logger, action.Vm.Value, (action.Target ?? action.Host).Value, "its intent could not be recorded in the audit store");
+        return false;
     }
 
     private static string Describe(VmInfo vm) => $"{vm.Id} has {vm.Allocation.CpuCores} vCPUs and {vm.Allocation.MemoryMiB:F0} MiB";

@@ -17,6 +17,11 @@ internal sealed class ExecutionLimits(RuntimeOptions options)
     private readonly Dictionary<HostId, int> _perHost = [];
     private readonly HashSet<VmId> _busyVms = [];
 
+    // Starts whose call has not answered yet. The provider may start the action at any moment until the answer
+    // (a call retried after a hang reaches it late), so an unanswered start counts in every window and is stamped
+    // with the time of its answer: the rate limit then holds for the times the provider really started things.
+    private readonly HashSet<VmId> _unanswered = [];
+
     public int Running => _busyVms.Count;
 
     /// <summary>Most actions that ever ran at once touching one host, and in the cluster.</summary>
@@ -69,8 +74,9 @@ internal sealed class ExecutionLimits(RuntimeOptions options)
             _window.Dequeue();
         }
 
-        return _window.Count >= options.MaxMigrationsPerWindow
-            ? $"{_window.Count} actions started in the last {options.RateWindow} (limit {options.MaxMigrationsPerWindow})"
+        int started = _window.Count + _unanswered.Count;
+        return started >= options.MaxMigrationsPerWindow
+            ? $"{started} actions started in the last {options.RateWindow} (limit {options.MaxMigrationsPerWindow})"
             : null;
     }
 
@@ -85,13 +91,34 @@ internal sealed class ExecutionLimits(RuntimeOptions options)
         }
 
         Peak = (Math.Max(Peak.PerHost, perHost), Math.Max(Peak.InCluster, _busyVms.Count));
-        _window.Enqueue(now);
+        _unanswered.Add(action.Vm);
         _lastStart[action.Vm] = now;
     }
 
-    /// <summary>Releases what <see cref="Reserve"/> counted; a failure starts the VM's backoff.</summary>
-    public void Release(ClusterAction action, bool failed, DateTimeOffset now)
+    /// <summary>The start call of the VM's action answered at <paramref name="now"/>: it counts in the window from then.</summary>
+    public void Answered(VmId vm, DateTimeOffset now)
     {
+        if (_unanswered.Remove(vm))
+        {
+            _window.Enqueue(now);
+        }
+    }
+
+    /// <summary>
+    /// Releases what <see cref="Reserve"/> counted; a failure starts the VM's backoff. An action whose provider call
+    /// was never made (<paramref name="called"/> false) leaves no trace in the rate window.
+    /// </summary>
+    public void Release(ClusterAction action, bool failed, DateTimeOffset now, bool called = true)
+    {
+        if (called)
+        {
+            Answered(action.Vm, now); // a failed start may still have reached the provider
+        }
+        else
+        {
+            _unanswered.Remove(action.Vm);
+        }
+
         _busyVms.Remove(action.Vm);
         foreach (var host in Hosts(action))
         {
@@ -117,6 +144,9 @@ internal sealed class ExecutionLimits(RuntimeOptions options)
         _backoffUntil.Remove(vm);
         _lastStart.Remove(vm);
     }
+
+    /// <summary>Holds a VM back for the failure backoff (its last action's outcome is unknown or it did not complete).</summary>
+    public void Hold(VmId vm, DateTimeOffset now) => _backoffUntil[vm] = TimeMath.Add(now, options.FailureBackoff);
 
     /// <summary>Forgets where a VM is (its last move's outcome is unknown); its cooldown and backoff stay.</summary>
     public void ForgetHost(VmId vm) => _knownHost.Remove(vm);
