@@ -7,17 +7,29 @@ namespace VmEcosystem.Sqlite;
 
 /// <summary>
 /// A durable audit store in a SQLite file (Microsoft.Data.Sqlite, WAL journal): survives restarts and is
-/// queryable by VM, host, plan, kind and time range through indexes. One connection, serialised writes.
+/// queryable by VM, host, plan, kind and time range through indexes. One connection, serialised writes; a locked
+/// database fails a write after <see cref="SqliteAuditOptions.BusyTimeout"/> (the runtime retries it in the
+/// background); queries read in pages, holding the connection one page at a time; old records are deleted after
+/// <see cref="SqliteAuditOptions.Retention"/>.
 /// </summary>
 public sealed class SqliteAuditStore : IAuditStore, IDisposable
 {
+    private const int RetentionEvery = 1024;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly SqliteConnection _connection;
+    private readonly SqliteAuditOptions _options;
+    private readonly int _busySeconds;
+    private int _sinceRetention;
 
     /// <summary>Opens (creating when needed) the store at <paramref name="path"/>.</summary>
-    public SqliteAuditStore(string path)
+    /// <exception cref="ArgumentException">An option is out of range (the message names it).</exception>
+    /// <exception cref="SqliteException">The file cannot be opened or is not a SQLite database.</exception>
+    public SqliteAuditStore(string path, SqliteAuditOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        _options = options ?? new SqliteAuditOptions();
+        _options.Validate();
+        _busySeconds = (int)Math.Ceiling(_options.BusyTimeout.TotalSeconds);
         string? directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
         if (directory is not null)
         {
@@ -25,7 +37,7 @@ public sealed class SqliteAuditStore : IAuditStore, IDisposable
         }
 
         Path = path;
-        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, DefaultTimeout = _busySeconds }.ToString());
         _connection.Open();
         using var command = _connection.CreateCommand();
         command.CommandText = """
@@ -57,6 +69,8 @@ public sealed class SqliteAuditStore : IAuditStore, IDisposable
             command.CommandText = "ALTER TABLE audit ADD COLUMN controller TEXT;";
             command.ExecuteNonQuery();
         }
+
+        ApplyRetention();
     }
 
     /// <summary>The database file.</summary>
@@ -86,6 +100,12 @@ public sealed class SqliteAuditStore : IAuditStore, IDisposable
             command.Parameters.AddWithValue("$detail", (object?)record.Detail ?? DBNull.Value);
             command.Parameters.AddWithValue("$controller", (object?)record.Controller ?? DBNull.Value);
             long sequence = (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            if (_options.Retention is not null && ++_sinceRetention >= RetentionEvery)
+            {
+                _sinceRetention = 0;
+                ApplyRetention();
+            }
+
             return record with { Sequence = sequence };
         }
         finally
@@ -98,90 +118,124 @@ public sealed class SqliteAuditStore : IAuditStore, IDisposable
     public async IAsyncEnumerable<AuditRecord> QueryAsync(AuditQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var results = new List<AuditRecord>();
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        long after = query.AfterSequence ?? 0;
+        int remaining = query.Limit is { } limit ? Math.Max(0, limit) : int.MaxValue;
+        while (remaining > 0)
         {
-            using var command = _connection.CreateCommand();
-            var where = new List<string>();
-            if (query.Vm is { } vm)
+            // One page at a time under the gate: a long query never holds writers back for more than a page.
+            var page = new List<AuditRecord>(Math.Min(remaining, _options.PageSize));
+            await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
-                where.Add("vm = $vm");
-                command.Parameters.AddWithValue("$vm", vm.Value);
+                await ReadPageAsync(query, after, Math.Min(remaining, _options.PageSize), page, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _gate.Release();
             }
 
-            if (query.Host is { } host)
+            foreach (var r in page)
             {
-                where.Add("(source = $host OR target = $host)");
-                command.Parameters.AddWithValue("$host", host.Value);
+                yield return r;
             }
 
-            if (query.PlanId is { } plan)
+            if (page.Count < Math.Min(remaining, _options.PageSize))
             {
-                where.Add("plan_id = $plan");
-                command.Parameters.AddWithValue("$plan", plan);
+                yield break;
             }
 
-            if (query.Controller is { } controller)
-            {
-                where.Add("controller = $controller");
-                command.Parameters.AddWithValue("$controller", controller);
-            }
-
-            if (query.From is { } from)
-            {
-                where.Add("ts >= $from");
-                command.Parameters.AddWithValue("$from", from.UtcTicks);
-            }
-
-            if (query.To is { } to)
-            {
-                where.Add("ts < $to");
-                command.Parameters.AddWithValue("$to", to.UtcTicks);
-            }
-
-            if (query.Kinds is { Count: > 0 } kinds)
-            {
-                var names = kinds.Select((k, i) => $"$k{i}").ToList();
-                where.Add($"kind IN ({string.Join(", ", names)})");
-                int i = 0;
-                foreach (var k in kinds)
-                {
-                    command.Parameters.AddWithValue($"$k{i++}", k.ToString());
-                }
-            }
-
-            command.CommandText = "SELECT seq, ts, offset_minutes, kind, plan_id, vm, source, target, message, detail, controller FROM audit"
-                + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : string.Empty)
-                + " ORDER BY seq" + (query.Limit is { } limit ? $" LIMIT {Math.Max(0, limit)}" : string.Empty);
-            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                var offset = TimeSpan.FromMinutes(reader.GetInt32(2));
-                results.Add(new AuditRecord(
-                    reader.GetInt64(0),
-                    new DateTimeOffset(reader.GetInt64(1), TimeSpan.Zero).ToOffset(offset),
-                    Enum.Parse<AuditKind>(reader.GetString(3)),
-                    reader.IsDBNull(4) ? null : reader.GetString(4),
-                    reader.IsDBNull(5) ? null : new VmId(reader.GetString(5)),
-                    reader.IsDBNull(6) ? null : new HostId(reader.GetString(6)),
-                    reader.IsDBNull(7) ? null : new HostId(reader.GetString(7)),
-                    reader.GetString(8),
-                    reader.IsDBNull(9) ? null : reader.GetString(9))
-                {
-                    Controller = reader.IsDBNull(10) ? null : reader.GetString(10),
-                });
-            }
+            remaining -= page.Count;
+            after = page[^1].Sequence;
         }
-        finally
+    }
+
+    private async Task ReadPageAsync(AuditQuery query, long after, int size, List<AuditRecord> page, CancellationToken cancellationToken)
+    {
+        using var command = _connection.CreateCommand();
+        var where = new List<string> { "seq > $after" };
+        command.Parameters.AddWithValue("$after", after);
+        if (query.Vm is { } vm)
         {
-            _gate.Release();
+            where.Add("vm = $vm");
+            command.Parameters.AddWithValue("$vm", vm.Value);
         }
 
-        foreach (var r in results)
+        if (query.Host is { } host)
         {
-            yield return r;
+            where.Add("(source = $host OR target = $host)");
+            command.Parameters.AddWithValue("$host", host.Value);
         }
+
+        if (query.PlanId is { } plan)
+        {
+            where.Add("plan_id = $plan");
+            command.Parameters.AddWithValue("$plan", plan);
+        }
+
+        if (query.Controller is { } controller)
+        {
+            where.Add("controller = $controller");
+            command.Parameters.AddWithValue("$controller", controller);
+        }
+
+        if (query.From is { } from)
+        {
+            where.Add("ts >= $from");
+            command.Parameters.AddWithValue("$from", from.UtcTicks);
+        }
+
+        if (query.To is { } to)
+        {
+            where.Add("ts < $to");
+            command.Parameters.AddWithValue("$to", to.UtcTicks);
+        }
+
+        if (query.Kinds is { Count: > 0 } kinds)
+        {
+            var names = kinds.Select((k, i) => $"$k{i}").ToList();
+            where.Add($"kind IN ({string.Join(", ", names)})");
+            int i = 0;
+            foreach (var k in kinds)
+            {
+                command.Parameters.AddWithValue($"$k{i++}", k.ToString());
+            }
+        }
+
+        command.CommandText = "SELECT seq, ts, offset_minutes, kind, plan_id, vm, source, target, message, detail, controller FROM audit WHERE "
+            + string.Join(" AND ", where) + $" ORDER BY seq LIMIT {size}";
+        using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var offset = TimeSpan.FromMinutes(reader.GetInt32(2));
+            page.Add(new AuditRecord(
+                reader.GetInt64(0),
+                new DateTimeOffset(reader.GetInt64(1), TimeSpan.Zero).ToOffset(offset),
+                Enum.Parse<AuditKind>(reader.GetString(3)),
+                reader.IsDBNull(4) ? null : reader.GetString(4),
+                reader.IsDBNull(5) ? null : new VmId(reader.GetString(5)),
+                reader.IsDBNull(6) ? null : new HostId(reader.GetString(6)),
+                reader.IsDBNull(7) ? null : new HostId(reader.GetString(7)),
+                reader.GetString(8),
+                reader.IsDBNull(9) ? null : reader.GetString(9))
+            {
+                Controller = reader.IsDBNull(10) ? null : reader.GetString(10),
+            });
+        }
+    }
+
+    // Deletes records older than the retention, measured back from the newest record's time (the runtime's clock,
+    // which may be virtual), so retention needs no clock of its own.
+    private void ApplyRetention()
+    {
+        if (_options.Retention is not { } retention)
+        {
+            return;
+        }
+
+        using var command = _connection.CreateCommand();
+        command.CommandText = "DELETE FROM audit WHERE ts < (SELECT MAX(ts) FROM audit) - $keep;";
+        command.Parameters.AddWithValue("$keep", retention.Ticks);
+        command.ExecuteNonQuery();
     }
 
     /// <inheritdoc />

@@ -75,6 +75,7 @@ public sealed class EcosystemRuntime : IAsyncDisposable
         _model = new RuntimeModel(cycle, components.Graph, components.Declarations, o.ObservationQueueCapacity + 2, new PlacementRecheck(components.Constraints, o.RecheckCapacity));
         var instruments = new RuntimeInstruments(components.MeterFactory, Gauges);
         _core = new RuntimeCore(hypervisor, o, timeProvider, components.Audit ?? new InMemoryAuditStore(), instruments, _logger);
+        Audit = new FlushingAuditStore(_core.Audit, o.CallTimeout);
         _executor = new ActionExecutor(_core, _model);
         _host = new ControllerHost(_core, components.Loggers);
         _collection = new CollectionController(_core, _model, _executor);
@@ -91,8 +92,8 @@ public sealed class EcosystemRuntime : IAsyncDisposable
     /// <summary>The policy the runtime plans with (the configured one, with evacuation and the ecosystem added).</summary>
     public IMigrationPolicy Policy { get; }
 
-    /// <summary>The audit trail.</summary>
-    public IAuditStore Audit => _core.Audit.Store;
+    /// <summary>The audit trail (a query first waits, up to <see cref="RuntimeOptions.CallTimeout"/>, for the records appended before it to be written).</summary>
+    public IAuditStore Audit { get; }
 
     /// <summary>The ecosystem graph, when one is used.</summary>
     public EcosystemGraph? Graph => _model.Graph;
@@ -141,6 +142,8 @@ public sealed class EcosystemRuntime : IAsyncDisposable
                 HostsInMaintenance = [.. _model.Maintenance()],
                 Reservations = _model.Session.Ledger.Count,
                 AuditFailures = _core.Audit.Failures,
+                AuditPending = _core.Audit.Pending,
+                AuditLost = _core.Audit.Lost,
             };
         }
     }
@@ -200,6 +203,15 @@ public sealed class EcosystemRuntime : IAsyncDisposable
         RuntimeLog.Stopped(_logger, completed + cancelled, cancelled == 0 ? "awaited" : $"awaited ({cancelled} cancelled at the deadline)");
         await _core.Audit.AppendAsync(AuditKind.RuntimeStopped, null, null, null, null, null,
             $"runtime stopped; {completed} running migrations completed, {cancelled} cancelled at the deadline").ConfigureAwait(false);
+        try
+        {
+            // What the runtime did is in the store when StopAsync returns (unless the store still fails: then it is retried until disposal).
+            await _core.Audit.FlushAsync(cancellationToken).WaitAsync(_core.Options.ShutdownDeadline + _core.Options.CallTimeout, TimeProvider.System, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            RuntimeLog.AuditBehind(_logger, _core.Audit.Pending);
+        }
     }
 
     /// <summary>
@@ -284,6 +296,7 @@ public sealed class EcosystemRuntime : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync().ConfigureAwait(false);
+        await _core.Audit.DisposeAsync().ConfigureAwait(false);
         _core.Instruments.Dispose();
         _stopping?.Dispose();
     }
@@ -315,5 +328,6 @@ public sealed class EcosystemRuntime : IAsyncDisposable
 
     // Gauges never take the model lock: a long planning pass must not block a metrics scrape.
     private RuntimeGauges Gauges() =>
-        new(_observations?.Count ?? 0, _core.Proposals.Count, _executor.RunningCount, _model.Session.Ledger.Count, _model.DependencyScore);
+        new(_observations?.Count ?? 0, _core.Proposals.Count, _executor.RunningCount, _model.Session.Ledger.Count, _model.DependencyScore,
+            _core.Audit.Pending, _core.Audit.Failures, _core.Audit.Lost);
 }

@@ -38,6 +38,9 @@ internal static partial class RuntimeLog
     [LoggerMessage(EventId = 125, Level = LogLevel.Error, Message = "{Count} intents without outcome could not be checked against the provider at start; their VMs are held back")]
     public static partial void ReconcileFailed(ILogger logger, Exception exception, int count);
 
+    [LoggerMessage(EventId = 126, Level = LogLevel.Warning, Message = "The runtime stopped with {Pending} audit records not yet written; they are retried until the runtime is disposed")]
+    public static partial void AuditBehind(ILogger logger, long pending);
+
     [LoggerMessage(EventId = 140, Level = LogLevel.Information, Message = "Host {Host} {Action} maintenance")]
     public static partial void Maintenance(ILogger logger, string host, string action);
 }

@@ -62,6 +62,12 @@ public sealed class RuntimeOptions
     /// <summary>What a full observation queue does.</summary>
     public BackPressureMode ObservationBackPressure { get; set; } = BackPressureMode.Wait;
 
+    /// <summary>
+    /// Audit records that may wait for the store (written in the background, retried with backoff while the store
+    /// fails); beyond it a record is lost, counted in <see cref="RuntimeStatus.AuditLost"/> and logged.
+    /// </summary>
+    public int AuditQueueCapacity { get; set; } = 100_000;
+
     /// <summary>Plans queued between planning and execution (a newer plan supersedes the oldest; superseded plans are audited).</summary>
     public int PlanQueueCapacity { get; set; } = 1;
 
@@ -153,6 +159,7 @@ internal sealed class RuntimeOptionsValidator : IValidateOptions<RuntimeOptions>
         Within(nameof(o.EventDebounce), o.EventDebounce, TimeSpan.Zero, TimeSpan.FromDays(1));
         Check(o.ObservationQueueCapacity is >= 1 and <= 10_000, $"ObservationQueueCapacity must be between 1 and 10000; got {o.ObservationQueueCapacity}.");
         Check(Enum.IsDefined(o.ObservationBackPressure), $"ObservationBackPressure must be Wait or DropOldest; got {o.ObservationBackPressure}.");
+        Check(o.AuditQueueCapacity is >= 1 and <= 10_000_000, $"AuditQueueCapacity must be between 1 and 10000000; got {o.AuditQueueCapacity}.");
         Check(o.PlanQueueCapacity is >= 1 and <= 1000, $"PlanQueueCapacity must be between 1 and 1000; got {o.PlanQueueCapacity}.");
         Check(o.MaxConcurrentMigrationsPerHost is >= 1 and <= 1_000_000, $"MaxConcurrentMigrationsPerHost must be between 1 and 1000000; got {o.MaxConcurrentMigrationsPerHost}.");
         Check(o.MaxConcurrentMigrationsInCluster is >= 1 and <= 1_000_000, $"MaxConcurrentMigrationsInCluster must be between 1 and 1000000; got {o.MaxConcurrentMigrationsInCluster}.");

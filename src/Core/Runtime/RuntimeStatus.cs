@@ -54,8 +54,14 @@ public sealed record RuntimeStatus
     /// <summary>Shadow-slot reservations held.</summary>
     public required int Reservations { get; init; }
 
-    /// <summary>Audit appends that failed (logged; the runtime goes on).</summary>
+    /// <summary>Audit write attempts that failed (logged and retried; the runtime goes on).</summary>
     public required long AuditFailures { get; init; }
+
+    /// <summary>Audit records waiting to be written (queued, or kept for a retry while the store fails).</summary>
+    public long AuditPending { get; init; }
+
+    /// <summary>Audit records lost: the queue was full (<see cref="RuntimeOptions.AuditQueueCapacity"/>) or the store still failed at disposal.</summary>
+    public long AuditLost { get; init; }
 }
 
 /// <summary>Optional parts of a runtime beyond its provider, policy, options and clock (all have defaults).</summary>

@@ -39,6 +39,9 @@ internal sealed class RuntimeInstruments : IDisposable
         _meter.CreateObservableGauge("vmeco.queue.plans", () => gauges().PlanQueue, "{plan}", "Plans waiting for execution.");
         _meter.CreateObservableGauge("vmeco.migrations.running", () => gauges().Running, "{migration}", "Migrations running.");
         _meter.CreateObservableGauge("vmeco.reservations.held", () => gauges().Reservations, "{reservation}", "Shadow-slot reservations held.");
+        _meter.CreateObservableGauge("vmeco.audit.pending", () => gauges().AuditPending, "{record}", "Audit records waiting to be written (queued or waiting for a retry).");
+        _meter.CreateObservableCounter("vmeco.audit.failures", () => gauges().AuditFailures, "{attempt}", "Audit write attempts that failed (retried).");
+        _meter.CreateObservableCounter("vmeco.audit.lost", () => gauges().AuditLost, "{record}", "Audit records lost (queue full, or the store still failing at disposal).");
         _meter.CreateObservableGauge("vmeco.dependency.score", () => gauges().DependencyScore, null, "Cluster-wide dependency satisfaction (when an ecosystem graph is used).");
     }
 
@@ -64,4 +67,5 @@ internal sealed class RuntimeInstruments : IDisposable
 }
 
 /// <summary>Values behind the observable gauges.</summary>
-internal readonly record struct RuntimeGauges(int ObservationQueue, int PlanQueue, int Running, int Reservations, double DependencyScore);
+internal readonly record struct RuntimeGauges(int ObservationQueue, int PlanQueue, int Running, int Reservations, double DependencyScore,
+    long AuditPending, long AuditFailures, long AuditLost);

@@ -47,7 +47,7 @@ public sealed class ExecutionModeTests
         public async Task<List<AuditRecord>> AuditOfAsync(params AuditKind[] kinds)
         {
             var list = new List<AuditRecord>();
-            await foreach (var r in Audit.QueryAsync(new AuditQuery { Kinds = kinds }, TestContext.Current.CancellationToken))
+            await foreach (var r in Runtime.Audit.QueryAsync(new AuditQuery { Kinds = kinds }, TestContext.Current.CancellationToken))
             {
                 list.Add(r);
             }

@@ -121,9 +121,12 @@ public sealed record AuditQuery
     /// <summary>Most records returned (oldest first).</summary>
     public int? Limit { get; init; }
 
+    /// <summary>Records after this sequence number: the last record of one page gives the start of the next.</summary>
+    public long? AfterSequence { get; init; }
+
     /// <summary>True when <paramref name="r"/> matches.</summary>
     public bool Matches(AuditRecord r) =>
-        (Vm is null || r.Vm == Vm) && (Host is null || r.Source == Host || r.Target == Host) && (PlanId is null || r.PlanId == PlanId)
+        (AfterSequence is null || r.Sequence > AfterSequence) && (Vm is null || r.Vm == Vm) && (Host is null || r.Source == Host || r.Target == Host) && (PlanId is null || r.PlanId == PlanId)
         && (Controller is null || r.Controller == Controller)
         && (From is null || r.Timestamp >= From) && (To is null || r.Timestamp < To) && (Kinds is null || Kinds.Count == 0 || Kinds.Contains(r.Kind));
 }

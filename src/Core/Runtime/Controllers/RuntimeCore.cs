@@ -19,7 +19,7 @@ internal sealed class RuntimeCore
         Time = time;
         Instruments = instruments;
         Logger = logger;
-        Audit = new RuntimeAudit(audit, time, logger);
+        Audit = new RuntimeAudit(audit, time, logger, options.AuditQueueCapacity, options.CallTimeout);
         Calls = new ProviderCalls(Quiet, time, options);
         Proposals = new ProposalQueue(Quiet, options.PlanQueueCapacity, dropped =>
             _ = Audit.AppendAsync(AuditKind.PlanDiscarded, dropped.Controller, dropped.PlanId, null, null, null, "superseded by a newer plan before execution"));
@@ -53,38 +53,6 @@ internal sealed class RuntimeCore
         while (last > seen && Interlocked.CompareExchange(ref _planSequence, last, seen) != seen)
         {
             seen = Interlocked.Read(ref _planSequence);
-        }
-    }
-}
-
-/// <summary>Appends to the audit trail; a failing store is logged and counted, never fatal.</summary>
-internal sealed class RuntimeAudit(IAuditStore store, TimeProvider time, ILogger logger)
-{
-    private long _failures;
-
-    public IAuditStore Store => store;
-
-    public long Failures => Interlocked.Read(ref _failures);
-
-    public async Task AppendAsync(AuditKind kind, string? controller, string? planId, Cluster.VmId? vm, Cluster.HostId? source, Cluster.HostId? target,
-        string message, string? detail = null) =>
-        _ = await TryAppendAsync(kind, controller, planId, vm, source, target, message, detail).ConfigureAwait(false);
-
-    /// <summary>Appends and reports whether the store took the record (an intent that is not recorded is not acted on).</summary>
-    public async Task<bool> TryAppendAsync(AuditKind kind, string? controller, string? planId, Cluster.VmId? vm, Cluster.HostId? source, Cluster.HostId? target,
-        string message, string? detail = null)
-    {
-        try
-        {
-            await store.AppendAsync(new AuditRecord(0, time.GetUtcNow(), kind, planId, vm, source, target, message, detail) { Controller = controller })
-                .ConfigureAwait(false);
-            return true;
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            Interlocked.Increment(ref _failures);
-            logger.LogError(ex, "The audit store failed to record {Kind}: {Message}", kind, message);
-            return false;
         }
     }
 }

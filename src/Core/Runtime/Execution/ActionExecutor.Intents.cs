@@ -16,6 +16,9 @@ internal sealed partial class ActionExecutor
     [
         AuditKind.ActionIntended, AuditKind.MigrationSucceeded, AuditKind.MigrationFailed, AuditKind.MigrationCancelled,
         AuditKind.ActionSucceeded, AuditKind.ActionFailed, AuditKind.PlanCreated,
+
+        // An intent whose write answered too late is followed by the executor's skip record: it was not acted on.
+        AuditKind.DecisionSkipped,
     ];
 
     /// <summary>
@@ -103,6 +106,9 @@ internal sealed partial class ActionExecutor
         }
 
         RuntimeLog.Reconciled(core.Logger, open.Count, string.Join("; ", open.Values.Take(5).Select(r => $"{r.Vm} ({r.PlanId})")));
+
+        // The real outcomes are in the store before anything new is planned.
+        await core.Audit.FlushAsync(cancellationToken).ConfigureAwait(false);
         return open.Count;
     }
 
