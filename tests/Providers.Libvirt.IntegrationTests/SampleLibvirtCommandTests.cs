@@ -33,6 +33,33 @@ public sealed class SampleLibvirtCommandTests(QemuHosts hosts)
         Assert.Contains("NAME=VALUE", error.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Unreachable_hosts_are_reported_and_none_reachable_is_exit_code_2_not_an_empty_table()
+    {
+        hosts.Require();
+        string nowhere = $"qemu+unix:///system?socket={hosts.Base}/no-such-host/libvirt-sock";
+
+        // One of two hosts unreachable: the other is listed, the unreachable one named on stderr with the reason.
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = await VmecoCli.RunAsync(["libvirt", "--host", $"hosta={hosts.UriOf("hosta")}", "--host", $"hostc={nowhere}", "--json"], output, error);
+        Assert.True(code == 0, error.ToString());
+        Assert.Contains("host hostc is unreachable", error.ToString(), StringComparison.Ordinal);
+        using (var doc = JsonDocument.Parse(output.ToString()))
+        {
+            Assert.Contains(doc.RootElement.GetProperty("hosts").EnumerateArray(), h => h.GetProperty("id").GetString() == "hosta");
+        }
+
+        // None reachable: one error line and exit code 2, no table.
+        output = new StringWriter();
+        error = new StringWriter();
+        code = await VmecoCli.RunAsync(["libvirt", "--host", $"hostc={nowhere}"], output, error);
+        Assert.Equal(2, code);
+        Assert.Contains("none of the 1 libvirt host(s) could be read", error.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error.ToString() + output, StringComparison.Ordinal);
+        Assert.DoesNotContain("VM", output.ToString(), StringComparison.Ordinal);
+    }
+
     private sealed class DisposableProvider(LibvirtHypervisor value) : IDisposable
     {
         public LibvirtHypervisor Value => value;

@@ -27,12 +27,24 @@ internal static class CliErrors
         {
             return Fail(BadInput, ex.Message);
         }
+        catch (DllNotFoundException ex)
+        {
+            return Fail(BadInput, $"a native library this command needs is not installed (for libvirt: the libvirt0 package): {ex.Message}");
+        }
         catch (OperationCanceledException)
         {
             return Fail(Failure, "Cancelled.");
         }
-        catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException
-            or Microsoft.Extensions.Options.OptionsValidationException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Data.Common.DbException)
+        {
+            // A file, folder or store that cannot be used (unreadable, not regular, too large, locked, not a database).
+            return Fail(BadInput, ex.Message);
+        }
+        catch (Exception ex) when (ex is OutOfMemoryException or InsufficientExecutionStackException)
+        {
+            return Fail(BadInput, $"not enough memory for this input ({ex.Message}); use fewer hosts, VMs or files.");
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or Microsoft.Extensions.Options.OptionsValidationException)
         {
             return Fail(Failure, ex.Message);
         }
@@ -40,10 +52,25 @@ internal static class CliErrors
 
     public static TextWriter Error { get; set; } = Console.Error;
 
+    /// <summary>A warning line on stderr (the command goes on).</summary>
+    public static void Warn(string message) => Line("yellow", "warning", message);
+
     public static int Fail(int code, string message)
     {
-        var err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Error) });
-        err.MarkupLineInterpolated($"[red]error:[/] {message}");
+        Line("red", "error", message);
         return code;
+    }
+
+    // One line, whatever its length: coloured on a terminal, plain when captured or redirected (no wrapping).
+    private static void Line(string colour, string label, string message)
+    {
+        string text = CliText.Plain(message).ReplaceLineEndings(" ");
+        if (ReferenceEquals(Error, Console.Error) && !Console.IsErrorRedirected)
+        {
+            AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Error) }).MarkupLine($"[{colour}]{label}:[/] {Markup.Escape(text)}");
+            return;
+        }
+
+        Error.WriteLine($"{label}: {text}");
     }
 }

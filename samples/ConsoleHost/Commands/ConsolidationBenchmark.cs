@@ -19,7 +19,7 @@ internal static class ConsolidationBenchmark
         var order = new Option<string>("--vm-order") { Description = "Trace-to-VM order: sorted (ordinal file names, reproducible) or fs.", DefaultValueFactory = _ => "sorted" };
         order.AcceptOnlyFromAmong("sorted", "fs");
         var hosts = new Option<int>("--hosts") { Description = "Number of hosts.", DefaultValueFactory = _ => 800 };
-        hosts.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError("--hosts must be at least 1."); } });
+        hosts.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > CliLimits.MaxHosts) { r.AddError($"--hosts must be between 1 and {CliLimits.MaxHosts}."); } });
         var seed = new Option<int>("--seed") { Description = "Seed of random choices.", DefaultValueFactory = _ => 42 };
         var json = new Option<bool>("--json") { Description = "One JSON object per policy, one per line." };
         var command = new Command("consolidation", "Run CloudSim's PlanetLab consolidation experiment (CloudSim 3.0.3's model) for one or more policies.")
@@ -67,7 +67,7 @@ internal static class ConsolidationBenchmark
                 else
                 {
                     var inv = CultureInfo.InvariantCulture;
-                    table.AddRow(name, value?.ToString(inv) ?? "-", s.EnergyKwh.ToString("F2", inv), s.Migrations.ToString(inv),
+                    table.AddRow(CliText.Cell(name), value?.ToString(inv) ?? "-", s.EnergyKwh.ToString("F2", inv), s.Migrations.ToString(inv),
                         s.Slatah.ToString("F5", inv), s.Pdm.ToString("F6", inv), s.Slav.ToString("E3", inv), s.Esv.ToString("E3", inv),
                         result.WallSeconds.ToString("F2", inv));
                 }

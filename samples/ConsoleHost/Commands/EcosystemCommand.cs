@@ -31,6 +31,11 @@ internal static class EcosystemCommand
         };
         command.SetAction((parse, ct) => CliErrors.RunAsync(() =>
         {
+            if (parse.GetValue(writeDeclarations) is { } target)
+            {
+                CliFiles.CheckOutput(target.FullName, "--write-declarations");
+            }
+
             if (parse.GetValue(declarations) is { } file)
             {
                 var parsed = new DeclarationParser().ParseFile(file.FullName).GetOrThrow();
@@ -136,7 +141,7 @@ internal static class EcosystemCommand
             var learned = new Table().AddColumns("dependent", "dependency", "learned ms per ms", "truth (calls/request)", "weight multiplier", "observations");
             foreach (var w in r.LearnedWeights)
             {
-                learned.AddRow(w.OwnerType ?? "?", w.DependencyType, w.LatencySensitivity.ToString("F1", inv),
+                learned.AddRow(CliText.Cell(w.OwnerType ?? "?"), CliText.Cell(w.DependencyType), w.LatencySensitivity.ToString("F1", inv),
                     setup.Truth.CallsPerRequest.GetValueOrDefault(w.DependencyType).ToString("F0", inv), w.Multiplier.ToString("F2", inv), w.Observations.ToString(inv));
             }
 

@@ -35,15 +35,15 @@ internal static class ForecastBenchmarkCommand
             var evaluated = Enumerable.Range(0, series.Count).ToList();
             if (parse.GetValue(vmList) is { } list)
             {
-                if (!list.Exists)
+                if (VmEcosystem.IO.InputFile.Problem(list.FullName, 16 * 1024 * 1024) is { } problem)
                 {
-                    throw new ArgumentException($"VM list '{list.FullName}' does not exist.");
+                    throw new ArgumentException($"VM list: {problem}.");
                 }
 
                 var index = names.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i, StringComparer.Ordinal);
                 evaluated = [];
                 int line = 0;
-                foreach (string raw in File.ReadLines(list.FullName))
+                foreach (string raw in VmEcosystem.IO.InputFile.ReadAllLines(list.FullName, 16 * 1024 * 1024))
                 {
                     line++;
                     if (raw.Length == 0)

@@ -32,9 +32,9 @@ internal static class GraphBenchmarkCommand
         var moves = new Option<int>("--moves") { Description = "Single-VM moves timed.", DefaultValueFactory = _ => 10_000 };
         var seed = new Option<int>("--seed") { Description = "Seed.", DefaultValueFactory = _ => 42 };
         var json = new Option<bool>("--json") { Description = "One JSON object." };
-        vms.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 10) { r.AddError("--vms must be at least 10."); } });
-        edges.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError("--edges must be at least 1."); } });
-        moves.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError("--moves must be at least 1."); } });
+        vms.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 10 or > CliLimits.MaxVms) { r.AddError($"--vms must be between 10 and {CliLimits.MaxVms}."); } });
+        edges.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 10 * CliLimits.MaxVms) { r.AddError($"--edges must be between 1 and {10 * CliLimits.MaxVms}."); } });
+        moves.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > CliLimits.MaxVms) { r.AddError($"--moves must be between 1 and {CliLimits.MaxVms}."); } });
         var command = new Command("graph", "Build the ecosystem graph from declarations, score it, time incremental moves and graph algorithms.")
         {
             vms, edges, moves, seed, json,

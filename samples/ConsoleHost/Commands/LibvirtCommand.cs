@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Spectre.Console;
 using VmEcosystem.Cluster;
 using VmEcosystem.ConsoleHost.Reporting;
@@ -37,10 +38,13 @@ internal static class LibvirtCommand
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
             var uris = Pairs(parse.GetValue(migrationUris) ?? [], "--migration-uri");
+            var configured = Pairs(parse.GetValue(hosts) ?? [], "--host");
             var services = new ServiceCollection();
+            var warnings = new CapturedWarnings();
+            services.AddLogging(l => l.AddProvider(warnings));
             services.AddVmEcosystem(b => b.UseLibvirt(o =>
             {
-                foreach (var (name, uri) in Pairs(parse.GetValue(hosts) ?? [], "--host"))
+                foreach (var (name, uri) in configured)
                 {
                     o.Hosts.Add(new LibvirtHostOptions
                     {
@@ -57,7 +61,7 @@ internal static class LibvirtCommand
             var provider = (HypervisorProvider)container.GetRequiredService<IHypervisor>();
             try
             {
-                return await RunAsync(provider, parse.GetValue(migrate), parse.GetValue(to), parse.GetValue(json), ct);
+                return await RunAsync(provider, [.. configured.Select(c => c.Name)], warnings, parse.GetValue(migrate), parse.GetValue(to), parse.GetValue(json), ct);
             }
             catch (HypervisorException ex)
             {
@@ -68,7 +72,7 @@ internal static class LibvirtCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(HypervisorProvider provider, string? vm, string? target, bool json, CancellationToken ct)
+    private static async Task<int> RunAsync(HypervisorProvider provider, string[] configured, CapturedWarnings warnings, string? vm, string? target, bool json, CancellationToken ct)
     {
         if ((vm is null) != (target is null))
         {
@@ -92,6 +96,20 @@ internal static class LibvirtCommand
         }
 
         var inventory = await provider.GetInventoryAsync(ct);
+
+        // A host the provider could not read is skipped by it (one host down must not blind a control plane); the
+        // sample says so, and fails when it could read none of them.
+        var unreachable = configured.Where(n => !inventory.Hosts.Any(h => h.Id.Value == n && h.State != HostState.Offline)).ToList();
+        foreach (var name in unreachable)
+        {
+            CliErrors.Warn($"host {name} is unreachable: {warnings.ReasonFor(name) ?? "no answer"}");
+        }
+
+        if (unreachable.Count == configured.Length)
+        {
+            return CliErrors.Fail(CliErrors.BadInput, $"none of the {configured.Length} libvirt host(s) could be read; nothing to show.");
+        }
+
         var samples = provider.Capabilities.HasFlag(HypervisorCapabilities.VmMetrics) ? await provider.GetVmMetricsAsync(null, ct) : [];
         var hostSamples = provider.Capabilities.HasFlag(HypervisorCapabilities.HostMetrics) ? await provider.GetHostMetricsAsync(ct) : [];
         if (json)
@@ -119,23 +137,26 @@ internal static class LibvirtCommand
         {
             var s = samples.FirstOrDefault(x => x.Vm == v.Id);
             bool sampled = samples.Any(x => x.Vm == v.Id);
-            table.AddRow(v.Id.Value, inventory.TryGetHostOf(v.Id, out var h) ? h.Value : "?", v.State.ToString(),
+            table.AddRow([.. new[]
+            {
+                v.Id.Value, inventory.TryGetHostOf(v.Id, out var h) ? h.Value : "?", v.State.ToString(),
                 $"{v.Allocation.CpuCores}/{v.MaxAllocation.CpuCores}", F(v.Allocation.MemoryMiB),
                 sampled ? F(100 * s.CpuUtilization) : "-", sampled ? F(s.DiskReadIops + s.DiskWriteIops) : "-",
-                sampled ? F(s.NetworkRxMbps + s.NetworkTxMbps) : "-");
+                sampled ? F(s.NetworkRxMbps + s.NetworkTxMbps) : "-",
+            }.Select(CliText.Cell)]);
         }
 
         CliOutput.Ansi.Write(table);
         foreach (var h in inventory.Hosts)
         {
             var s = hostSamples.FirstOrDefault(x => x.Host == h.Id);
-            CliOutput.Line($"host {h.Id}: {h.State}, {h.Capacity.CpuCores} cores, {F(h.Capacity.MemoryMiB)} MiB; CPU {F(100 * s.CpuUtilization)}%, memory used {F(s.MemoryUsedMiB)} MiB");
+            CliOutput.Line(CliText.Plain($"host {h.Id}: {h.State}, {h.Capacity.CpuCores} cores, {F(h.Capacity.MemoryMiB)} MiB; CPU {F(100 * s.CpuUtilization)}%, memory used {F(s.MemoryUsedMiB)} MiB"));
         }
 
         if (migration is not null)
         {
-            CliOutput.Line(string.Create(CultureInfo.InvariantCulture,
-                $"migration of {vm}: {migration.Outcome} on {migration.FinalHost} after {migration.Duration.TotalSeconds:F1} s, {migration.BytesTransferred / 1048576.0:F1} MiB{(migration.Error is { } e ? $" ({e.Message})" : string.Empty)}"));
+            CliOutput.Line(CliText.Plain(string.Create(CultureInfo.InvariantCulture,
+                $"migration of {vm}: {migration.Outcome} on {migration.FinalHost} after {migration.Duration.TotalSeconds:F1} s, {migration.BytesTransferred / 1048576.0:F1} MiB{(migration.Error is { } e ? $" ({e.Message})" : string.Empty)}")));
         }
 
         return migration is null or { Outcome: MigrationOutcome.Succeeded } ? 0 : CliErrors.Failure;

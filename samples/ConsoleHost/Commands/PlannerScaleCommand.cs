@@ -20,8 +20,8 @@ internal static class PlannerScaleCommand
         var passes = new Option<int>("--passes") { Description = "Timed planning passes (the median is reported).", DefaultValueFactory = _ => 7 };
         var seed = new Option<int>("--seed") { Description = "Seed of the synthetic cluster.", DefaultValueFactory = _ => 42 };
         var json = new Option<bool>("--json") { Description = "One JSON object." };
-        hosts.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 2) { r.AddError("--hosts must be at least 2."); } });
-        vms.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError("--vms must be at least 1."); } });
+        hosts.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 2 or > CliLimits.MaxHosts) { r.AddError($"--hosts must be between 2 and {CliLimits.MaxHosts}."); } });
+        vms.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > CliLimits.MaxVms) { r.AddError($"--vms must be between 1 and {CliLimits.MaxVms}."); } });
         passes.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError("--passes must be at least 1."); } });
         var command = new Command("planner-scale", "Time predictive planning passes on a synthetic cluster (plans are applied between passes).")
         {

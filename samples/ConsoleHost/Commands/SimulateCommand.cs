@@ -44,15 +44,43 @@ internal static class SimulateCommand
         var perHost = new Option<int>("--max-per-host") { Description = "Most migrations running at once touching one host.", DefaultValueFactory = _ => new RuntimeOptions().MaxConcurrentMigrationsPerHost };
         var inCluster = new Option<int>("--max-in-cluster") { Description = "Most migrations running at once in the cluster.", DefaultValueFactory = _ => new RuntimeOptions().MaxConcurrentMigrationsInCluster };
         var audit = new Option<FileInfo?>("--audit") { Description = "Write the audit trail to this SQLite file (default: in memory)." };
-        vms.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError("--vms must be at least 1."); } });
-        hosts.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError("--hosts must be at least 1."); } });
+        vms.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > CliLimits.MaxSimulatedVms) { r.AddError($"--vms must be between 1 and {CliLimits.MaxSimulatedVms}."); } });
+        hosts.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > CliLimits.MaxHosts) { r.AddError($"--hosts must be between 1 and {CliLimits.MaxHosts}."); } });
+        explain.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 10_000) { r.AddError("--explain must be between 0 and 10000."); } });
 
         var command = new Command("simulate", "Run a simulated day on the built-in simulator; print a summary and write an HTML report.")
         {
             traceDir, synthetic, vms, hosts, policy, param, seed, cloudSim, report, json, explain, mode, perHost, inCluster, audit,
         };
+
+        // Options that contradict each other are refused, not silently ignored.
+        command.Validators.Add(r =>
+        {
+            if (r.GetResult(synthetic) is { Implicit: false } && r.GetResult(traceDir) is { Implicit: false })
+            {
+                r.AddError("--synthetic and --trace-dir exclude each other: synthetic VMs are generated, traces are read.");
+            }
+
+            if (r.GetResult(vms) is { Implicit: false } && !r.GetValue(synthetic))
+            {
+                r.AddError("--vms applies only with --synthetic (with traces, each trace file is one VM).");
+            }
+
+            if (r.GetValue(json) && r.GetValue(explain) > 0)
+            {
+                r.AddError("--json and --explain exclude each other: explanations are printed as text (the audit trail keeps them as JSON).");
+            }
+        });
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
+            // Outputs are checked before the run, not found unusable after it.
+            var reportFile = parse.GetValue(report)!;
+            CliFiles.CheckOutput(reportFile.FullName, "--report");
+            if (parse.GetValue(audit) is { } auditFile)
+            {
+                CliFiles.CheckAuditStore(auditFile.FullName);
+            }
+
             var model = parse.GetValue(cloudSim) ? SimulationModel.CloudSimCompatible : SimulationModel.Default;
             SimulationScenario scenario;
             if (parse.GetValue(synthetic))
@@ -77,7 +105,6 @@ internal static class SimulateCommand
                 wanted > 0 ? plan => { lock (explanations) { explanations.AddRange(plan.Decisions.Take(wanted - explanations.Count)); } } : null);
             var summary = result.Summary;
             var rows = SummaryRows(scenario, name, p, result);
-            var reportFile = parse.GetValue(report)!;
             File.WriteAllText(reportFile.FullName, HtmlReport.Render($"VmEcosystem simulation — {scenario.Name}, policy {name}", rows, summary));
             if (quiet)
             {
@@ -109,22 +136,22 @@ internal static class SimulateCommand
                 var table = new Table().AddColumn("Figure").AddColumn("Value");
                 foreach (var (label, value) in rows)
                 {
-                    table.AddRow(Markup.Escape(label), Markup.Escape(value));
+                    table.AddRow(CliText.Cell(label), CliText.Cell(value));
                 }
 
                 CliOutput.Ansi.Write(table);
                 foreach (var d in explanations)
                 {
-                    CliOutput.Ansi.MarkupLineInterpolated($"[bold]{d.Vm}[/] {d.Source} → {d.Target} ({d.Stage}: {d.Rule})");
-                    CliOutput.Ansi.MarkupLineInterpolated($"   why: {d.Trigger.Detail}");
+                    CliOutput.Ansi.MarkupLineInterpolated($"[bold]{CliText.Plain(d.Vm.Value)}[/] {CliText.Plain(d.Source.Value)} → {CliText.Plain(d.Target.Value)} ({d.Stage}: {d.Rule})");
+                    CliOutput.Ansi.MarkupLineInterpolated($"   why: {CliText.Plain(d.Trigger.Detail)}");
                     CliOutput.Ansi.MarkupLineInterpolated($"   cost {d.TotalCost:F3} = {string.Join(" + ", d.Costs.Select(c => $"{c.Scorer} {c.WeightedCost:F3} ({c.RawCost:F1})"))}");
                     foreach (var a in d.Alternatives)
                     {
-                        CliOutput.Ansi.MarkupLineInterpolated($"   not {a.Host}: {(a.RejectedBy is null ? $"cost {a.TotalCost:F3}" : $"rejected by {a.RejectedBy}")}");
+                        CliOutput.Ansi.MarkupLineInterpolated($"   not {CliText.Plain(a.Host.Value)}: {(a.RejectedBy is null ? $"cost {a.TotalCost:F3}" : $"rejected by {a.RejectedBy}")}");
                     }
                 }
 
-                CliOutput.Ansi.MarkupLineInterpolated($"Report written to [link]{reportFile.FullName}[/]");
+                CliOutput.Ansi.MarkupLineInterpolated($"Report written to [link]{CliText.Plain(reportFile.FullName)}[/]");
             }
 
             return 0;

@@ -72,6 +72,9 @@ public static class PlanetLabTraces
         return [.. files.Select(f => ReadFile(f, expectedSamples))];
     }
 
+    /// <summary>Largest trace file read (a day of 5-minute samples is about 1 KB); larger files, FIFOs and devices are refused.</summary>
+    public const long MaxFileBytes = 16 * 1024 * 1024;
+
     /// <summary>Reads one trace file.</summary>
     /// <exception cref="TraceFormatException">Unreadable file, a line that is not an integer 0..100, or a wrong line count.</exception>
     public static DemandTrace ReadFile(string path, int? expectedSamples = SamplesPerDay, double defaultMemoryShare = 1.0)
@@ -80,9 +83,9 @@ public static class PlanetLabTraces
         string[] lines;
         try
         {
-            lines = File.ReadAllLines(path);
+            lines = IO.InputFile.ReadAllLines(path, MaxFileBytes);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) // also: not a regular file, or too large
         {
             throw new TraceFormatException($"Cannot read trace file '{path}': {ex.Message}", path, null, ex);
         }

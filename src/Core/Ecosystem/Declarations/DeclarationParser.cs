@@ -133,18 +133,20 @@ public sealed class DeclarationParser
     /// <summary>Reads and parses a file.</summary>
     public DeclarationParseResult ParseFile(string path)
     {
-        var info = new FileInfo(path);
-        if (!info.Exists)
+        // Only a regular file of bounded size is read: a FIFO would block and a device never end.
+        if (IO.InputFile.Problem(path, _options.MaxDocumentBytes) is { } problem)
         {
-            return Fail("$", $"the file '{path}' does not exist");
+            return Fail("$", problem);
         }
 
-        if (info.Length > _options.MaxDocumentBytes)
+        try
         {
-            return Fail("$", $"the file '{path}' is larger than {_options.MaxDocumentBytes} bytes");
+            return Parse(IO.InputFile.ReadAllBytes(path, _options.MaxDocumentBytes));
         }
-
-        return Parse(File.ReadAllBytes(path));
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return Fail("$", $"the file '{path}' cannot be read: {ex.Message}");
+        }
     }
 
     // System.Text.Json checks UTF-8 only when a string is read; checking the whole document first keeps every
