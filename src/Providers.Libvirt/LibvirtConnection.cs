@@ -10,8 +10,10 @@ internal readonly record struct DomainLifecycleEvent(HostId Host, string Domain,
 
 /// <summary>
 /// One host's libvirt connection. Opened on first use and reopened after libvirt reports it closed (keep-alive
-/// timeout, daemon restart) or a call fails because the connection is gone. Lifecycle events and the close
-/// notification arrive on libvirt's event loop thread and are handed to the provider without blocking it.
+/// timeout, daemon restart) or a call fails because the connection is gone. One open runs at a time, outside the
+/// lock, and callers wait for it at most <see cref="LibvirtOptions.ConnectTimeout"/>. Lifecycle events and the close
+/// notification arrive on libvirt's event loop thread and are handed to the provider without blocking it; the
+/// handles given to libvirt for them are freed by libvirt's own free callback, never while it may still use them.
 /// </summary>
 internal sealed unsafe class LibvirtConnection : IDisposable
 {
@@ -21,7 +23,7 @@ internal sealed unsafe class LibvirtConnection : IDisposable
     private readonly Action<HostId, string> _onClosed;
     private readonly Lock _gate = new();
     private ConnectionHandle? _handle;
-    private GCHandle _self;
+    private Task<(IntPtr Raw, LibvirtException? Error)>? _opening;
     private int _eventCallbackId = -1;
     private bool _closeCallbackRegistered;
     private volatile bool _closedByPeer;
@@ -35,7 +37,11 @@ internal sealed unsafe class LibvirtConnection : IDisposable
         _onClosed = onClosed;
         Host = new HostId(host.Name);
         IsTestDriver = LibvirtUris.IsTestDriver(host.Uri);
+        Calls = new SemaphoreSlim(options.MaxCallsPerHost, options.MaxCallsPerHost);
     }
+
+    /// <summary>Slots for native calls on this host (<see cref="LibvirtOptions.MaxCallsPerHost"/>); a call holds one until it returns.</summary>
+    public SemaphoreSlim Calls { get; }
 
     public HostId Host { get; }
 
@@ -49,6 +55,7 @@ internal sealed unsafe class LibvirtConnection : IDisposable
     /// <summary>The open connection, opening (or reopening) it when needed. Blocking: call from a worker thread.</summary>
     public ConnectionHandle Acquire()
     {
+        Task<(IntPtr Raw, LibvirtException? Error)> opening;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -57,47 +64,96 @@ internal sealed unsafe class LibvirtConnection : IDisposable
                 return h;
             }
 
-            ReleaseLocked();
-            LibvirtRuntime.EnsureInitialized();
-            IntPtr raw = LibvirtNative.virConnectOpen(_host.Uri);
-            if (raw == IntPtr.Zero)
-            {
-                var error = LibvirtErrors.Last("virConnectOpen failed");
-                // Opening fails with assorted codes (system error, RPC, auth); all mean "cannot reach this host now".
-                var redacted = new LibvirtException(error.Code, error.ErrorDomain, LibvirtUris.Redact(error.Message, _host.Uri));
-                throw new HypervisorException(HypervisorErrorKind.Unavailable,
-                    $"Cannot connect to libvirt host '{Host}': {redacted.Message} ({error.CodeName})", nativeCode: error.CodeName, innerException: redacted);
-            }
-
-            var handle = ConnectionHandle.Own(raw);
-            _closedByPeer = false;
-            _self = GCHandle.Alloc(this);
-            if (!IsTestDriver && _options.KeepAliveInterval > TimeSpan.Zero)
-            {
-                // Keep-alive needs the event loop; a failure only means no early detection of a dead peer.
-                if (LibvirtNative.virConnectSetKeepAlive(handle, (int)Math.Ceiling(_options.KeepAliveInterval.TotalSeconds), (uint)_options.KeepAliveCount) < 0)
-                {
-                    LibvirtNative.virResetLastError();
-                }
-            }
-
-            _eventCallbackId = LibvirtNative.virConnectDomainEventRegisterAny(
-                handle, IntPtr.Zero, LibvirtNative.EventIdLifecycle, &OnLifecycle, GCHandle.ToIntPtr(_self), IntPtr.Zero);
-            if (_eventCallbackId < 0)
-            {
-                LibvirtNative.virResetLastError(); // events are best effort: the inventory poll still sees everything
-            }
-
-            _closeCallbackRegistered = LibvirtNative.virConnectRegisterCloseCallback(handle, &OnClose, GCHandle.ToIntPtr(_self), IntPtr.Zero) == 0;
-            if (!_closeCallbackRegistered)
-            {
-                LibvirtNative.virResetLastError(); // the test driver has no close callbacks
-            }
-
-            _handle = handle;
-            Generation++;
-            return handle;
+            // One open at a time, outside the lock: a host that does not answer blocks one thread, not every caller.
+            opening = _opening ??= Task.Run(Open);
         }
+
+        if (!opening.Wait(_options.ConnectTimeout))
+        {
+            throw new HypervisorException(HypervisorErrorKind.Unavailable,
+                $"Cannot connect to libvirt host '{Host}': no answer within {_options.ConnectTimeout} (ConnectTimeout).");
+        }
+
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (ReferenceEquals(_opening, opening))
+            {
+                _opening = null;
+                var (raw, error) = opening.Result;
+                if (raw == IntPtr.Zero)
+                {
+                    throw new HypervisorException(HypervisorErrorKind.Unavailable,
+                        $"Cannot connect to libvirt host '{Host}': {error!.Message} ({error.CodeName})", nativeCode: error.CodeName, innerException: error);
+                }
+
+                ReleaseLocked();
+                Attach(ConnectionHandle.Own(raw));
+            }
+
+            // Another caller attached the result of the same open; when that open failed, the next call opens anew.
+            return _handle is { } h && !h.IsClosed ? h : throw new HypervisorException(HypervisorErrorKind.Unavailable,
+                $"Cannot connect to libvirt host '{Host}': the connection closed while it was opened.");
+        }
+    }
+
+    // On a worker: libvirt's error is per thread, so it is read where the open failed.
+    private (IntPtr Raw, LibvirtException? Error) Open()
+    {
+        LibvirtRuntime.EnsureInitialized();
+        IntPtr raw = LibvirtNative.virConnectOpen(_host.Uri);
+        if (raw == IntPtr.Zero)
+        {
+            var error = LibvirtErrors.Last("virConnectOpen failed");
+            // Opening fails with assorted codes (system error, RPC, auth); all mean "cannot reach this host now".
+            return (raw, new LibvirtException(error.Code, error.ErrorDomain, LibvirtUris.Redact(error.Message, _host.Uri)));
+        }
+
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                LibvirtNative.virConnectClose(raw); // opened after the provider was disposed: nobody will use it
+                return (IntPtr.Zero, new LibvirtException(0, 0, "the provider was disposed"));
+            }
+        }
+
+        return (raw, null);
+    }
+
+    private void Attach(ConnectionHandle handle)
+    {
+        _closedByPeer = false;
+        if (!IsTestDriver && _options.KeepAliveInterval > TimeSpan.Zero)
+        {
+            // Keep-alive needs the event loop; a failure only means no early detection of a dead peer.
+            if (LibvirtNative.virConnectSetKeepAlive(handle, (int)Math.Ceiling(_options.KeepAliveInterval.TotalSeconds), (uint)_options.KeepAliveCount) < 0)
+            {
+                LibvirtNative.virResetLastError();
+            }
+        }
+
+        // Each registration gets its own handle to this object, freed by libvirt's free callback once libvirt no
+        // longer delivers to it (after deregistration completes, or when the connection is freed).
+        var events = GCHandle.Alloc(this);
+        _eventCallbackId = LibvirtNative.virConnectDomainEventRegisterAny(
+            handle, IntPtr.Zero, LibvirtNative.EventIdLifecycle, &OnLifecycle, GCHandle.ToIntPtr(events), (IntPtr)(delegate* unmanaged<IntPtr, void>)&FreeOpaque);
+        if (_eventCallbackId < 0)
+        {
+            events.Free(); // not registered: libvirt never calls the free callback
+            LibvirtNative.virResetLastError(); // events are best effort: the inventory poll still sees everything
+        }
+
+        var close = GCHandle.Alloc(this);
+        _closeCallbackRegistered = LibvirtNative.virConnectRegisterCloseCallback(handle, &OnClose, GCHandle.ToIntPtr(close), (IntPtr)(delegate* unmanaged<IntPtr, void>)&FreeOpaque) == 0;
+        if (!_closeCallbackRegistered)
+        {
+            close.Free();
+            LibvirtNative.virResetLastError(); // the test driver has no close callbacks
+        }
+
+        _handle = handle;
+        Generation++;
     }
 
     /// <summary>Drops the connection after a call showed it is gone; the next <see cref="Acquire"/> reopens it.</summary>
@@ -136,6 +192,8 @@ internal sealed unsafe class LibvirtConnection : IDisposable
             _disposed = true;
             ReleaseLocked();
         }
+
+        // Not disposed: a native call that outlived its timeout may still hold a slot and release it later.
     }
 
     private void ReleaseLocked()
@@ -163,9 +221,18 @@ internal sealed unsafe class LibvirtConnection : IDisposable
 
         _eventCallbackId = -1;
         _closeCallbackRegistered = false;
-        if (_self.IsAllocated)
+    }
+
+    [UnmanagedCallersOnly]
+    private static void FreeOpaque(IntPtr opaque)
+    {
+        try
         {
-            _self.Free();
+            GCHandle.FromIntPtr(opaque).Free();
+        }
+        catch (Exception)
+        {
+            // Never unwind into libvirt.
         }
     }
 

@@ -6,18 +6,37 @@ using VmEcosystem.Providers.Libvirt.Native;
 
 namespace VmEcosystem.Providers.Libvirt;
 
-/// <summary>Lifecycle events: libvirt's event thread only enqueues; a pump turns them into inventory changes.</summary>
+/// <summary>
+/// Lifecycle events: libvirt's event thread only enqueues, into a bounded queue (on overflow events are dropped and
+/// one resync is requested, so a consumer re-reads the inventory instead of missing changes); a pump turns them into
+/// inventory changes. The pump survives every error (each is logged and counted) and stops only on dispose.
+/// </summary>
 internal sealed partial class LibvirtHypervisor
 {
     private const int EventDefined = 0, EventUndefined = 1, EventStarted = 2, EventStopped = 5;
     private const int DetailStartedMigrated = 1, DetailStoppedMigrated = 3;
 
-    private readonly Channel<DomainLifecycleEvent> _eventQueue =
-        Channel.CreateUnbounded<DomainLifecycleEvent>(new UnboundedChannelOptions { SingleReader = true });
-
+    private readonly Channel<DomainLifecycleEvent> _eventQueue;
+    private readonly CancellationTokenSource _stopEvents = new();
     private readonly Task _events;
+    private long _eventsDropped, _eventErrors;
+    private int _overflowed;
 
-    private void OnLifecycleEvent(DomainLifecycleEvent e) => _eventQueue.Writer.TryWrite(e);
+    /// <summary>Events dropped because the queue was full (each overflow also requests a resync).</summary>
+    internal long EventsDropped => Interlocked.Read(ref _eventsDropped);
+
+    /// <summary>Events whose handling failed (logged; the pump goes on).</summary>
+    internal long EventErrors => Interlocked.Read(ref _eventErrors);
+
+    // On libvirt's event loop thread: never blocks, never throws.
+    internal void OnLifecycleEvent(DomainLifecycleEvent e)
+    {
+        if (!_eventQueue.Writer.TryWrite(e) && !_stopEvents.IsCancellationRequested)
+        {
+            Interlocked.Increment(ref _eventsDropped);
+            Interlocked.Exchange(ref _overflowed, 1);
+        }
+    }
 
     private void OnConnectionClosed(HostId host, string reason)
     {
@@ -30,25 +49,56 @@ internal sealed partial class LibvirtHypervisor
 
     private Task StartEventPump() => Task.Run(async () =>
     {
-        await foreach (var e in _eventQueue.Reader.ReadAllAsync().ConfigureAwait(false))
+        var reader = _eventQueue.Reader;
+        try
         {
-            try
+            while (await reader.WaitToReadAsync(_stopEvents.Token).ConfigureAwait(false))
             {
-                await HandleAsync(e).ConfigureAwait(false);
+                while (reader.TryRead(out var e))
+                {
+                    await HandleOneAsync(e).ConfigureAwait(false);
+                }
+
+                // Caught up: if events were dropped meanwhile, one resync covers all of them.
+                if (Interlocked.Exchange(ref _overflowed, 0) == 1)
+                {
+                    LogEventsDropped(Logger, EventsDropped, _options.EventQueueCapacity);
+                    PublishInventoryChange(new InventoryResyncRequired(
+                        $"libvirt lifecycle events arrived faster than they were handled; {EventsDropped} dropped so far (EventQueueCapacity {_options.EventQueueCapacity}).")
+                    {
+                        Timestamp = TimeProvider.GetUtcNow(),
+                    });
+                }
             }
-            catch (HypervisorException ex)
-            {
-                // The domain changed again or the host went away while we looked; the next inventory read is authoritative.
-                LogEventFailed(Logger, e.Domain, e.Host.Value, ex.Message);
-            }
-            catch (ObjectDisposedException)
-            {
-                return;
-            }
+        }
+        catch (OperationCanceledException) when (_stopEvents.IsCancellationRequested)
+        {
+            // Disposed.
         }
     });
 
-    private async Task HandleAsync(DomainLifecycleEvent e)
+    private async Task HandleOneAsync(DomainLifecycleEvent e)
+    {
+        try
+        {
+            using var call = CancellationTokenSource.CreateLinkedTokenSource(_stopEvents.Token);
+            call.CancelAfter(_options.CallTimeout);
+            await HandleAsync(e, call.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_stopEvents.IsCancellationRequested)
+        {
+            // Disposing: the event no longer matters.
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The domain changed again, the host went away or reconnected while we looked, or anything unexpected: the
+            // event is dropped, counted and logged; the pump goes on and the next inventory read is authoritative.
+            Interlocked.Increment(ref _eventErrors);
+            LogEventFailed(Logger, e.Domain, e.Host.Value, $"{ex.GetType().Name}: {LibvirtUris.RedactAll(ex.Message)}");
+        }
+    }
+
+    private async Task HandleAsync(DomainLifecycleEvent e, CancellationToken ct)
     {
         var vm = new VmId(e.Domain);
         var now = TimeProvider.GetUtcNow();
@@ -70,7 +120,7 @@ internal sealed partial class LibvirtHypervisor
 
                 // Events of two connections arrive in no fixed order: the source's "undefined" of a migration can
                 // come before the destination's "started". A VM running on another host has moved, not vanished.
-                if (await FindElsewhereAsync(vm, e.Host).ConfigureAwait(false) is { } elsewhere)
+                if (await FindElsewhereAsync(vm, e.Host, ct).ConfigureAwait(false) is { } elsewhere)
                 {
                     if (NoteHost(vm, elsewhere) || known is null)
                     {
@@ -102,7 +152,7 @@ internal sealed partial class LibvirtHypervisor
         }
 
         var c = _connections[e.Host];
-        var info = await OnHostAsync(c, CancellationToken.None, h =>
+        var info = await OnHostAsync(c, ct, h =>
         {
             using var d = TryLookup(h, e.Domain, out _);
             if (d is null)
@@ -130,13 +180,13 @@ internal sealed partial class LibvirtHypervisor
     }
 
     /// <summary>The other host where the VM runs now, if any (unreachable hosts are skipped).</summary>
-    private async Task<HostId?> FindElsewhereAsync(VmId vm, HostId except)
+    private async Task<HostId?> FindElsewhereAsync(VmId vm, HostId except, CancellationToken ct)
     {
         foreach (var c in _connections.Values.Where(c => c.Host != except))
         {
             try
             {
-                if (await HasActiveDomainAsync(c, vm, CancellationToken.None).ConfigureAwait(false) == true)
+                if (await HasActiveDomainAsync(c, vm, ct).ConfigureAwait(false) == true)
                 {
                     return c.Host;
                 }
@@ -153,6 +203,12 @@ internal sealed partial class LibvirtHypervisor
     [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "libvirt connection to host {Host} closed: {Reason}")]
     private static partial void LogConnectionClosed(ILogger logger, string host, string reason);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Debug, Message = "libvirt event for {Vm} on {Host} could not be resolved: {Reason}")]
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "libvirt event for {Vm} on {Host} could not be resolved: {Reason}")]
     private static partial void LogEventFailed(ILogger logger, string vm, string host, string reason);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "libvirt lifecycle events overflowed their queue ({Capacity}); {Dropped} dropped so far, a resync is requested")]
+    private static partial void LogEventsDropped(ILogger logger, long dropped, int capacity);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "The libvirt event pump did not stop within {Timeout}; a handler is stuck in a native call and is abandoned")]
+    private static partial void LogEventPumpAbandoned(ILogger logger, TimeSpan timeout);
 }

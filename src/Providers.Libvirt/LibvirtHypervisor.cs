@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
@@ -30,6 +31,11 @@ internal sealed partial class LibvirtHypervisor : HypervisorProvider
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
+        _eventQueue = Channel.CreateBounded<DomainLifecycleEvent>(new BoundedChannelOptions(options.EventQueueCapacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait, // TryWrite then fails instead of dropping silently: the overflow is noted
+        });
         foreach (var host in options.Hosts)
         {
             LibvirtUris.RegisterSecrets(host.Uri);
@@ -258,32 +264,68 @@ internal sealed partial class LibvirtHypervisor : HypervisorProvider
     }
 
     /// <summary>Runs a blocking libvirt call for one host on a worker thread, reopening the connection when it was lost.</summary>
-    internal Task<T> OnHostAsync<T>(LibvirtConnection c, CancellationToken ct, Func<ConnectionHandle, T> call) =>
-        Task.Run(() =>
+    /// <summary>
+    /// Runs a blocking libvirt call on a worker, waiting at most <see cref="LibvirtOptions.CallTimeout"/>. A native call
+    /// cannot be interrupted, so each holds one of the host's <see cref="LibvirtOptions.MaxCallsPerHost"/> slots until
+    /// it really returns: calls that hang never tie up more threads than that, and a retry after a timeout waits for a
+    /// slot instead of blocking one more thread.
+    /// </summary>
+    internal async Task<T> OnHostAsync<T>(LibvirtConnection c, CancellationToken ct, Func<ConnectionHandle, T> call)
+    {
+        var timeout = _options.CallTimeout;
+        if (!await c.Calls.WaitAsync(timeout, ct).ConfigureAwait(false))
         {
-            ct.ThrowIfCancellationRequested();
-            var h = c.Acquire();
-            int generation = c.Generation;
-            if (_seenGeneration.TryGetValue(c.Host, out int seen) && seen != generation)
-            {
-                PublishInventoryChange(new InventoryResyncRequired($"The connection to libvirt host '{c.Host}' was reopened; events may have been missed.")
-                {
-                    Timestamp = TimeProvider.GetUtcNow(),
-                });
-            }
+            throw new HypervisorException(HypervisorErrorKind.Timeout,
+                $"libvirt host '{c.Host}' has {_options.MaxCallsPerHost} calls still running (MaxCallsPerHost); none finished within {timeout} (CallTimeout).");
+        }
 
-            _seenGeneration[c.Host] = generation;
+        var work = Task.Run(() =>
+        {
             try
             {
-                return call(h);
+                ct.ThrowIfCancellationRequested();
+                return OnHost(c, call);
             }
-            catch (HypervisorException ex) when (ex.InnerException is LibvirtException le && LibvirtErrors.MeansConnectionLost(le.Code) && !c.IsAlive(h))
+            finally
             {
-                c.Invalidate(h);
-                throw new HypervisorException(HypervisorErrorKind.Unavailable,
-                    $"The connection to libvirt host '{c.Host}' was lost: {le.Message} ({le.CodeName})", nativeCode: le.CodeName, innerException: le);
+                c.Calls.Release();
             }
-        }, ct);
+        }, CancellationToken.None);
+        try
+        {
+            return await work.WaitAsync(timeout, ct).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _ = work.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            throw new HypervisorException(HypervisorErrorKind.Timeout, $"libvirt host '{c.Host}' did not answer within {timeout} (CallTimeout).");
+        }
+    }
+
+    private T OnHost<T>(LibvirtConnection c, Func<ConnectionHandle, T> call)
+    {
+        var h = c.Acquire();
+        int generation = c.Generation;
+        if (_seenGeneration.TryGetValue(c.Host, out int seen) && seen != generation)
+        {
+            PublishInventoryChange(new InventoryResyncRequired($"The connection to libvirt host '{c.Host}' was reopened; events may have been missed.")
+            {
+                Timestamp = TimeProvider.GetUtcNow(),
+            });
+        }
+
+        _seenGeneration[c.Host] = generation;
+        try
+        {
+            return call(h);
+        }
+        catch (HypervisorException ex) when (ex.InnerException is LibvirtException le && LibvirtErrors.MeansConnectionLost(le.Code) && !c.IsAlive(h))
+        {
+            c.Invalidate(h);
+            throw new HypervisorException(HypervisorErrorKind.Unavailable,
+                $"The connection to libvirt host '{c.Host}' was lost: {le.Message} ({le.CodeName})", nativeCode: le.CodeName, innerException: le);
+        }
+    }
 
     internal LibvirtConnection Connection(HostId host, string operation) =>
         _connections.TryGetValue(host, out var c) ? c : throw HostNotFound(host, operation);
@@ -379,7 +421,16 @@ internal sealed partial class LibvirtHypervisor : HypervisorProvider
     protected override async ValueTask DisposeCoreAsync()
     {
         _eventQueue.Writer.TryComplete();
-        await _events.ConfigureAwait(false);
+        _stopEvents.Cancel();
+        try
+        {
+            // The pump ends at once when idle; a handler stuck in a native call is not waited for beyond a call timeout.
+            await _events.WaitAsync(_options.CallTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            LogEventPumpAbandoned(Logger, _options.CallTimeout);
+        }
         foreach (var c in _connections.Values)
         {
             c.Dispose();

@@ -12,6 +12,21 @@ public sealed class LibvirtOptions
     /// <summary>Unanswered keep-alive probes after which libvirt closes the connection (then it is reopened on the next call).</summary>
     public int KeepAliveCount { get; set; } = 3;
 
+    /// <summary>
+    /// Longest wait for one libvirt call (inventory, metrics, a lookup; not a running migration). A native call cannot
+    /// be interrupted: one that overruns is abandoned and keeps its slot (<see cref="MaxCallsPerHost"/>) until it returns.
+    /// </summary>
+    public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Longest wait for a connection to open (<c>virConnectOpen</c>); one open per host runs at a time.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Most native calls running at once on one host: calls that hang never tie up more threads than this.</summary>
+    public int MaxCallsPerHost { get; set; } = 8;
+
+    /// <summary>Lifecycle events waiting to be handled; beyond it events are dropped and a resync is requested.</summary>
+    public int EventQueueCapacity { get; set; } = 10_000;
+
     /// <summary>How often a running migration's job statistics are read for progress reports.</summary>
     public TimeSpan MigrationProgressInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 

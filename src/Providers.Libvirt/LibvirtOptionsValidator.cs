@@ -78,6 +78,26 @@ internal sealed class LibvirtOptionsValidator : IValidateOptions<LibvirtOptions>
             errors.Add($"{Prefix}MigrationProgressInterval must be positive; got {options.MigrationProgressInterval}.");
         }
 
+        if (options.CallTimeout < TimeSpan.FromSeconds(1) || options.CallTimeout > TimeSpan.FromMinutes(10))
+        {
+            errors.Add($"{Prefix}CallTimeout must be between 1 second and 10 minutes; got {options.CallTimeout}.");
+        }
+
+        if (options.ConnectTimeout < TimeSpan.FromSeconds(1) || options.ConnectTimeout > TimeSpan.FromMinutes(5))
+        {
+            errors.Add($"{Prefix}ConnectTimeout must be between 1 second and 5 minutes; got {options.ConnectTimeout}.");
+        }
+
+        if (options.MaxCallsPerHost is < 1 or > 256)
+        {
+            errors.Add($"{Prefix}MaxCallsPerHost must be between 1 and 256; got {options.MaxCallsPerHost}.");
+        }
+
+        if (options.EventQueueCapacity is < 16 or > 1_000_000)
+        {
+            errors.Add($"{Prefix}EventQueueCapacity must be between 16 and 1000000; got {options.EventQueueCapacity}.");
+        }
+
         if (options.FirstSampleInterval <= TimeSpan.Zero)
         {
             errors.Add($"{Prefix}FirstSampleInterval must be positive; got {options.FirstSampleInterval}.");

@@ -131,6 +131,33 @@ public sealed class QemuFailureTests(QemuHosts hosts)
         Assert.NotNull(await provider.GetResourceControlsAsync(Vm, ct));
     }
 
+    [Fact]
+    public async Task The_event_stream_keeps_working_across_a_daemon_restart()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var provider = hosts.CreateProvider();
+        var (home, away) = await QemuHosts.LocateVmAsync(provider);
+        using var watch = new QemuProviderTests.InventoryWatch(provider);
+        await Task.Delay(200, ct);
+
+        // The destination's daemon really restarts (stopped, started again on its state).
+        var (code, output) = await QemuHosts.RunAsync("bash", [Path.Combine(AppContext.BaseDirectory, "setup-libvirt.sh"), "restart", away.Value], TimeSpan.FromMinutes(3));
+        Assert.True(code == 0, output);
+        await watch.WaitForAsync<InventoryResyncRequired>(r => r.Reason.Contains(away.Value, StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+
+        // A watcher resyncs by reading the inventory, which reopens the connection (and its event registration).
+        var inventory = await provider.GetInventoryAsync(ct);
+        Assert.True(inventory.TryGetHost(away, out var host) && host.State == HostState.Online, "the restarted host is not back");
+
+        // A move made outside the library after the restart is announced by the restarted daemon's events.
+        (code, output) = await hosts.VirshAsync(home.Value, "migrate", "--live", "--unsafe", "--persistent", "--undefinesource",
+            QemuHosts.Vm, hosts.UriOf(away.Value), "--migrateuri", "tcp://127.0.0.1", "--listen-address", "127.0.0.1");
+        Assert.True(code == 0, output);
+        var moved = await watch.WaitForAsync<VmMoved>(m => m.Vm == Vm, TimeSpan.FromSeconds(30));
+        Assert.Equal((home, away), (moved.From, moved.To));
+        Assert.Equal(0, provider.EventErrors);
+    }
+
     private static async Task AssertRunsOnlyOnAsync(IHypervisor provider, HostId host)
     {
         var inventory = await provider.GetInventoryAsync();

@@ -160,6 +160,18 @@ EOC
   virsh -q -c "$(uri $N)" version >/dev/null   # first connect probes QEMU capabilities (~7 s, cached after)
   echo "libvirtd $N pid $(cat $D/libvirtd.pid) uri $(uri $N)"
 }
+uuid_of() { case $1 in hosta) echo 11111111-1111-1111-1111-aaaaaaaaaaaa;; *) echo 22222222-2222-2222-2222-bbbbbbbbbbbb;; esac; }
+port_of() { case $1 in hosta) echo 49152;; *) echo 49300;; esac; }
+# `setup-libvirt.sh restart HOST`: stop that host's daemon (its guests keep running, as on a real host) and start
+# it again on the same state; used by the test of the event stream across a daemon restart.
+if [ "${1:-}" = restart ]; then
+  h=${2:?restart needs a host name}
+  pid=$(cat $BASE/$h/libvirtd.pid)
+  kill $pid; for i in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+  rm -f $BASE/$h/run/libvirt-sock
+  start_host $h $(uuid_of $h) $(port_of $h)
+  exit 0
+fi
 if running hosta && running hostb; then
   echo "libvirtd hosta and hostb already running"
 else
