@@ -12,8 +12,14 @@ namespace VmEcosystem.IntegrationTests.Runtime;
 /// chance, aborted by the "hypervisor" shortly after they start. Independently of the runtime, it records what
 /// really ran: migrations running at once per host and in the cluster, and start times.
 /// </summary>
-internal sealed class FaultyHypervisor(IHypervisor inner, double faultShare, int seed, TimeProvider time) : IHypervisor, IPlanningStateSource
+internal sealed class FaultyHypervisor(IHypervisor inner, double faultShare, int seed, TimeProvider time, double lostAnswerShare = 0, PlacementConstraints? rules = null)
+    : IHypervisor, IPlanningStateSource
 {
+    // Operations the provider really started, by id (an idempotent repeat of a start returns one already here).
+    private readonly Dictionary<string, TrackedOperation> _operations = [];
+    private readonly Dictionary<VmId, HostId> _inFlightTo = [];
+    private volatile bool _severed;
+
     private readonly Random _random = new(seed);
     private readonly Lock _gate = new();
     private readonly Dictionary<HostId, int> _perHost = [];
@@ -31,6 +37,21 @@ internal sealed class FaultyHypervisor(IHypervisor inner, double faultShare, int
 
     public List<DateTimeOffset> MigrationStarts { get; } = [];
 
+    /// <summary>Calls whose request reached the provider and whose answer was then lost (the caller timed out).</summary>
+    public int LostAnswers { get; private set; }
+
+    /// <summary>Every migration the provider really started: VM, operation id, when.</summary>
+    public List<(VmId Vm, string Operation, DateTimeOffset At)> Started { get; } = [];
+
+    /// <summary>Migrations started onto a host holding (or receiving) an anti-affine peer, per <c>rules</c>.</summary>
+    public List<string> AntiAffinityBreaks { get; } = [];
+
+    /// <summary>Called (under the wrapper's lock) each time the provider really starts a migration, before its answer returns.</summary>
+    public Action<IMigrationOperation>? AfterStart { get; set; }
+
+    /// <summary>The process "dies": from now on every call hangs until its caller gives up, and nothing reaches the provider.</summary>
+    public void Sever() => _severed = true;
+
     public string Name => inner.Name;
 
     public HypervisorCapabilities Capabilities => inner.Capabilities;
@@ -43,6 +64,11 @@ internal sealed class FaultyHypervisor(IHypervisor inner, double faultShare, int
         await Faulty<bool>(nameof(WatchInventoryAsync), _ => Task.FromResult(true), cancellationToken);
         await foreach (var change in inner.WatchInventoryAsync(cancellationToken))
         {
+            if (_severed)
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken); // a dead process hears nothing
+            }
+
             // The feed itself breaks now and then (a dropped connection); the runtime must resubscribe.
             if (Roll() < faultShare / 50)
             {
@@ -78,7 +104,17 @@ internal sealed class FaultyHypervisor(IHypervisor inner, double faultShare, int
 
     public async Task<IMigrationOperation> StartMigrationAsync(MigrationRequest request, CancellationToken cancellationToken = default)
     {
-        var operation = await Faulty(nameof(StartMigrationAsync), ct => inner.StartMigrationAsync(request, ct), cancellationToken);
+        var placements = rules is null ? null : (await inner.GetInventoryAsync(cancellationToken)).Placements;
+        var operation = await Faulty(nameof(StartMigrationAsync), ct => inner.StartMigrationAsync(request, ct), cancellationToken,
+            started: op => Note(op, placements));
+        lock (_gate)
+        {
+            if (_operations.TryGetValue(operation.Id, out var known))
+            {
+                return known; // the same migration asked for again: counted once
+            }
+        }
+
         bool abort = Roll() < faultShare;
         lock (_gate)
         {
@@ -100,10 +136,16 @@ internal sealed class FaultyHypervisor(IHypervisor inner, double faultShare, int
                 _inCluster--;
                 _perHost[operation.Source]--;
                 _perHost[operation.Target]--;
+                _inFlightTo.Remove(operation.Vm);
             }
 
             return t.Result;
         }, TaskScheduler.Default));
+        lock (_gate)
+        {
+            _operations[operation.Id] = tracked;
+        }
+
         if (abort)
         {
             lock (_gate)
@@ -145,8 +187,40 @@ internal sealed class FaultyHypervisor(IHypervisor inner, double faultShare, int
         }
     }
 
-    private async Task<T> Faulty<T>(string operation, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    // The test's own record of what the provider started, checked against the rules at that moment.
+    private void Note(IMigrationOperation op, IReadOnlyList<Placement>? placements)
     {
+        lock (_gate)
+        {
+            if (_operations.ContainsKey(op.Id) || Started.Any(s => s.Operation == op.Id))
+            {
+                return;
+            }
+
+            Started.Add((op.Vm, op.Id, time.GetUtcNow()));
+            if (rules is not null && placements is not null)
+            {
+                foreach (var peer in rules.AntiAffine(op.Vm))
+                {
+                    if (placements.Any(p => p.Vm == peer && p.Host == op.Target) || _inFlightTo.GetValueOrDefault(peer) == op.Target)
+                    {
+                        AntiAffinityBreaks.Add($"{op.Vm} started onto {op.Target} where its anti-affine peer {peer} is at {time.GetUtcNow():O}");
+                    }
+                }
+            }
+
+            _inFlightTo[op.Vm] = op.Target;
+            AfterStart?.Invoke(op);
+        }
+    }
+
+    private async Task<T> Faulty<T>(string operation, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken, Action<T>? started = null)
+    {
+        if (_severed)
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+
         double roll = Roll();
         if (roll < faultShare / 2)
         {
@@ -169,6 +243,19 @@ internal sealed class FaultyHypervisor(IHypervisor inner, double faultShare, int
             await Task.Delay(Timeout.Infinite, cancellationToken);
         }
 
-        return await call(cancellationToken);
+        var result = await call(cancellationToken);
+        started?.Invoke(result);
+        if (roll < faultShare + lostAnswerShare || _severed)
+        {
+            lock (_gate)
+            {
+                LostAnswers++;
+            }
+
+            // The provider did it; its answer never comes back.
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+
+        return result;
     }
 }
