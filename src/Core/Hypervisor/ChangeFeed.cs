@@ -4,6 +4,16 @@ using System.Threading.Channels;
 namespace VmEcosystem.Hypervisor;
 
 /// <summary>
+/// A change stream that knows how many published changes its consumer has not finished with (a change counts until
+/// the consumer asks for the next one). The runtime's quiescence uses it: a virtual-clock driver never advances
+/// while a change the runtime has not processed is on its way.
+/// </summary>
+internal interface IChangeBacklog
+{
+    int Backlog { get; }
+}
+
+/// <summary>
 /// Broadcasts inventory changes to any number of subscribers, each through its own bounded channel. A subscriber
 /// that falls behind loses events but is told so with <see cref="InventoryResyncRequired"/>, so memory stays
 /// bounded and nobody silently works from a stale inventory.
@@ -31,7 +41,11 @@ internal sealed class ChangeFeed(int capacity, TimeProvider timeProvider)
         {
             foreach (var s in _subscribers)
             {
-                if (!s.Channel.Writer.TryWrite(change))
+                if (s.Channel.Writer.TryWrite(change))
+                {
+                    Interlocked.Increment(ref s.Unacknowledged);
+                }
+                else
                 {
                     s.Overflowed = true;
                 }
@@ -75,7 +89,7 @@ internal sealed class ChangeFeed(int capacity, TimeProvider timeProvider)
         }
 
         cancellationToken.Register(() => Unsubscribe(subscriber));
-        return ReadAsync(subscriber, cancellationToken);
+        return new Subscription(ReadAsync(subscriber, cancellationToken), subscriber);
     }
 
     private async IAsyncEnumerable<InventoryChange> ReadAsync(Subscriber subscriber, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -88,6 +102,7 @@ internal sealed class ChangeFeed(int capacity, TimeProvider timeProvider)
                 while (reader.TryRead(out var change))
                 {
                     yield return change;
+                    Interlocked.Decrement(ref subscriber.Unacknowledged); // the consumer is back for the next one
                     if (subscriber.Overflowed)
                     {
                         subscriber.Overflowed = false;
@@ -114,6 +129,14 @@ internal sealed class ChangeFeed(int capacity, TimeProvider timeProvider)
         }
 
         subscriber.Channel.Writer.TryComplete();
+        Volatile.Write(ref subscriber.Unacknowledged, 0); // nobody will consume what is left
+    }
+
+    private sealed class Subscription(IAsyncEnumerable<InventoryChange> stream, Subscriber subscriber) : IAsyncEnumerable<InventoryChange>, IChangeBacklog
+    {
+        public int Backlog => Math.Max(0, Volatile.Read(ref subscriber.Unacknowledged));
+
+        public IAsyncEnumerator<InventoryChange> GetAsyncEnumerator(CancellationToken cancellationToken = default) => stream.GetAsyncEnumerator(cancellationToken);
     }
 
     private sealed class Subscriber(Channel<InventoryChange> channel)
@@ -121,5 +144,7 @@ internal sealed class ChangeFeed(int capacity, TimeProvider timeProvider)
         public Channel<InventoryChange> Channel { get; } = channel;
 
         public volatile bool Overflowed;
+
+        public int Unacknowledged;
     }
 }

@@ -9,7 +9,9 @@ namespace VmEcosystem.Tests.Runtime;
 public sealed class PlacementRecheckTests
 {
     // Three hosts of 10 GHz and 8 GiB (h0, h1 in rack r0; h2 in rack r1); a, b on h0, c on h1; each VM 4 GHz and 2 GiB.
-    private static PlacementRecheck Observed(PlacementConstraints? constraints = null)
+    private static readonly DateTimeOffset T0 = DateTimeOffset.UnixEpoch;
+
+    private static PlanningState State()
     {
         var state = new PlanningState();
         state.Reset(3, 3, 1);
@@ -21,8 +23,13 @@ public sealed class PlacementRecheckTests
         state.SetVm(0, new VmId("a"), 8000, 2, 2048, 4000, 4000, 0, -1, true);
         state.SetVm(1, new VmId("b"), 8000, 2, 2048, 4000, 4000, 0, -1, true);
         state.SetVm(2, new VmId("c"), 8000, 2, 2048, 4000, 4000, 1, -1, true);
+        return state;
+    }
+
+    private static PlacementRecheck Observed(PlacementConstraints? constraints = null)
+    {
         var recheck = new PlacementRecheck(constraints);
-        recheck.Refresh(state);
+        recheck.Refresh(State(), T0);
         return recheck;
     }
 
@@ -43,7 +50,7 @@ public sealed class PlacementRecheckTests
         recheck.Ended(new VmId("a"), moved: false); // cancelled: a stays on h0, h1 has room again
         Assert.Null(recheck.Check(Move("b", "h0", "h1"), null));
         recheck.Started(new VmId("a"), new HostId("h2"));
-        recheck.Apply(new VmMoved(new VmId("a"), new HostId("h0"), new HostId("h2")) { Timestamp = DateTimeOffset.UnixEpoch }); // the feed may report it before the executor does
+        recheck.Apply(new VmMoved(new VmId("a"), new HostId("h0"), new HostId("h2")) { Timestamp = DateTimeOffset.UnixEpoch }, T0); // the feed may report it before the executor does
         recheck.Ended(new VmId("a"), moved: true);
         Assert.Contains("the VM is on h2 now", recheck.Check(Move("a", "h0", "h1"), null));
         Assert.Null(recheck.Check(Move("c", "h1", "h0"), null)); // h0 holds b only now
@@ -67,10 +74,27 @@ public sealed class PlacementRecheckTests
     public void Hosts_that_left_or_take_no_VMs_and_VMs_that_left_are_refused()
     {
         var recheck = Observed();
-        recheck.Apply(new HostRemoved(new HostId("h2")) { Timestamp = DateTimeOffset.UnixEpoch });
+        recheck.Apply(new HostRemoved(new HostId("h2")) { Timestamp = DateTimeOffset.UnixEpoch }, T0);
         Assert.Contains("takes no VMs", recheck.Check(Move("a", "h0", "h2"), null));
         Assert.Contains("no longer in the inventory", recheck.Check(Move("a", "h0", "h9"), null));
-        recheck.Apply(new VmRemoved(new VmId("b")) { Timestamp = DateTimeOffset.UnixEpoch });
+        recheck.Apply(new VmRemoved(new VmId("b")) { Timestamp = DateTimeOffset.UnixEpoch }, T0);
         Assert.Equal("the VM is no longer in the inventory", recheck.Check(Move("b", "h0", "h1"), null));
+    }
+
+    [Fact]
+    public void An_observation_older_than_a_move_the_feed_announced_does_not_undo_it()
+    {
+        // Nothing can be checked before the first observation: the action waits for it.
+        Assert.Contains("not been observed yet", new PlacementRecheck(null).Check(Move("a", "h0", "h1"), null));
+
+        var recheck = Observed();
+        recheck.Apply(new VmMoved(new VmId("a"), new HostId("h0"), new HostId("h1")) { Timestamp = T0 }, T0 + TimeSpan.FromMinutes(2)); // moved outside the library
+        recheck.Refresh(State(), T0 + TimeSpan.FromMinutes(1)); // captured before that move: a still on h0
+        // h1 holds c and a (8 GHz): b's 4 GHz would make 12 of 10; a is not on h0 any more.
+        Assert.Contains("12000 MHz of CPU demand", recheck.Check(Move("b", "h0", "h1"), null));
+        Assert.Contains("the VM is on h1 now", recheck.Check(Move("a", "h0", "h2"), null));
+
+        recheck.Refresh(State(), T0 + TimeSpan.FromMinutes(3)); // a newer observation is the truth again
+        Assert.Null(recheck.Check(Move("b", "h0", "h1"), null));
     }
 }

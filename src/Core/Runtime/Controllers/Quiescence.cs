@@ -18,6 +18,7 @@ internal sealed class Quiescence
     private readonly int[] _queued = new int[2];
     private readonly int[] _reading = new int[2];
     private int _busy;
+    private readonly List<Hypervisor.IChangeBacklog> _backlogs = [];
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public bool IsQuiet
@@ -27,6 +28,17 @@ internal sealed class Quiescence
             if (Volatile.Read(ref _busy) != 0)
             {
                 return false;
+            }
+
+            lock (_backlogs)
+            {
+                foreach (var b in _backlogs)
+                {
+                    if (b.Backlog > 0)
+                    {
+                        return false; // a change the runtime has not processed yet is on its way
+                    }
+                }
             }
 
             for (int q = 0; q < _queued.Length; q++)
@@ -42,6 +54,25 @@ internal sealed class Quiescence
     }
 
     public Task Changed => Volatile.Read(ref _changed).Task;
+
+    /// <summary>Counts the runtime busy while <paramref name="backlog"/> holds changes its consumer has not finished with.</summary>
+    public void Track(Hypervisor.IChangeBacklog backlog)
+    {
+        lock (_backlogs)
+        {
+            _backlogs.Add(backlog);
+        }
+    }
+
+    public void Untrack(Hypervisor.IChangeBacklog backlog)
+    {
+        lock (_backlogs)
+        {
+            _backlogs.Remove(backlog);
+        }
+
+        Pulse();
+    }
 
     public void Enter() => Interlocked.Increment(ref _busy);
 

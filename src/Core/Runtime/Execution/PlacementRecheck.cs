@@ -19,6 +19,10 @@ internal sealed class PlacementRecheck(PlacementConstraints? constraints, bool c
     private readonly PlanningState _view = new();
     private readonly Dictionary<HostId, int> _hostIndex = [];
     private readonly Dictionary<VmId, HostId> _inFlight = [];
+    private const int MaxRecent = 100_000;
+
+    // Feed changes since the last observation, replayed on top of the next one (it may predate them).
+    private readonly List<(DateTimeOffset At, InventoryChange Change)> _recent = [];
     private double[] _memory = [];
     private double[] _cpu = [];
     private EcosystemPassView? _dependencies; // built on first use after a refresh or a change of the VM set
@@ -27,8 +31,12 @@ internal sealed class PlacementRecheck(PlacementConstraints? constraints, bool c
     /// <summary>True once an observation was taken (before that nothing can be checked).</summary>
     public bool Ready { get; private set; }
 
-    /// <summary>Takes the placement, sizes and demand of <paramref name="observed"/> (call before planning changes it).</summary>
-    public void Refresh(PlanningState observed)
+    /// <summary>
+    /// Takes the placement, sizes and demand of <paramref name="observed"/>, captured at <paramref name="observedAt"/>
+    /// (call before planning changes it). Changes the feed reported after that moment are applied again on top: an
+    /// observation can be older than a move the feed already announced, and must not undo it.
+    /// </summary>
+    public void Refresh(PlanningState observed, DateTimeOffset observedAt)
     {
         _view.Reset(observed.HostCount, observed.VmCount, 1);
         _hostIndex.Clear();
@@ -64,6 +72,11 @@ internal sealed class PlacementRecheck(PlacementConstraints? constraints, bool c
 
         _dependencies = null;
         Ready = true;
+        _recent.RemoveAll(c => c.At < observedAt);
+        foreach (var (_, change) in _recent)
+        {
+            ApplyCore(change);
+        }
     }
 
     /// <summary>A migration starts: the VM counts on its target too.</summary>
@@ -82,8 +95,23 @@ internal sealed class PlacementRecheck(PlacementConstraints? constraints, bool c
         }
     }
 
-    /// <summary>Applies a change from the provider's feed.</summary>
-    public void Apply(InventoryChange change)
+    /// <summary>Applies a change from the provider's feed, received at <paramref name="now"/>.</summary>
+    public void Apply(InventoryChange change, DateTimeOffset now)
+    {
+        if (change is VmMoved or VmRemoved or VmUpdated or HostRemoved)
+        {
+            if (_recent.Count >= MaxRecent)
+            {
+                _recent.RemoveAt(0);
+            }
+
+            _recent.Add((now, change));
+        }
+
+        ApplyCore(change);
+    }
+
+    private void ApplyCore(InventoryChange change)
     {
         switch (change)
         {
@@ -121,10 +149,17 @@ internal sealed class PlacementRecheck(PlacementConstraints? constraints, bool c
             _dependencies = null;
         }
 
-        int v = _view.IndexOf(action.Vm);
-        if (!Ready || v < 0)
+        // Nothing is started that cannot be checked: before the first observation (an application's controller or an
+        // approval can be that early) and for a VM the latest observation does not hold yet, the action waits.
+        if (!Ready)
         {
-            return null; // not observed yet: the provider's own checks and the expected source still apply
+            return "the cluster has not been observed yet, so the action cannot be re-checked; it waits for the first observation";
+        }
+
+        int v = _view.IndexOf(action.Vm);
+        if (v < 0)
+        {
+            return "the VM is not in the latest observation yet, so the action cannot be re-checked";
         }
 
         if (!_view.VmActive[v])

@@ -20,7 +20,14 @@ internal sealed class InventoryController(RuntimeCore core, RuntimeModel model, 
             return;
         }
 
-        var feed = core.Hypervisor.WatchInventoryAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+        var stream = core.Hypervisor.WatchInventoryAsync(cancellationToken);
+        var backlog = stream as IChangeBacklog;
+        if (backlog is not null)
+        {
+            core.Quiet.Track(backlog);
+        }
+
+        var feed = stream.GetAsyncEnumerator(cancellationToken);
         try
         {
             while (await context.WaitAsync(feed.MoveNextAsync().AsTask()).ConfigureAwait(false))
@@ -31,6 +38,10 @@ internal sealed class InventoryController(RuntimeCore core, RuntimeModel model, 
         finally
         {
             await feed.DisposeAsync().ConfigureAwait(false);
+            if (backlog is not null)
+            {
+                core.Quiet.Untrack(backlog);
+            }
         }
     }
 
@@ -47,7 +58,7 @@ internal sealed class InventoryController(RuntimeCore core, RuntimeModel model, 
 
         lock (model.Gate)
         {
-            model.Recheck.Apply(change);
+            model.Recheck.Apply(change, core.Time.GetUtcNow());
             if (model.Graph is not null && model.GraphLoaded)
             {
                 if (change is InventoryResyncRequired)

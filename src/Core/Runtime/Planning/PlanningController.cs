@@ -100,7 +100,7 @@ internal sealed class PlanningController(RuntimeCore core, RuntimeModel model, Q
         lock (model.Gate)
         {
             _cycle.Observe(state, observation.Time);
-            model.Recheck.Refresh(state); // before the plan's tentative moves change the state
+            model.Recheck.Refresh(state, observation.Time); // before the plan's tentative moves change the state
             if (model.Session.LastOneStepError is { } error)
             {
                 core.Instruments.ForecastError.Record(error);
