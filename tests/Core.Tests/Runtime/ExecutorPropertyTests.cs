@@ -1,5 +1,8 @@
 using Microsoft.Extensions.Options;
 using VmEcosystem.Cluster;
+using VmEcosystem.Ecosystem;
+using VmEcosystem.Ecosystem.Declarations;
+using VmEcosystem.Ecosystem.Graph;
 using VmEcosystem.Hypervisor;
 using VmEcosystem.Planning;
 using VmEcosystem.Runtime;
@@ -9,15 +12,16 @@ namespace VmEcosystem.Tests.Runtime;
 
 /// <summary>
 /// Property (issue 14): over random plans, approvals delayed by random times and random moves made outside the
-/// library, no migration the executor starts ever overfills its target's memory or lands next to an anti-affine peer,
-/// as the provider sees the cluster at the moment the move starts (placements plus the moves it has in flight).
+/// library, no migration the executor starts ever overfills its target's memory, lands next to an anti-affine peer or
+/// breaks a required dependency that was met, as the provider sees the cluster at the moment the move starts
+/// (placements plus the moves it has in flight; dependencies judged by a graph loaded from that placement).
 /// </summary>
 public sealed class ExecutorPropertyTests
 {
     // Checks every start against what the provider holds at that moment and has told: a move made outside the library
     // is published when it completes (VmMoved), so until then its VM is not counted on its target (the provider's own
     // check still refuses what it would overfill).
-    private sealed class CheckingProvider(IHypervisor provider, PlacementConstraints rules) : DelegatingHypervisor(provider)
+    private sealed class CheckingProvider(IHypervisor provider, PlacementConstraints rules, IReadOnlyList<VmDeclaration> declarations) : DelegatingHypervisor(provider)
     {
         private readonly IHypervisor _inner = provider;
 
@@ -67,6 +71,13 @@ public sealed class ExecutorPropertyTests
                 foreach (var peer in rules.AntiAffine(request.Vm).Where(there.Contains))
                 {
                     Breaks.Add($"{request.Vm} -> {target}: anti-affine {peer} is there");
+                }
+
+                var oracle = new EcosystemGraph();
+                oracle.Load(inventory, declarations);
+                foreach (var (vm, spec) in oracle.ImpactOfMove(request.Vm, target).RequiredBroken)
+                {
+                    Breaks.Add($"{request.Vm} -> {target}: breaks {vm}'s required {spec}");
                 }
             }
 
@@ -147,7 +158,22 @@ public sealed class ExecutorPropertyTests
             }
         }
 
-        var provider = new CheckingProvider(simulator, rules);
+        // Required same-host dependencies (50 µs on one host, 200 µs across the rack): x needs a "db-k" within 100 µs.
+        // Pairs start on one host, so their dependencies are met and a move can break them.
+        var declarations = new List<VmDeclaration>();
+        var nameOf = inventory.Vms.ToDictionary(v => v.Id, v => v.Name);
+        var pairs = inventory.Placements.GroupBy(p => p.Host).Where(g => g.Count() >= 2).Select(g => g.Select(p => nameOf[p.Vm]).Take(2).ToArray()).ToList();
+        for (int k = 0; k < pairs.Count; k++)
+        {
+            declarations.Add(new VmDeclaration { VmName = pairs[k][0], Provides = new ProvidedProfile { Type = $"db-{k}" } });
+            declarations.Add(new VmDeclaration
+            {
+                VmName = pairs[k][1],
+                Required = [new DependencySpec { Type = $"db-{k}", Latency = new LatencyBound(TimeSpan.FromMicroseconds(100), false) }],
+            });
+        }
+
+        var provider = new CheckingProvider(simulator, rules, declarations);
         await using var runtime = new EcosystemRuntime(provider, new NoMigrationPolicy(), Options.Create(new RuntimeOptions
         {
             Mode = ExecutionMode.Approve,
@@ -158,7 +184,13 @@ public sealed class ExecutorPropertyTests
             FailureBackoff = TimeSpan.FromMinutes(2),
             ApprovalTimeout = TimeSpan.FromHours(1),
             PlanQueueCapacity = 50,
-        }), clock, new RuntimeComponents { Constraints = rules, Controllers = [new RandomPlans(new Random(seed * 31), vms, hosts)] });
+        }), clock, new RuntimeComponents
+        {
+            Constraints = rules,
+            Graph = new EcosystemGraph(),
+            Declarations = declarations,
+            Controllers = [new RandomPlans(new Random(seed * 31), vms, hosts)],
+        });
         await runtime.StartAsync(ct);
         try
         {
@@ -212,6 +244,14 @@ public sealed class ExecutorPropertyTests
             TestContext.Current.TestOutputHelper?.WriteLine(b);
         }
 
+        int dependencySkips = 0;
+        await foreach (var r in runtime.Audit.QueryAsync(new VmEcosystem.Runtime.Audit.AuditQuery { Kinds = [VmEcosystem.Runtime.Audit.AuditKind.DecisionSkipped] }, ct))
+        {
+            dependencySkips += r.Message.Contains("required dependency", StringComparison.Ordinal) ? 1 : 0;
+        }
+
+        TestContext.Current.TestOutputHelper?.WriteLine($"{provider.Starts} starts, {runtime.Status.Migrations.Skipped} skipped, {dependencySkips} for a required dependency");
+        Assert.True(dependencySkips > 0, "no move was refused for a required dependency: that part of the property was not exercised");
         Assert.Empty(provider.Breaks);
     }
 }
