@@ -146,6 +146,22 @@ public abstract partial class HypervisorProvider : IHypervisor, IAsyncDisposable
     }
 
     /// <inheritdoc />
+    public Task<IMigrationOperation?> FindRunningMigrationAsync(VmId vm, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        return _inFlight.TryGetValue(vm, out var running)
+            ? Task.FromResult<IMigrationOperation?>(running)
+            : FindRunningMigrationCoreAsync(vm, cancellationToken);
+    }
+
+    /// <summary>
+    /// A migration of <paramref name="vm"/> that this provider instance did not start but the hypervisor runs (a
+    /// previous process's); null by default. Providers whose hypervisor keeps migration jobs override it.
+    /// </summary>
+    protected virtual Task<IMigrationOperation?> FindRunningMigrationCoreAsync(VmId vm, CancellationToken cancellationToken) =>
+        Task.FromResult<IMigrationOperation?>(null);
+
+    /// <inheritdoc />
     public async Task<IMigrationOperation> StartMigrationAsync(MigrationRequest request, CancellationToken cancellationToken = default)
     {
         const string op = "StartMigration";

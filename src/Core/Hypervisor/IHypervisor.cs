@@ -44,4 +44,11 @@ public interface IHypervisor
     /// <see cref="HypervisorErrorKind.Conflict"/> error is thrown.
     /// </summary>
     Task<IMigrationOperation> StartMigrationAsync(MigrationRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The migration of <paramref name="vm"/> the provider is running now, or null when it knows of none. A runtime
+    /// that restarts uses it to follow a move its previous process started to its real end. Starts nothing.
+    /// </summary>
+    Task<IMigrationOperation?> FindRunningMigrationAsync(VmId vm, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IMigrationOperation?>(null);
 }

@@ -31,4 +31,7 @@ internal class DelegatingHypervisor(IHypervisor inner) : IHypervisor
 
     public virtual Task<IMigrationOperation> StartMigrationAsync(MigrationRequest request, CancellationToken cancellationToken = default) =>
         inner.StartMigrationAsync(request, cancellationToken);
+
+    public Task<IMigrationOperation?> FindRunningMigrationAsync(VmId vm, CancellationToken cancellationToken = default) =>
+        inner.FindRunningMigrationAsync(vm, cancellationToken);
 }

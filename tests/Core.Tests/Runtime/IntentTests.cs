@@ -179,4 +179,41 @@ public sealed class IntentTests
         inventory = await simulator.GetInventoryAsync(ct);
         Assert.Equal(inventory.Vms.Count, inventory.Placements.Select(p => p.Vm).Distinct().Count()); // every VM on exactly one host
     }
+
+    [Fact]
+    public async Task A_move_still_running_when_the_new_process_starts_is_followed_to_its_real_end()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var clock = new VirtualClock();
+        await using var simulator = new SimulatorHypervisor(new SimulatorOptions { Synthetic = new SyntheticWorkloadOptions { VmCount = 40, Seed = 3 }, HostCount = 30 }, clock);
+        var store = new InMemoryAuditStore();
+        var first = new LostAnswers(simulator, lose: int.MaxValue);
+        var firstAudit = new SeverableAudit(store);
+        var dying = Runtime(first, firstAudit, clock, TimeSpan.FromHours(1));
+        await dying.StartAsync(ct);
+        await SimulatedRuntime.AdvanceAsync(dying, clock, clock.GetUtcNow() + TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(2), ct); // the first pass's moves are copying
+        Assert.True(first.Operations > 0, "the first process should have started migrations");
+        first.Sever();
+        firstAudit.Severed = true;
+        Assert.True(simulator.MigrationsInFlight > 0, "the moves should still be copying when the new process starts");
+
+        // The new process starts at once: the provider still runs the moves, so they are followed, not written off.
+        var runtime = Runtime(new LostAnswers(simulator, lose: 0), store, clock, TimeSpan.FromSeconds(20));
+        await runtime.StartAsync(ct);
+        try
+        {
+            await SimulatedRuntime.AdvanceAsync(runtime, clock, clock.GetUtcNow() + TimeSpan.FromMinutes(10), ct);
+        }
+        finally
+        {
+            await SimulatedRuntime.StopAsync(runtime, clock);
+        }
+
+        var trail = await Trail(store);
+        Assert.Contains(trail, r => r.Kind == AuditKind.MigrationStarted && r.Message.Contains("still runs; followed", StringComparison.Ordinal));
+        EveryIntentHasExactlyOneOutcome(trail);
+        Assert.DoesNotContain(trail, r => r.Kind == AuditKind.MigrationFailed && r.Message.StartsWith("reconciled at start", StringComparison.Ordinal));
+        Assert.Equal(0, simulator.MigrationsInFlight);
+        Assert.DoesNotContain(runtime.Reservations, r => r.Kind == VmEcosystem.Planning.ShadowSlots.ReservationKind.MigrationInFlight);
+    }
 }

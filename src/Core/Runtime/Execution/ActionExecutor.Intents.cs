@@ -73,12 +73,19 @@ internal sealed partial class ActionExecutor
         }
 
         var now = core.Time.GetUtcNow();
+        int followed = 0;
         foreach (var intent in open.Values.OrderBy(r => r.Sequence))
         {
             var vm = intent.Vm!.Value;
             HostId? where = HostOf(inventory, vm);
             bool migration = intent.Target is not null;
             bool moved = migration && where == intent.Target;
+            if (migration && !moved && await FollowAsync(intent, now, cancellationToken).ConfigureAwait(false))
+            {
+                followed++;
+                continue;
+            }
+
             lock (_gate)
             {
                 if (where is { } w)
@@ -105,11 +112,53 @@ internal sealed partial class ActionExecutor
             await core.Audit.AppendAsync(kind, intent.Controller, intent.PlanId, vm, intent.Source, intent.Target, message).ConfigureAwait(false);
         }
 
-        RuntimeLog.Reconciled(core.Logger, open.Count, string.Join("; ", open.Values.Take(5).Select(r => $"{r.Vm} ({r.PlanId})")));
+        RuntimeLog.Reconciled(core.Logger, open.Count, $"{followed} still running and followed; " + string.Join("; ", open.Values.Take(5).Select(r => $"{r.Vm} ({r.PlanId})")));
 
         // The real outcomes are in the store before anything new is planned.
         await core.Audit.FlushAsync(cancellationToken).ConfigureAwait(false);
         return open.Count;
+    }
+
+    // A migration the previous process started may still run: the provider is asked (it starts nothing), and a move
+    // it runs to the intent's target is followed to its real end like one this process started.
+    private async Task<bool> FollowAsync(AuditRecord intent, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var vm = intent.Vm!.Value;
+        IMigrationOperation? operation;
+        try
+        {
+            operation = await core.Calls.CallAsync("FindRunningMigration", ct => core.Hypervisor.FindRunningMigrationAsync(vm, ct), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HypervisorException or TimeoutException && !cancellationToken.IsCancellationRequested)
+        {
+            return false; // cannot tell: the inventory decides, as for a provider without the lookup
+        }
+
+        if (operation is null || operation.Target != intent.Target || intent.Source is not { } source)
+        {
+            return false;
+        }
+
+        var decision = new Planning.MigrationDecision
+        {
+            Vm = vm, Source = source, Target = operation.Target, VmIndex = -1, TargetIndex = -1, Stage = "reconciled", Rule = "started before the restart",
+            Trigger = new Planning.TriggerEvidence("reconciled", $"migration {operation.Id} was started by the previous process"),
+        };
+        var action = new MigrateAction(decision);
+        var running = new RunningMigration(intent.PlanId!, decision, operation, now);
+        lock (_gate)
+        {
+            _limits.Reserve(action, now);
+            _limits.Answered(vm, now);
+            _running[vm] = running;
+        }
+
+        observer.OnMigrationStarting(decision, now);
+        Count(MigrateAction.KindName, Started);
+        await core.Audit.AppendAsync(AuditKind.MigrationStarted, intent.Controller, intent.PlanId, vm, source, operation.Target,
+            $"reconciled at start: migration {operation.Id}, started before the runtime stopped, still runs; followed to its end").ConfigureAwait(false);
+        _ = TrackAsync(intent.Controller ?? "execution", running, action);
+        return true;
     }
 
     // The start call timed out after every retry. One more (idempotent) start asks the provider: a migration it
