@@ -79,6 +79,21 @@ public sealed class IntentTests
             CallRetries = 0,
         }), clock, new RuntimeComponents { Audit = audit });
 
+    // A first process whose start answers never come back runs for a while, then dies: no stop, no more calls, no
+    // more writes. What it started runs on in the provider.
+    private static async Task<LostAnswers> KillAfterAsync(SimulatorHypervisor simulator, IAuditStore store, VirtualClock clock, TimeSpan after)
+    {
+        var first = new LostAnswers(simulator, lose: int.MaxValue);
+        var firstAudit = new SeverableAudit(store);
+        var dying = Runtime(first, firstAudit, clock, TimeSpan.FromHours(1));
+        await dying.StartAsync(TestContext.Current.CancellationToken);
+        await SimulatedRuntime.AdvanceAsync(dying, clock, clock.GetUtcNow() + after, TestContext.Current.CancellationToken);
+        Assert.True(first.Operations > 0, "the first process should have started migrations");
+        first.Sever();
+        firstAudit.Severed = true;
+        return first;
+    }
+
     private static async Task<List<AuditRecord>> Trail(IAuditStore audit)
     {
         var list = new List<AuditRecord>();
@@ -135,16 +150,7 @@ public sealed class IntentTests
         await using var simulator = new SimulatorHypervisor(new SimulatorOptions { Synthetic = new SyntheticWorkloadOptions { VmCount = 40, Seed = 3 }, HostCount = 30 }, clock);
         var store = new InMemoryAuditStore();
 
-        // The first process: its start answers never come back, then it dies (no stop, no more calls, no more writes).
-        var first = new LostAnswers(simulator, lose: int.MaxValue);
-        var firstAudit = new SeverableAudit(store);
-        var dying = Runtime(first, firstAudit, clock, TimeSpan.FromHours(1));
-        await dying.StartAsync(ct);
-        await SimulatedRuntime.AdvanceAsync(dying, clock, clock.GetUtcNow() + TimeSpan.FromMinutes(6), ct);
-        int ran = first.Operations;
-        Assert.True(ran > 0, "the first process should have started migrations");
-        first.Sever();
-        firstAudit.Severed = true;
+        int ran = (await KillAfterAsync(simulator, store, clock, TimeSpan.FromMinutes(6))).Operations;
         var open = (await Trail(store)).Where(r => r.Kind == AuditKind.ActionIntended).ToList();
         Assert.Equal(ran, open.Count);
 
@@ -187,14 +193,7 @@ public sealed class IntentTests
         var clock = new VirtualClock();
         await using var simulator = new SimulatorHypervisor(new SimulatorOptions { Synthetic = new SyntheticWorkloadOptions { VmCount = 40, Seed = 3 }, HostCount = 30 }, clock);
         var store = new InMemoryAuditStore();
-        var first = new LostAnswers(simulator, lose: int.MaxValue);
-        var firstAudit = new SeverableAudit(store);
-        var dying = Runtime(first, firstAudit, clock, TimeSpan.FromHours(1));
-        await dying.StartAsync(ct);
-        await SimulatedRuntime.AdvanceAsync(dying, clock, clock.GetUtcNow() + TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(2), ct); // the first pass's moves are copying
-        Assert.True(first.Operations > 0, "the first process should have started migrations");
-        first.Sever();
-        firstAudit.Severed = true;
+        await KillAfterAsync(simulator, store, clock, TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(2)); // the first pass's moves are copying
         Assert.True(simulator.MigrationsInFlight > 0, "the moves should still be copying when the new process starts");
 
         // The new process starts at once: the provider still runs the moves, so they are followed, not written off.
