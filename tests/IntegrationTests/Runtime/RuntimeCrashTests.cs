@@ -37,19 +37,7 @@ public sealed class RuntimeCrashTests : IDisposable
         public IAsyncEnumerable<AuditRecord> QueryAsync(AuditQuery query, CancellationToken cancellationToken = default) => inner.QueryAsync(query, cancellationToken);
     }
 
-    private static readonly RuntimeOptions Limits = new()
-    {
-        Mode = ExecutionMode.Automatic,
-        MaxConcurrentMigrationsPerHost = 2,
-        MaxConcurrentMigrationsInCluster = 12,
-        MaxMigrationsPerWindow = 150,
-        RateWindow = TimeSpan.FromHours(1),
-        CallTimeout = TimeSpan.FromSeconds(20),
-        CallRetries = 1,
-        FailureBackoff = TimeSpan.FromMinutes(30),
-        EventDebounce = TimeSpan.FromMinutes(1),
-        RecheckCapacity = false, // the planner over-commits memory like CloudSim (EnforceMemory = false)
-    };
+    private static readonly RuntimeOptions Limits = RuntimeFaultTests.FaultDayLimits();
 
     private static EcosystemRuntime Runtime(IHypervisor provider, IAuditStore audit, PlacementConstraints rules, TimeProvider clock) =>
         new(provider, PredictivePolicy.Create(new PredictiveOptions { EnforceMemory = false }), Options.Create(Limits), clock,

@@ -14,6 +14,24 @@ namespace VmEcosystem.IntegrationTests.Runtime;
 /// <summary>A simulated day on a provider that fails or hangs a fifth of its calls.</summary>
 public sealed class RuntimeFaultTests
 {
+    /// <summary>The limits of a faulty day (shared by the crash test): tight enough that the limits are really tested.</summary>
+    internal static RuntimeOptions FaultDayLimits() => new()
+    {
+        Mode = ExecutionMode.Automatic,
+        MaxConcurrentMigrationsPerHost = 2,
+        MaxConcurrentMigrationsInCluster = 12,
+        MaxMigrationsPerWindow = 150,
+        RateWindow = TimeSpan.FromHours(1),
+        CallTimeout = TimeSpan.FromSeconds(20),
+        CallRetries = 1,
+        FailureBackoff = TimeSpan.FromMinutes(30),
+        EventDebounce = TimeSpan.FromMinutes(1),
+
+        // The planner here over-commits memory the way CloudSim does (EnforceMemory = false), so the executor's
+        // re-check must not refuse what the planner deliberately allows.
+        RecheckCapacity = false,
+    };
+
     [Fact]
     public async Task A_day_on_a_provider_failing_a_fifth_of_its_calls_loses_nothing_and_keeps_running()
     {
@@ -23,23 +41,7 @@ public sealed class RuntimeFaultTests
         var simulator = provider.GetRequiredService<IHypervisor>();
         var simulation = provider.GetRequiredService<ISimulatedCluster>();
         var faulty = new FaultyHypervisor(simulator, faultShare: 0.2, seed: 7, clock);
-        var options = new RuntimeOptions
-        {
-            Mode = ExecutionMode.Automatic,
-            MaxConcurrentMigrationsPerHost = 2,
-            MaxConcurrentMigrationsInCluster = 12,
-            MaxMigrationsPerWindow = 150,
-            RateWindow = TimeSpan.FromHours(1),
-            CallTimeout = TimeSpan.FromSeconds(20),
-            CallRetries = 1,
-            FailureBackoff = TimeSpan.FromMinutes(30),
-            EventDebounce = TimeSpan.FromMinutes(1),
-
-            // The planner here over-commits memory the way CloudSim does (EnforceMemory = false), so the executor's
-            // re-check must not refuse what the planner deliberately allows; with it on, a varying share of the
-            // day's moves is skipped and the fault counts below fall under their floors.
-            RecheckCapacity = false,
-        };
+        var options = FaultDayLimits();
         var audit = new InMemoryAuditStore(capacity: 1_000_000);
         await using var runtime = new EcosystemRuntime(faulty, PredictivePolicy.Create(new PredictiveOptions { EnforceMemory = false }),
             Options.Create(options), clock, new RuntimeComponents { Audit = audit });
