@@ -100,8 +100,18 @@ internal sealed partial class LibvirtHypervisor
         ConnectionHandle dstHandle, uint flags, MigrationOptions options, MigrationExecution execution)
     {
         private readonly Lock _gate = new();
-        private double _percent;
-        private long _bytes;
+        private readonly ProgressTracker _progress = new();
+
+        private long Bytes
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _progress.Bytes;
+                }
+            }
+        }
 
         public unsafe void Run()
         {
@@ -175,7 +185,7 @@ internal sealed partial class LibvirtHypervisor
 
         private void Complete(DomainHandle? destination, DateTimeOffset now)
         {
-            long bytes = _bytes;
+            long bytes = Bytes;
             if (destination is not null
                 && LibvirtNative.virDomainGetJobStats(destination, out _, out IntPtr p, out int n, LibvirtNative.JobStatsCompleted) == 0 && p != IntPtr.Zero)
             {
@@ -217,14 +227,14 @@ internal sealed partial class LibvirtHypervisor
             // depending on the phase; either way, a cancel we asked for that left the VM home is a cancellation.
             if ((error.Code == LibvirtErrors.OperationAborted || execution.CancellationRequested.IsCancellationRequested) && final == src.Host)
             {
-                execution.Cancel(now, _bytes);
+                execution.Cancel(now, Bytes);
                 return;
             }
 
             var failure = new HypervisorException(LibvirtErrors.Classify(error.Code),
                 $"Live migration of VM '{vm}' from '{src.Host}' to '{dst.Host}' failed: {error.Message} ({error.CodeName})",
                 "libvirt", "StartMigration", error.CodeName, error);
-            execution.Fail(now, failure, _bytes, final);
+            execution.Fail(now, failure, Bytes, final);
         }
 
         private async Task PollAsync(CancellationToken stop)
@@ -253,16 +263,10 @@ internal sealed partial class LibvirtHypervisor
                     continue;
                 }
 
-                double total = stats.GetValueOrDefault("data_total"), processed = stats.GetValueOrDefault("data_processed");
-                double remaining = stats.GetValueOrDefault("data_remaining");
-                double? dirty = stats.TryGetValue("memory_dirty_rate", out double pages) ? pages * stats.GetValueOrDefault("memory_page_size", 4096) : null;
                 MigrationProgress report;
                 lock (_gate)
                 {
-                    // Remaining data can grow again as the guest dirties pages; the reported percentage never goes back.
-                    _percent = Math.Max(_percent, total > 0 ? Math.Min(99, 100 * processed / total) : 0);
-                    _bytes = Math.Max(_bytes, (long)processed);
-                    report = new MigrationProgress(total > 0 ? MigrationPhase.Copying : MigrationPhase.Preparing, _percent, _bytes, (long)remaining, dirty, owner.TimeProvider.GetUtcNow());
+                    report = _progress.Next(stats, owner.TimeProvider.GetUtcNow());
                 }
 
                 execution.ReportProgress(report);

@@ -64,6 +64,24 @@ public abstract class MigrationConformance(IHypervisorFixture fixture) : Conform
     }
 
     [Fact]
+    public async Task A_running_migration_is_found_and_none_once_it_ended()
+    {
+        await using var provider = await Fixture.CreateProviderAsync();
+        Require(provider, HypervisorCapabilities.LiveMigration);
+        var (vm, target) = await Fixture.PickMigrationAsync(provider);
+        Assert.Null(await provider.FindRunningMigrationAsync(vm)); // finding starts nothing
+        var operation = await provider.StartMigrationAsync(new MigrationRequest(vm, target));
+        var found = await provider.FindRunningMigrationAsync(vm);
+        if (!operation.Completion.IsCompleted || found is not null)
+        {
+            Assert.Same(operation, found);
+        }
+
+        Assert.Equal(MigrationOutcome.Succeeded, (await CompleteAsync(provider, operation)).Outcome);
+        Assert.Null(await provider.FindRunningMigrationAsync(vm));
+    }
+
+    [Fact]
     public async Task A_second_migration_to_another_host_is_a_conflict()
     {
         await using var provider = await Fixture.CreateProviderAsync();

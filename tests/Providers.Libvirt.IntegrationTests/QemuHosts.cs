@@ -196,6 +196,62 @@ public sealed class QemuHosts : IAsyncLifetime
 
     private static string Tail(string text) => text.Length <= 600 ? text : text[^600..];
 
+    /// <summary>Starts a 1 MiB/s migration of vm1 with <c>virsh</c>, waits until the source copies, and kills virsh.</summary>
+    public async Task<(HostId Home, HostId Away)> LeaveRunningMigrationAsync(bool peerToPeer)
+    {
+        HostId home, away;
+        await using (var probe = CreateProvider())
+        {
+            (home, away) = await LocateVmAsync(probe);
+        }
+
+        await WaitUntilActiveOnlyOnAsync(home);
+        var psi = new ProcessStartInfo("virsh") { RedirectStandardOutput = true, RedirectStandardError = true };
+        string[] args =
+        [
+            "-q", "-c", UriOf(home.Value), "migrate", "--live", "--unsafe", "--persistent", "--undefinesource",
+            "--bandwidth", "1", .. peerToPeer ? ["--p2p"] : Array.Empty<string>(),
+            Vm, UriOf(away.Value), "tcp://127.0.0.1", "--listen-address", "127.0.0.1",
+        ];
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var virsh = Process.Start(psi) ?? throw new InvalidOperationException("Cannot start virsh.");
+        try
+        {
+            var until = DateTime.UtcNow.AddSeconds(30);
+            while (!(await VirshAsync(home.Value, "domjobinfo", Vm)).Output.Contains("Outgoing migration", StringComparison.Ordinal))
+            {
+                Assert.True(DateTime.UtcNow < until && !virsh.HasExited,
+                    $"virsh migrate did not start a job: {(virsh.HasExited ? await virsh.StandardError.ReadToEndAsync() : "still waiting")}");
+                await Task.Delay(200);
+            }
+        }
+        finally
+        {
+            virsh.Kill(entireProcessTree: true);
+            await virsh.WaitForExitAsync();
+        }
+
+        return (home, away);
+    }
+
+    /// <summary>Waits until vm1 is active on no host but <paramref name="home"/>.</summary>
+    public async Task WaitUntilActiveOnlyOnAsync(HostId home)
+    {
+        var until = DateTime.UtcNow.AddSeconds(30);
+        foreach (var host in new[] { "hosta", "hostb" }.Where(h => h != home.Value))
+        {
+            while ((await VirshAsync(host, "list", "--name")).Output.Contains(Vm, StringComparison.Ordinal))
+            {
+                Assert.True(DateTime.UtcNow < until, $"vm1 is still active on {host}, not only on {home}.");
+                await Task.Delay(200);
+            }
+        }
+    }
+
     /// <summary>Where vm1 runs now, by the provider's inventory.</summary>
     internal static async Task<(HostId Source, HostId Other)> LocateVmAsync(IHypervisor provider)
     {

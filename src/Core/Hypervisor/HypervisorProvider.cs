@@ -145,117 +145,6 @@ public abstract partial class HypervisorProvider : IHypervisor, IAsyncDisposable
         return InvokeAsync(op, needed, cancellationToken, ct => SetResourceControlsCoreAsync(vm, controls, ct));
     }
 
-    /// <inheritdoc />
-    public Task<IMigrationOperation?> FindRunningMigrationAsync(VmId vm, CancellationToken cancellationToken = default)
-    {
-        ThrowIfDisposed();
-        return _inFlight.TryGetValue(vm, out var running)
-            ? Task.FromResult<IMigrationOperation?>(running)
-            : FindRunningMigrationCoreAsync(vm, cancellationToken);
-    }
-
-    /// <summary>
-    /// A migration of <paramref name="vm"/> that this provider instance did not start but the hypervisor runs (a
-    /// previous process's); null by default. Providers whose hypervisor keeps migration jobs override it.
-    /// </summary>
-    protected virtual Task<IMigrationOperation?> FindRunningMigrationCoreAsync(VmId vm, CancellationToken cancellationToken) =>
-        Task.FromResult<IMigrationOperation?>(null);
-
-    /// <inheritdoc />
-    public async Task<IMigrationOperation> StartMigrationAsync(MigrationRequest request, CancellationToken cancellationToken = default)
-    {
-        const string op = "StartMigration";
-        ArgumentNullException.ThrowIfNull(request);
-        RequireId(request.Vm.Value, "request.Vm", op);
-        RequireId(request.Target.Value, "request.Target", op);
-        var options = request.Options ?? MigrationOptions.Default;
-        if (options.BandwidthMbps is { } bw && (!double.IsFinite(bw) || bw <= 0))
-        {
-            throw Invalid(op, $"BandwidthMbps must be positive; got {bw}.");
-        }
-
-        if (options.MaxDowntime is { } downtime && downtime <= TimeSpan.Zero)
-        {
-            throw Invalid(op, $"MaxDowntime must be positive; got {downtime}.");
-        }
-
-        if (options.Timeout is { } timeout && timeout <= TimeSpan.Zero)
-        {
-            throw Invalid(op, $"Timeout must be positive; got {timeout}.");
-        }
-
-        ThrowIfDisposed();
-        Require(HypervisorCapabilities.LiveMigration, op);
-        if ((options.BandwidthMbps is not null || options.MaxDowntime is not null)
-            && (Capabilities & HypervisorCapabilities.MigrationTuning) == 0)
-        {
-            throw new HypervisorException(HypervisorErrorKind.NotSupported,
-                $"Provider '{Name}' cannot tune migration bandwidth or downtime.", Name, op);
-        }
-
-        if (_inFlight.TryGetValue(request.Vm, out var running))
-        {
-            if (running.Target == request.Target && (request.ExpectedSource is null || request.ExpectedSource == running.Source))
-            {
-                return running; // idempotent: the same request while it runs returns the same operation
-            }
-
-            throw new HypervisorException(HypervisorErrorKind.Conflict,
-                $"VM '{request.Vm}' is already migrating to '{running.Target}'; it cannot also go to '{request.Target}'.",
-                Name, op);
-        }
-
-        HostId source = await InvokeAsync(op, HypervisorCapabilities.None, cancellationToken,
-            ct => ResolveMigrationSourceAsync(request, ct)).ConfigureAwait(false);
-        if (request.ExpectedSource is { } expected && expected != source)
-        {
-            throw new HypervisorException(HypervisorErrorKind.Conflict,
-                $"VM '{request.Vm}' is on '{source}', not on '{expected}' as the request expected; nothing was started.", Name, op);
-        }
-
-        if (source == request.Target)
-        {
-            throw new HypervisorException(HypervisorErrorKind.InvalidArgument,
-                $"VM '{request.Vm}' already runs on '{request.Target}'.", Name, op);
-        }
-
-        long seq = Interlocked.Increment(ref _migrationSequence);
-        var operation = new MigrationOperation($"{Name}-migration-{seq}", request.Vm, source, request.Target, TimeProvider.GetUtcNow());
-        if (!_inFlight.TryAdd(request.Vm, operation))
-        {
-            throw new HypervisorException(HypervisorErrorKind.Conflict,
-                $"VM '{request.Vm}' started migrating concurrently with this request.", Name, op);
-        }
-
-        _ = operation.Completion.ContinueWith(
-            _ => _inFlight.TryRemove(new KeyValuePair<VmId, MigrationOperation>(request.Vm, operation)),
-            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-
-        var execution = new MigrationExecution(operation);
-        if (options.Timeout is { } limit2)
-        {
-            ArmTimeout(execution, operation, limit2);
-        }
-
-        try
-        {
-            await InvokeAsync(op, HypervisorCapabilities.None, cancellationToken, async ct =>
-            {
-                await StartMigrationCoreAsync(request with { Options = options }, source, execution, ct).ConfigureAwait(false);
-                return true;
-            }).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            var error = ex as HypervisorException ?? new HypervisorException(HypervisorErrorKind.ProviderFault, ex.Message, Name, op, null, ex);
-            execution.Fail(TimeProvider.GetUtcNow(), error);
-            throw;
-        }
-
-        LogMigrationStarted(Logger, Name, request.Vm.Value, source.Value, request.Target.Value, operation.Id);
-        return operation;
-    }
-
     /// <summary>Stops event streams and releases resources. In-flight migrations are not aborted.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -321,19 +210,6 @@ public abstract partial class HypervisorProvider : IHypervisor, IAsyncDisposable
     /// <summary>Builds a <see cref="HypervisorErrorKind.NotFound"/> error naming the host.</summary>
     protected HypervisorException HostNotFound(HostId host, string operation) =>
         new(HypervisorErrorKind.NotFound, $"Host '{host}' does not exist on provider '{Name}'.", Name, operation);
-
-    private void ArmTimeout(MigrationExecution execution, MigrationOperation operation, TimeSpan limit)
-    {
-        ITimer? timer = null;
-        timer = TimeProvider.CreateTimer(_ =>
-        {
-            // Ask the provider to abort; it reports the final result itself (the VM stays on the source).
-            _ = operation.CancelAsync();
-            timer?.Dispose();
-        }, null, limit, Timeout.InfiniteTimeSpan);
-        _ = operation.Completion.ContinueWith(_ => timer.Dispose(), TaskScheduler.Default);
-        _ = execution;
-    }
 
     private async Task<T> InvokeAsync<T>(
         string operation, HypervisorCapabilities required, CancellationToken cancellationToken, Func<CancellationToken, Task<T>> call)

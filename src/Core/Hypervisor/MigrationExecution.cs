@@ -53,6 +53,7 @@ internal sealed class MigrationOperation : IMigrationOperation
     private readonly Lock _gate = new();
     private readonly List<Channel<MigrationProgress>> _watchers = [];
     private MigrationProgress _progress;
+    private Action? _ending;
 
     public MigrationOperation(string id, VmId vm, HostId source, HostId target, DateTimeOffset startedAt)
     {
@@ -88,6 +89,9 @@ internal sealed class MigrationOperation : IMigrationOperation
     public Task<MigrationResult> Completion => _completion.Task;
 
     internal CancellationToken CancellationRequestedToken => _cancel.Token;
+
+    /// <summary>Runs once when the result is set, before awaiters of <see cref="Completion"/> resume.</summary>
+    internal void WhenEnding(Action ending) => _ending = ending;
 
     public Task CancelAsync(CancellationToken cancellationToken = default)
     {
@@ -179,6 +183,7 @@ internal sealed class MigrationOperation : IMigrationOperation
             }
 
             _watchers.Clear();
+            _ending?.Invoke(); // before anyone awaiting the result resumes: they see the provider's state already updated
             _completion.TrySetResult(result);
             return true;
         }

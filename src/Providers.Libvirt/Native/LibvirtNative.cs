@@ -191,6 +191,9 @@ internal static partial class LibvirtNative
     public static partial int virDomainAbortJob(DomainHandle domain);
 
     [LibraryImport(Library)]
+    public static partial int virDomainGetState(DomainHandle domain, out int state, out int reason, uint flags);
+
+    [LibraryImport(Library)]
     public static partial void virTypedParamsFree(IntPtr parameters, int nparams);
 
     [LibraryImport(Library)]
