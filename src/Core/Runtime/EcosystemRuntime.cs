@@ -20,7 +20,7 @@ namespace VmEcosystem.Runtime;
 /// modes and audit. Every controller survives failing iterations (logged, counted, audited, retried with backoff).
 /// All timing is on the injected <see cref="TimeProvider"/>.
 /// </summary>
-public sealed class EcosystemRuntime : IAsyncDisposable
+public sealed partial class EcosystemRuntime : IAsyncDisposable
 {
     private readonly RuntimeCore _core;
     private readonly RuntimeModel _model;
@@ -95,9 +95,6 @@ public sealed class EcosystemRuntime : IAsyncDisposable
     /// <summary>The audit trail (a query first waits, up to <see cref="RuntimeOptions.CallTimeout"/>, for the records appended before it to be written).</summary>
     public IAuditStore Audit { get; }
 
-    /// <summary>The ecosystem graph, when one is used.</summary>
-    public EcosystemGraph? Graph => _model.Graph;
-
     /// <summary>The controllers the runtime hosts, built-in ones first.</summary>
     public IReadOnlyList<string> Controllers => [.. _controllers.Select(c => c.Name)];
 
@@ -144,6 +141,7 @@ public sealed class EcosystemRuntime : IAsyncDisposable
                 AuditFailures = _core.Audit.Failures,
                 AuditPending = _core.Audit.Pending,
                 AuditLost = _core.Audit.Lost,
+                SubscriberFailures = _planning.SubscriberFailures,
             };
         }
     }
@@ -162,6 +160,9 @@ public sealed class EcosystemRuntime : IAsyncDisposable
             $"runtime started: mode {o.Mode}, policy {Policy.Name}, metrics every {o.MetricsInterval}, planning every {o.PlanningInterval}; controllers {string.Join(", ", Controllers)}")
             .ConfigureAwait(false);
         RuntimeLog.Started(_logger, o.Mode, Policy.Name);
+        // What a previous process set (declarations, maintenance) and the limits its recent actions impose come back first.
+        string restored = await RestoreAsync(cancellationToken).ConfigureAwait(false);
+        RuntimeLog.Restored(_logger, restored);
         // Intents a stopped or killed process left without outcome are resolved against the provider before any plan.
         int reconciled = await _executor.ReconcileAsync(cancellationToken).ConfigureAwait(false);
         if (reconciled > 0)
@@ -244,54 +245,6 @@ public sealed class EcosystemRuntime : IAsyncDisposable
     /// <summary>Rejects a plan waiting for approval.</summary>
     public Task RejectAsync(string planId, string? reason = null) => _execution.RejectAsync(planId, reason);
 
-    /// <summary>
-    /// Puts a host in maintenance: it takes no VMs, and the next pass (requested at once) evacuates its VMs within
-    /// the limits and the execution mode.
-    /// </summary>
-    public async Task EnterMaintenanceAsync(HostId host)
-    {
-        if (!_model.EnterMaintenance(host))
-        {
-            return;
-        }
-
-        RuntimeLog.Maintenance(_logger, host.Value, "entered");
-        await _core.Audit.AppendAsync(AuditKind.MaintenanceEntered, null, null, null, null, host, $"host {host} entered maintenance; its VMs will be evacuated").ConfigureAwait(false);
-        _collection.Trigger("maintenance", debounce: false);
-    }
-
-    /// <summary>Takes a host out of maintenance.</summary>
-    public async Task ExitMaintenanceAsync(HostId host)
-    {
-        if (!_model.ExitMaintenance(host))
-        {
-            return;
-        }
-
-        RuntimeLog.Maintenance(_logger, host.Value, "left");
-        await _core.Audit.AppendAsync(AuditKind.MaintenanceExited, null, null, null, null, host, $"host {host} left maintenance").ConfigureAwait(false);
-    }
-
-    /// <summary>Adds or replaces a dependency declaration (requires an ecosystem graph); triggers planning when configured.</summary>
-    public void SetDeclaration(VmDeclaration declaration)
-    {
-        ArgumentNullException.ThrowIfNull(declaration);
-        if (_model.Graph is null)
-        {
-            throw new InvalidOperationException("This runtime has no ecosystem graph; register declarations with UseEcosystem(...).");
-        }
-
-        lock (_model.Gate)
-        {
-            _model.Graph.SetDeclaration(declaration);
-        }
-
-        if (_core.Options.PlanOnDependencyChange)
-        {
-            _collection.Trigger("dependencies", debounce: true);
-        }
-    }
-
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
@@ -318,9 +271,9 @@ public sealed class EcosystemRuntime : IAsyncDisposable
             planner = planner.With(filters: [new PlacementConstraintFilter()]);
         }
 
-        if (graph is not null && !planner.Filters.Any(f => f is Ecosystem.Planning.DependencyGuardFilter))
+        if (graph is not null && !planner.Filters.Any(f => f is VmEcosystem.Ecosystem.Planning.DependencyGuardFilter))
         {
-            planner = Ecosystem.Planning.EcosystemPlanning.WithEcosystem(planner, graph);
+            planner = VmEcosystem.Ecosystem.Planning.EcosystemPlanning.WithEcosystem(planner, graph);
         }
 
         return planner;

@@ -43,4 +43,10 @@ internal static partial class RuntimeLog
 
     [LoggerMessage(EventId = 140, Level = LogLevel.Information, Message = "Host {Host} {Action} maintenance")]
     public static partial void Maintenance(ILogger logger, string host, string action);
+
+    [LoggerMessage(EventId = 127, Level = LogLevel.Warning, Message = "Audit record {Sequence} could not be restored at start and is skipped: {Reason}")]
+    public static partial void RestoreSkipped(ILogger logger, long sequence, string reason);
+
+    [LoggerMessage(EventId = 128, Level = LogLevel.Information, Message = "Runtime state restored from the audit trail: {Summary}")]
+    public static partial void Restored(ILogger logger, string summary);
 }

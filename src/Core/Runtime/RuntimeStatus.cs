@@ -62,6 +62,9 @@ public sealed record RuntimeStatus
 
     /// <summary>Audit records lost: the queue was full (<see cref="RuntimeOptions.AuditQueueCapacity"/>) or the store still failed at disposal.</summary>
     public long AuditLost { get; init; }
+
+    /// <summary>Exceptions thrown by subscribers to runtime events (each logged; none stops a loop).</summary>
+    public long SubscriberFailures { get; init; }
 }
 
 /// <summary>Optional parts of a runtime beyond its provider, policy, options and clock (all have defaults).</summary>

@@ -53,6 +53,11 @@ public sealed class DeclarationFuzzTests
                 {
                     accepted++;
                     Assert.All(result.Declarations, d => Assert.False(string.IsNullOrWhiteSpace(d.VmName)));
+                    // What the writer makes of an accepted document parses back to the same declarations.
+                    string written = DeclarationWriter.ToJson(result.Declarations);
+                    var again = parser.Parse(written);
+                    Assert.True(again.Success, $"Case {i}: the written form was refused: {string.Join("; ", again.Errors)}\n{written}");
+                    Assert.Equal(written, DeclarationWriter.ToJson(again.Declarations));
                     continue;
                 }
 

@@ -61,6 +61,28 @@ public sealed class DeclarationParserTests
         Assert.Empty(list[2].Required);
     }
 
+    [Fact]
+    public void Written_declarations_parse_back_to_equal_ones()
+    {
+        var d = Assert.Single(Parse(IssueExample).GetOrThrow());
+        string json = DeclarationWriter.ToJson(d);
+        var back = Assert.Single(Parse(json).GetOrThrow());
+        Assert.Equal(json, DeclarationWriter.ToJson(back));
+        Assert.Equal(d.Required[0].Version!.ToString(), back.Required[0].Version!.ToString());
+        Assert.Equal(d.Required[0].Latency, back.Required[0].Latency);
+        Assert.Equal(d.Preferred[0].ResourceProfile, back.Preferred[0].ResourceProfile);
+        Assert.Equal(d.Preferred[1].Fuzzy!.Tags.Order(), back.Preferred[1].Fuzzy!.Tags.Order());
+        var full = new VmDeclaration
+        {
+            VmName = "a",
+            Required = [new DependencySpec { Type = "db", CpuArchitecture = "arm64", MinMemoryMiB = 16384, MinBandwidthMbps = 10000, StorageType = "nvme" }],
+            Provides = new ProvidedProfile { Type = "web", Tags = new HashSet<string> { "frontend" }, Signature = [0.1, 2000], StorageType = "ssd", WorkloadClass = "interactive" },
+        };
+        var parsed = Assert.Single(Parse(DeclarationWriter.ToJson(full)).GetOrThrow());
+        Assert.Equal((16384.0, 10000.0, "arm64"), (parsed.Required[0].MinMemoryMiB!.Value, parsed.Required[0].MinBandwidthMbps!.Value, parsed.Required[0].CpuArchitecture!));
+        Assert.Equal(("web", "interactive", 2), (parsed.Provides!.Type!, parsed.Provides.WorkloadClass!, parsed.Provides.Signature!.Count));
+    }
+
     [Theory]
     [InlineData("""{ "vm_name": "a", "dependencies": { "required": [ { "type": "db", "latency": "< 1ms" } ] } }""",
         "$.dependencies.required[0].latency", "unknown field 'latency'; expected 'network_latency_requirement' or one of")]

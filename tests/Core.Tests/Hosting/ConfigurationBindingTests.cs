@@ -74,7 +74,7 @@ public sealed class ConfigurationBindingTests
 
         // The runtime that started uses them: the configured planner limits and the ecosystem graph.
         var started = sp.GetRequiredService<EcosystemRuntime>();
-        Assert.NotNull(started.Graph);
+        Assert.NotNull(started.Ecosystem);
         Assert.Equal(ExecutionMode.Approve, started.Status.Mode);
         var planner = Assert.IsType<MigrationPlanner>(started.Policy);
         Assert.Contains(planner.Limits, l => l.Name == "concurrency(host 3, cluster 500)");

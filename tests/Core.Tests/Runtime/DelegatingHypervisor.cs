@@ -15,7 +15,7 @@ internal class DelegatingHypervisor(IHypervisor inner) : IHypervisor
 
     public Task<InventorySnapshot> GetInventoryAsync(CancellationToken cancellationToken = default) => inner.GetInventoryAsync(cancellationToken);
 
-    public IAsyncEnumerable<InventoryChange> WatchInventoryAsync(CancellationToken cancellationToken = default) => inner.WatchInventoryAsync(cancellationToken);
+    public virtual IAsyncEnumerable<InventoryChange> WatchInventoryAsync(CancellationToken cancellationToken = default) => inner.WatchInventoryAsync(cancellationToken);
 
     public Task<IReadOnlyList<VmMetricSample>> GetVmMetricsAsync(IReadOnlyCollection<VmId>? vms = null, CancellationToken cancellationToken = default) =>
         inner.GetVmMetricsAsync(vms, cancellationToken);

@@ -37,6 +37,28 @@ public sealed partial class EcosystemGraph
         return new ClusterSatisfaction(ClusterScore, ClusterOptimum, _declaring, requiredUnmet, preferredUnmet, impossible);
     }
 
+    /// <summary>
+    /// An immutable copy of the graph's state (O(VMs + dependencies)). The caller must not change the graph while it
+    /// is taken (the runtime takes it under its model lock and caches it per <see cref="Version"/>).
+    /// </summary>
+    public EcosystemSnapshot Snapshot()
+    {
+        var vms = new List<VmEcosystemState>(_vertexOf.Count);
+        for (int v = 0; v < _vertexCapacityUsed; v++)
+        {
+            if (_vm[v] is not { } vm)
+            {
+                continue;
+            }
+
+            HostId? host = _host[v] >= 0 ? _hostIds[_host[v]] : null;
+            var satisfaction = _vmSlots[v].Count > 0 ? Satisfaction(vm.Id) : null;
+            vms.Add(new VmEcosystemState(vm.Id, vm.Name, host, ScoreAt(v), satisfaction));
+        }
+
+        return new EcosystemSnapshot(Version, Cluster(), vms, [.. _declarations.Values]);
+    }
+
     /// <summary>Mean satisfaction over the VMs that declare dependencies (1 when none do); O(1).</summary>
     public double ClusterScore => _declaring > 0 ? _scoreSum / _declaring : 1;
 

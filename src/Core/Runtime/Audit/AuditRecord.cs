@@ -67,6 +67,12 @@ public enum AuditKind
     /// outcome record of the same plan and VM; one without is reconciled against the provider when the runtime starts.
     /// </summary>
     ActionIntended,
+
+    /// <summary>A dependency declaration set at run time (the declaration as JSON in the detail); restored at start.</summary>
+    DeclarationSet,
+
+    /// <summary>A dependency declaration removed at run time (the VM's name in the message); restored at start.</summary>
+    DeclarationRemoved,
 }
 
 /// <summary>One entry of the audit trail. Immutable.</summary>

@@ -119,6 +119,46 @@ internal sealed partial class ActionExecutor
         return open.Count;
     }
 
+    /// <summary>
+    /// Restores the limits a previous process's recent actions impose (cooldowns, failure backoffs, the rate window)
+    /// from the trail of the longest of those windows; returns how many records applied.
+    /// </summary>
+    public async Task<int> RestoreLimitsAsync(CancellationToken cancellationToken)
+    {
+        var o = core.Options;
+        var now = core.Time.GetUtcNow();
+        var span = new[] { o.VmCooldown, o.FailureBackoff, o.RateWindow }.Max();
+        var query = new AuditQuery
+        {
+            From = TimeMath.Add(now, -span),
+            Kinds = [AuditKind.MigrationStarted, AuditKind.ActionStarted, AuditKind.MigrationFailed, AuditKind.ActionFailed],
+        };
+        int applied = 0;
+        await foreach (var r in core.Audit.Store.QueryAsync(query, cancellationToken).ConfigureAwait(false))
+        {
+            if (r.Vm is not { } vm || r.Timestamp > now)
+            {
+                continue;
+            }
+
+            lock (_gate)
+            {
+                if (r.Kind is AuditKind.MigrationStarted or AuditKind.ActionStarted)
+                {
+                    _limits.RestoreStart(vm, r.Timestamp, now);
+                }
+                else
+                {
+                    _limits.RestoreFailure(vm, r.Timestamp);
+                }
+            }
+
+            applied++;
+        }
+
+        return applied;
+    }
+
     // A migration the previous process started may still run: the provider is asked (it starts nothing), and a move
     // it runs to the intent's target is followed to its real end like one this process started.
     private async Task<bool> FollowAsync(AuditRecord intent, DateTimeOffset now, CancellationToken cancellationToken)

@@ -148,6 +148,23 @@ internal sealed class ExecutionLimits(RuntimeOptions options)
     /// <summary>Holds a VM back for the failure backoff (its last action's outcome is unknown or it did not complete).</summary>
     public void Hold(VmId vm, DateTimeOffset now) => _backoffUntil[vm] = TimeMath.Add(now, options.FailureBackoff);
 
+    /// <summary>An action a previous process started at <paramref name="at"/> (from the trail): its cooldown and rate-window slot.</summary>
+    public void RestoreStart(VmId vm, DateTimeOffset at, DateTimeOffset now)
+    {
+        if (!_lastStart.TryGetValue(vm, out var last) || last < at)
+        {
+            _lastStart[vm] = at;
+        }
+
+        if (now - at < options.RateWindow)
+        {
+            _window.Enqueue(at); // the trail is read in order, so the window stays sorted
+        }
+    }
+
+    /// <summary>An action a previous process saw fail at <paramref name="at"/> (from the trail): the VM's backoff.</summary>
+    public void RestoreFailure(VmId vm, DateTimeOffset at) => _backoffUntil[vm] = TimeMath.Add(at, options.FailureBackoff);
+
     /// <summary>Forgets where a VM is (its last move's outcome is unknown); its cooldown and backoff stay.</summary>
     public void ForgetHost(VmId vm) => _knownHost.Remove(vm);
 

@@ -18,6 +18,7 @@ internal sealed class PlanningController(RuntimeCore core, RuntimeModel model, Q
     private bool[] _hotHosts = [];
     private readonly PlanningCycle _cycle = model.Cycle;
     private long _passes;
+    private long _subscriberFailures;
 
     public string Name => ControllerName;
 
@@ -25,6 +26,9 @@ internal sealed class PlanningController(RuntimeCore core, RuntimeModel model, Q
     public void Arm(DateTimeOffset start) => _nextPlanAt = start + core.Options.PlanningInterval;
 
     public long Passes => Interlocked.Read(ref _passes);
+
+    /// <summary>Exceptions thrown by <see cref="PlanMade"/> handlers (each logged; none stops planning).</summary>
+    public long SubscriberFailures => Interlocked.Read(ref _subscriberFailures);
 
     /// <summary>Raised after every planning pass; a throwing handler is logged and never stops planning.</summary>
     public event Action<RuntimePlan>? PlanMade;
@@ -73,15 +77,20 @@ internal sealed class PlanningController(RuntimeCore core, RuntimeModel model, Q
         core.Proposals.Add(new Proposal(made.PlanId, Name, made.Trigger, made.Time, actions));
     }
 
+    // Each handler on its own: one that throws is logged and counted, and the others and planning go on.
     private void Notify(RuntimePlan made, ILogger logger)
     {
-        try
+        foreach (var handler in PlanMade?.GetInvocationList() ?? [])
         {
-            PlanMade?.Invoke(made);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            logger.LogError(ex, "A PlanMade handler failed for {PlanId}; planning goes on", made.PlanId);
+            try
+            {
+                ((Action<RuntimePlan>)handler)(made);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                Interlocked.Increment(ref _subscriberFailures);
+                logger.LogError(ex, "A PlanMade handler failed for {PlanId}; planning goes on", made.PlanId);
+            }
         }
     }
 
@@ -190,7 +199,7 @@ internal sealed class PlanningController(RuntimeCore core, RuntimeModel model, Q
         {
             if (!model.GraphLoaded)
             {
-                model.Graph!.Load(inventory, model.Declarations);
+                model.Graph!.Load(inventory, model.Declarations); // the declarations in force, including those set at run time
                 model.GraphLoaded = true;
             }
         }

@@ -16,12 +16,21 @@ internal sealed class RuntimeModel : IMigrationObserver
     private readonly HashSet<VmId> _ownMoves = [];
     private readonly StatePool _pool;
 
+    // The declarations in force, by VM name: the graph is (re)loaded from them, so changes made at run time survive
+    // a reload after a resync. Guarded by Gate.
+    private readonly Dictionary<string, VmDeclaration> _declarations = new(StringComparer.Ordinal);
+    private EcosystemSnapshot? _snapshot;
+
     public RuntimeModel(PlanningCycle cycle, EcosystemGraph? graph, IReadOnlyList<VmDeclaration> declarations, int poolSize, PlacementRecheck recheck)
     {
         Cycle = cycle;
         Recheck = recheck;
         Graph = graph;
-        Declarations = declarations;
+        foreach (var d in declarations)
+        {
+            _declarations[d.VmName] = d;
+        }
+
         _pool = new StatePool(poolSize);
     }
 
@@ -36,7 +45,60 @@ internal sealed class RuntimeModel : IMigrationObserver
 
     public EcosystemGraph? Graph { get; }
 
-    public IReadOnlyList<VmDeclaration> Declarations { get; }
+    public IReadOnlyList<VmDeclaration> Declarations
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return [.. _declarations.Values];
+            }
+        }
+    }
+
+    /// <summary>Adds or replaces a declaration in force (and in the graph).</summary>
+    public void SetDeclaration(VmDeclaration declaration)
+    {
+        lock (Gate)
+        {
+            _declarations[declaration.VmName] = declaration;
+            Graph?.SetDeclaration(declaration);
+        }
+    }
+
+    /// <summary>Removes a declaration in force (and from the graph); false when there was none.</summary>
+    public bool RemoveDeclaration(string vmName)
+    {
+        lock (Gate)
+        {
+            if (!_declarations.Remove(vmName))
+            {
+                return false;
+            }
+
+            Graph?.RemoveDeclaration(vmName);
+            return true;
+        }
+    }
+
+    /// <summary>The graph as an immutable snapshot, taken under the lock and reused while the graph is unchanged.</summary>
+    public EcosystemSnapshot? Snapshot()
+    {
+        lock (Gate)
+        {
+            if (Graph is null)
+            {
+                return null;
+            }
+
+            if (_snapshot is null || _snapshot.Version != Graph.Version)
+            {
+                _snapshot = Graph.Snapshot();
+            }
+
+            return _snapshot;
+        }
+    }
 
     /// <summary>True once the graph holds the inventory (false again after a resync).</summary>
     public bool GraphLoaded { get; set; }

@@ -1,0 +1,152 @@
+using VmEcosystem.Cluster;
+using VmEcosystem.Ecosystem.Declarations;
+using VmEcosystem.Ecosystem.Graph;
+using VmEcosystem.Runtime.Audit;
+
+namespace VmEcosystem.Runtime;
+
+/// <summary>
+/// State an operator or application sets (maintenance, dependency declarations) and its durability: every change is
+/// in the audit trail, and a runtime started on the same store restores it (with the cooldowns, backoffs and rate
+/// window of the actions recorded there) before it plans.
+/// </summary>
+public sealed partial class EcosystemRuntime
+{
+    /// <summary>
+    /// The ecosystem graph as an immutable snapshot (null when no graph is used): hold it as long as needed while the
+    /// runtime moves on. Taken under the model lock and reused until the graph changes.
+    /// </summary>
+    public EcosystemSnapshot? Ecosystem => _model.Snapshot();
+
+    /// <summary>
+    /// Puts a host in maintenance: it takes no VMs, and the next pass (requested at once) evacuates its VMs within
+    /// the limits and the execution mode. Kept across restarts on the same audit store.
+    /// </summary>
+    public async Task EnterMaintenanceAsync(HostId host)
+    {
+        if (!_model.EnterMaintenance(host))
+        {
+            return;
+        }
+
+        RuntimeLog.Maintenance(_logger, host.Value, "entered");
+        await _core.Audit.AppendAsync(AuditKind.MaintenanceEntered, null, null, null, null, host, $"host {host} entered maintenance; its VMs will be evacuated").ConfigureAwait(false);
+        _collection.Trigger("maintenance", debounce: false);
+    }
+
+    /// <summary>Takes a host out of maintenance.</summary>
+    public async Task ExitMaintenanceAsync(HostId host)
+    {
+        if (!_model.ExitMaintenance(host))
+        {
+            return;
+        }
+
+        RuntimeLog.Maintenance(_logger, host.Value, "left");
+        await _core.Audit.AppendAsync(AuditKind.MaintenanceExited, null, null, null, null, host, $"host {host} left maintenance").ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Adds or replaces a VM's dependency declaration (requires an ecosystem graph). It is recorded in the audit store
+    /// before it applies, so it survives graph reloads and restarts; triggers planning when configured.
+    /// </summary>
+    /// <exception cref="ArgumentException">The declaration is not one the declaration format can hold (the message lists why).</exception>
+    /// <exception cref="InvalidOperationException">No ecosystem graph, or the audit store did not record the change (then it is not applied).</exception>
+    public async Task SetDeclarationAsync(VmDeclaration declaration, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(declaration);
+        RequireGraph();
+        // What is recorded must read back as the same declaration at the next start.
+        string json = DeclarationWriter.ToJson(declaration);
+        var parsed = new DeclarationParser().Parse(json);
+        if (!parsed.Success)
+        {
+            throw new ArgumentException($"Declaration of VM '{declaration.VmName}' is not valid: {string.Join("; ", parsed.Errors)}", nameof(declaration));
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!await _core.Audit.TryAppendAsync(AuditKind.DeclarationSet, null, null, null, null, null, $"declaration of {declaration.VmName} set", json).ConfigureAwait(false))
+        {
+            throw new InvalidOperationException($"The audit store did not record the declaration of VM '{declaration.VmName}'; it was not applied.");
+        }
+
+        _model.SetDeclaration(parsed.Declarations[0]);
+        if (_core.Options.PlanOnDependencyChange)
+        {
+            _collection.Trigger("dependencies", debounce: true);
+        }
+    }
+
+    /// <summary>Removes a VM's declaration (recorded like <see cref="SetDeclarationAsync"/>); false when it had none.</summary>
+    public async Task<bool> RemoveDeclarationAsync(string vmName, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(vmName);
+        RequireGraph();
+        if (!_model.Declarations.Any(d => d.VmName == vmName))
+        {
+            return false;
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!await _core.Audit.TryAppendAsync(AuditKind.DeclarationRemoved, null, null, null, null, null, vmName).ConfigureAwait(false))
+        {
+            throw new InvalidOperationException($"The audit store did not record the removal of VM '{vmName}''s declaration; it was not applied.");
+        }
+
+        bool removed = _model.RemoveDeclaration(vmName);
+        if (removed && _core.Options.PlanOnDependencyChange)
+        {
+            _collection.Trigger("dependencies", debounce: true);
+        }
+
+        return removed;
+    }
+
+    private void RequireGraph()
+    {
+        if (_model.Graph is null)
+        {
+            throw new InvalidOperationException("This runtime has no ecosystem graph; register declarations with UseEcosystem(...).");
+        }
+    }
+
+    // Replays what the trail says about the state a previous process left: declarations and maintenance in full,
+    // and the actions of the last cooldown/backoff/rate window for the executor's limits.
+    private async Task<string> RestoreAsync(CancellationToken cancellationToken)
+    {
+        int declarations = 0, maintenance = 0;
+        var parser = new DeclarationParser();
+        var query = new AuditQuery { Kinds = [AuditKind.DeclarationSet, AuditKind.DeclarationRemoved, AuditKind.MaintenanceEntered, AuditKind.MaintenanceExited] };
+        await foreach (var r in _core.Audit.Store.QueryAsync(query, cancellationToken).ConfigureAwait(false))
+        {
+            switch (r.Kind)
+            {
+                case AuditKind.DeclarationSet when _model.Graph is not null && r.Detail is { } json:
+                    var parsed = parser.Parse(json);
+                    if (parsed.Success)
+                    {
+                        _model.SetDeclaration(parsed.Declarations[0]);
+                        declarations++;
+                    }
+                    else
+                    {
+                        RuntimeLog.RestoreSkipped(_logger, r.Sequence, string.Join("; ", parsed.Errors));
+                    }
+
+                    break;
+                case AuditKind.DeclarationRemoved when _model.Graph is not null:
+                    declarations += _model.RemoveDeclaration(r.Message) ? 1 : 0;
+                    break;
+                case AuditKind.MaintenanceEntered when r.Target is { } host:
+                    maintenance += _model.EnterMaintenance(host) ? 1 : 0;
+                    break;
+                case AuditKind.MaintenanceExited when r.Target is { } host:
+                    maintenance -= _model.ExitMaintenance(host) ? 1 : 0;
+                    break;
+            }
+        }
+
+        int actions = await _executor.RestoreLimitsAsync(cancellationToken).ConfigureAwait(false);
+        return $"restored {declarations} declaration changes, {_model.Maintenance().Count} hosts in maintenance, limits from {actions} recent action records";
+    }
+}
