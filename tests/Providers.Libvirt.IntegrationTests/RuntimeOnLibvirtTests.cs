@@ -127,6 +127,66 @@ public sealed class RuntimeOnLibvirtTests(QemuHosts hosts)
         }
     }
 
+    [Fact]
+    public async Task A_requested_migration_goes_through_the_runtime_to_real_qemu()
+    {
+        hosts.Require();
+        var ct = TestContext.Current.CancellationToken;
+        var vm = new VmId(QemuHosts.Vm);
+        var services = new ServiceCollection();
+        services.AddVmEcosystem(b => b
+            .UseLibvirt(o =>
+            {
+                o.Hosts.Add(new LibvirtHostOptions { Name = "hosta", Uri = hosts.UriOf("hosta"), MigrationUri = "tcp://127.0.0.1", MigrationListenAddress = "127.0.0.1" });
+                o.Hosts.Add(new LibvirtHostOptions { Name = "hostb", Uri = hosts.UriOf("hostb"), MigrationUri = "tcp://127.0.0.1", MigrationListenAddress = "127.0.0.1" });
+                o.AllowUnsafeMigration = true;
+            })
+            .ConfigureRuntime(o =>
+            {
+                o.Mode = ExecutionMode.Automatic;
+                o.MetricsInterval = TimeSpan.FromSeconds(1);
+                o.PlanningInterval = TimeSpan.FromHours(1); // only the request moves anything
+            }));
+        await using var container = services.BuildServiceProvider();
+        var runtime = container.GetRequiredService<EcosystemRuntime>();
+        var control = container.GetRequiredService<IEcosystemControl>();
+        var hypervisor = container.GetRequiredService<IHypervisor>();
+        var home = (await hypervisor.GetInventoryAsync(ct)).Placements.Single(p => p.Vm == vm).Host;
+        await runtime.StartAsync(ct);
+        try
+        {
+            var until = DateTime.UtcNow.AddSeconds(60);
+            ActionRequest? request = null;
+            while (request is null)
+            {
+                try
+                {
+                    request = await control.RequestMigrationAsync(vm, reason: "operator asked", cancellationToken: ct);
+                }
+                catch (InvalidOperationException) when (DateTime.UtcNow < until)
+                {
+                    await Task.Delay(250, ct); // not observed yet
+                }
+            }
+
+            Assert.NotEqual(RequestState.Refused, request.State);
+            Assert.NotEqual(home, request.Target);
+            until = DateTime.UtcNow.AddMinutes(2);
+            while (request.State is RequestState.Queued or RequestState.Running && DateTime.UtcNow < until)
+            {
+                await Task.Delay(250, ct);
+                request = (await control.GetRequestAsync(request.Id, ct))!;
+            }
+
+            Assert.Equal(RequestState.Succeeded, request.State);
+            Assert.Equal(request.Target, (await hypervisor.GetInventoryAsync(ct)).Placements.Single(p => p.Vm == vm).Host);
+        }
+        finally
+        {
+            await runtime.StopAsync(CancellationToken.None);
+        }
+    }
+
     private static async Task<List<AuditRecord>> TrailAsync(EcosystemRuntime runtime, CancellationToken ct)
     {
         var trail = new List<AuditRecord>();

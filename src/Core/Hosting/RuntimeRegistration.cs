@@ -89,6 +89,7 @@ public static class RuntimeBuilderExtensions
 
         services.TryAddSingleton<IMigrationPolicy>(sp => PredictivePolicy.Create(sp.GetRequiredService<IOptions<PredictiveOptions>>().Value));
         services.TryAddSingleton<IAuditStore>(_ => new InMemoryAuditStore());
+        services.TryAddSingleton<IEcosystemControl>(sp => sp.GetRequiredService<EcosystemRuntime>());
         services.TryAddSingleton(sp =>
         {
             var setup = sp.GetService<EcosystemSetup>();

@@ -29,6 +29,7 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
     private readonly CollectionController _collection;
     private readonly PlanningController _planning;
     private readonly ExecutionController _execution;
+    private readonly ActionRequests _requests;
     private readonly IReadOnlyList<IRuntimeController> _controllers;
     private readonly ILogger _logger;
     private QuietChannel<Observation>? _observations;
@@ -82,6 +83,7 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
         _observations = _collection.Open();
         _planning = new PlanningController(_core, _model, _observations);
         _execution = new ExecutionController(_core, _model, _executor);
+        _requests = new ActionRequests(_core, _model, _executor, _execution);
         _controllers = [_collection, _planning, _execution, new InventoryController(_core, _model, _executor, _collection), .. components.Controllers];
         ControllerHost.Validate(_controllers);
     }

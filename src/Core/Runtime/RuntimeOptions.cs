@@ -71,6 +71,9 @@ public sealed class RuntimeOptions
     /// <summary>Plans queued between planning and execution (a newer plan supersedes the oldest; superseded plans are audited).</summary>
     public int PlanQueueCapacity { get; set; } = 1;
 
+    /// <summary>Requested actions (<see cref="IEcosystemControl"/>) waiting for the executor; a request beyond them is refused.</summary>
+    public int MaxQueuedRequests { get; set; } = 100;
+
     /// <summary>Most migrations running at once that touch one host (source or target).</summary>
     public int MaxConcurrentMigrationsPerHost { get; set; } = 4;
 
@@ -161,6 +164,7 @@ internal sealed class RuntimeOptionsValidator : IValidateOptions<RuntimeOptions>
         Check(Enum.IsDefined(o.ObservationBackPressure), $"ObservationBackPressure must be Wait or DropOldest; got {o.ObservationBackPressure}.");
         Check(o.AuditQueueCapacity is >= 1 and <= 10_000_000, $"AuditQueueCapacity must be between 1 and 10000000; got {o.AuditQueueCapacity}.");
         Check(o.PlanQueueCapacity is >= 1 and <= 1000, $"PlanQueueCapacity must be between 1 and 1000; got {o.PlanQueueCapacity}.");
+        Check(o.MaxQueuedRequests is >= 1 and <= 100_000, $"MaxQueuedRequests must be between 1 and 100000; got {o.MaxQueuedRequests}.");
         Check(o.MaxConcurrentMigrationsPerHost is >= 1 and <= 1_000_000, $"MaxConcurrentMigrationsPerHost must be between 1 and 1000000; got {o.MaxConcurrentMigrationsPerHost}.");
         Check(o.MaxConcurrentMigrationsInCluster is >= 1 and <= 1_000_000, $"MaxConcurrentMigrationsInCluster must be between 1 and 1000000; got {o.MaxConcurrentMigrationsInCluster}.");
         Check(o.MaxMigrationsPerWindow is >= 1 and <= 10_000_000, $"MaxMigrationsPerWindow must be between 1 and 10000000; got {o.MaxMigrationsPerWindow}.");

@@ -89,6 +89,15 @@ internal sealed class ProposalQueue(Quiescence quiet, int perController, Action<
         }
     }
 
+    /// <summary>Proposals of <paramref name="controller"/> waiting to be taken.</summary>
+    public int CountOf(string controller)
+    {
+        lock (_gate)
+        {
+            return _items.Count(p => p.Controller == controller);
+        }
+    }
+
     public void Add(Proposal proposal)
     {
         Proposal? dropped = null;
@@ -100,9 +109,9 @@ internal sealed class ProposalQueue(Quiescence quiet, int perController, Action<
                 return;
             }
 
-            if (_items.Count(p => p.Controller == proposal.Controller) >= perController)
+            if (proposal.Supersedable && _items.Count(p => p.Controller == proposal.Controller && p.Supersedable) >= perController)
             {
-                dropped = _items.First(p => p.Controller == proposal.Controller);
+                dropped = _items.First(p => p.Controller == proposal.Controller && p.Supersedable);
                 _items.Remove(dropped);
             }
 

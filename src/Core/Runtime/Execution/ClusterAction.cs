@@ -79,4 +79,8 @@ public sealed record PendingPlan(string PlanId, string Controller, IReadOnlyList
 public sealed record RuntimePlan(string PlanId, MigrationPlan Plan, string Trigger, DateTimeOffset Time);
 
 /// <summary>Actions proposed by one controller in one step (internal carrier between controllers and execution).</summary>
-internal sealed record Proposal(string PlanId, string Controller, string Trigger, DateTimeOffset Time, IReadOnlyList<ClusterAction> Actions);
+internal sealed record Proposal(string PlanId, string Controller, string Trigger, DateTimeOffset Time, IReadOnlyList<ClusterAction> Actions)
+{
+    /// <summary>False for what an application asked for explicitly: a newer proposal never drops it.</summary>
+    public bool Supersedable { get; init; } = true;
+}

@@ -263,6 +263,43 @@ internal sealed class PlacementRecheck(PlacementConstraints? constraints, bool c
         Count(v, +1);
     }
 
+    /// <summary>Where the VM is in the latest view (null: unknown, gone or unplaced).</summary>
+    public HostId? HostOf(VmId vm)
+    {
+        int v = _view.IndexOf(vm);
+        return v >= 0 && _view.VmActive[v] && _view.VmHost[v] >= 0 ? _view.HostIds[_view.VmHost[v]] : null;
+    }
+
+    /// <summary>True when the latest view holds the host.</summary>
+    public bool HasHost(HostId host) => _hostIndex.ContainsKey(host);
+
+    /// <summary>
+    /// Hosts that take VMs, other than the VM's own, by the CPU share they would use with it (moves in flight
+    /// counted), lowest first; ties by the most free memory. Candidates only: each still goes through <see cref="Check"/>.
+    /// </summary>
+    public IReadOnlyList<HostId> TargetsByHeadroom(VmId vm)
+    {
+        int v = _view.IndexOf(vm);
+        if (v < 0)
+        {
+            return [];
+        }
+
+        var ranked = new List<(HostId Host, double Share, double FreeMemory)>(_view.HostCount);
+        for (int h = 0; h < _view.HostCount; h++)
+        {
+            if (h == _view.VmHost[v] || !_view.HostAcceptsVms[h])
+            {
+                continue;
+            }
+
+            double share = (_cpu[h] + _view.VmRequestedMips[v]) / Math.Max(1e-9, _view.HostTotalMips[h]);
+            ranked.Add((_view.HostIds[h], share, _view.HostMemoryMiB[h] - _memory[h]));
+        }
+
+        return [.. ranked.OrderBy(r => r.Share).ThenByDescending(r => r.FreeMemory).Select(r => r.Host)];
+    }
+
     private void Count(int v, int sign)
     {
         if (!_view.VmActive[v])
