@@ -232,7 +232,7 @@ internal sealed partial class LibvirtHypervisor : HypervisorProvider
     }
 
     /// <summary>Describes a domain; false when it vanished while being read.</summary>
-    internal static bool TryDescribe(DomainHandle d, LibvirtNative.NodeInfo node, out VmInfo vm)
+    internal bool TryDescribe(DomainHandle d, LibvirtNative.NodeInfo node, out VmInfo vm)
     {
         vm = null!;
         string? name = Marshal.PtrToStringUTF8(LibvirtNative.virDomainGetName(d));
@@ -260,6 +260,7 @@ internal sealed partial class LibvirtHypervisor : HypervisorProvider
                 _ => VmPowerState.Stopped,
             },
         };
+        vm = Classify(d, vm);
         return true;
     }
 

@@ -1,3 +1,5 @@
+using VmEcosystem.Cluster;
+
 namespace VmEcosystem.Providers.Libvirt;
 
 /// <summary>Settings of the libvirt provider (<c>builder.UseLibvirt(o => ...)</c>), validated at start.</summary>
@@ -54,6 +56,12 @@ public sealed class LibvirtOptions
     /// leaves the VM in a state that can break its next migration.
     /// </summary>
     public bool AllowVcpuUnplug { get; set; }
+
+    /// <summary>
+    /// Priority, SLO class and labels for VMs whose domain XML carries no <c>vmeco:vm</c> metadata element
+    /// (<see cref="LibvirtVmClassification.Namespace"/>), by name pattern; the first matching entry applies.
+    /// </summary>
+    public IList<LibvirtVmDefaults> VmDefaults { get; set; } = [];
 }
 
 /// <summary>One libvirt host.</summary>
@@ -95,4 +103,20 @@ public sealed class LibvirtHostOptions
 
     /// <summary>Rack, for topology-aware placement.</summary>
     public string Rack { get; set; } = "default";
+}
+
+/// <summary>Classification of the VMs whose names match a pattern (used where a domain has no metadata of its own).</summary>
+public sealed class LibvirtVmDefaults
+{
+    /// <summary>Name pattern: <c>*</c> matches any run of characters, <c>?</c> one character (case-sensitive).</summary>
+    public string NamePattern { get; set; } = "*";
+
+    /// <summary>Relative importance within the SLO class (higher first).</summary>
+    public int Priority { get; set; }
+
+    /// <summary>Service level.</summary>
+    public SloClass Slo { get; set; } = SloClass.Standard;
+
+    /// <summary>Labels.</summary>
+    public IDictionary<string, string> Labels { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
 }

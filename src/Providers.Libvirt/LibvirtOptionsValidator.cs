@@ -73,6 +73,26 @@ internal sealed class LibvirtOptionsValidator : IValidateOptions<LibvirtOptions>
             errors.Add($"{Prefix}KeepAliveCount must be at least 1; got {options.KeepAliveCount}.");
         }
 
+        for (int i = 0; i < options.VmDefaults.Count; i++)
+        {
+            var d = options.VmDefaults[i];
+            string at = $"{Prefix}VmDefaults:{i}:";
+            if (string.IsNullOrWhiteSpace(d.NamePattern))
+            {
+                errors.Add($"{at}NamePattern must be a name pattern such as 'db-*' (or '*' for every VM).");
+            }
+
+            if (!Enum.IsDefined(d.Slo))
+            {
+                errors.Add($"{at}Slo must be BestEffort, Standard, Premium or Critical; got {d.Slo}.");
+            }
+
+            if (Math.Abs((long)d.Priority) > LibvirtVmClassification.MaxPriority)
+            {
+                errors.Add($"{at}Priority must be between -{LibvirtVmClassification.MaxPriority} and {LibvirtVmClassification.MaxPriority}; got {d.Priority}.");
+            }
+        }
+
         if (options.MigrationProgressInterval <= TimeSpan.Zero)
         {
             errors.Add($"{Prefix}MigrationProgressInterval must be positive; got {options.MigrationProgressInterval}.");

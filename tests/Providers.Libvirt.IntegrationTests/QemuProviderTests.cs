@@ -178,6 +178,31 @@ public sealed class QemuProviderTests(QemuHosts hosts)
     }
 
     [Fact]
+    public async Task Priority_slo_and_labels_come_from_domain_metadata_or_the_configured_defaults()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var provider = hosts.CreateProviderWith(o => o.VmDefaults.Add(new LibvirtVmDefaults { NamePattern = "vm?", Priority = 3, Slo = SloClass.Premium, Labels = { ["tier"] = "default" } }));
+        var (home, _) = await QemuHosts.LocateVmAsync(provider);
+        try
+        {
+            Assert.True((await provider.GetInventoryAsync(ct)).TryGetVm(Vm, out var byDefault));
+            Assert.Equal((3, SloClass.Premium, "default"), (byDefault.Priority, byDefault.Slo, byDefault.Labels["tier"]));
+
+            var (code, output) = await hosts.VirshAsync(home.Value, "metadata", Vm.Value, "--uri", LibvirtVmClassification.Namespace, "--key", "vmeco",
+                "--set", "<vm><priority>10</priority><slo>critical</slo><label key=\"team\">payments</label></vm>", "--live");
+            Assert.True(code == 0, output);
+            Assert.True((await provider.GetInventoryAsync(ct)).TryGetVm(Vm, out var declared));
+            Assert.Equal((10, SloClass.Critical), (declared.Priority, declared.Slo));
+            Assert.Equal("payments", declared.Labels["team"]);
+            Assert.Equal("default", declared.Labels["tier"]); // the defaults' labels stay unless the metadata sets the same key
+        }
+        finally
+        {
+            await hosts.VirshAsync(home.Value, "metadata", Vm.Value, "--uri", LibvirtVmClassification.Namespace, "--remove", "--live");
+        }
+    }
+
+    [Fact]
     public async Task A_migration_can_be_cancelled_and_leaves_the_vm_running_on_the_source()
     {
         var ct = TestContext.Current.CancellationToken;

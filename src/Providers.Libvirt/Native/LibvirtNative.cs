@@ -190,6 +190,10 @@ internal static partial class LibvirtNative
     [LibraryImport(Library)]
     public static partial int virDomainAbortJob(DomainHandle domain);
 
+    /// <summary>Custom XML metadata of a domain (type 2: an element in a namespace); the caller frees the string.</summary>
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial IntPtr virDomainGetMetadata(DomainHandle domain, int type, string? uri, uint flags);
+
     [LibraryImport(Library)]
     public static partial int virDomainGetState(DomainHandle domain, out int state, out int reason, uint flags);
 
