@@ -71,6 +71,15 @@ public static class RuntimeBuilderExtensions
         services.AddOptions<PredictiveOptions>().BindSection(builder, "Planning").ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PredictiveOptions>>(
             new ThrowingValidator<PredictiveOptions>("VmEcosystem:Planning", o => o.Validate())));
+        services.AddOptions<PlacementRulesOptions>().BindSection(builder, "PlacementRules").ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PlacementRulesOptions>>(
+            new ThrowingValidator<PlacementRulesOptions>("VmEcosystem:PlacementRules", o =>
+            {
+                if (o.Validate() is { Count: > 0 } errors)
+                {
+                    throw new ArgumentException(string.Join(" ", errors));
+                }
+            })));
         services.AddOptions<PlanningSessionOptions>().BindSection(builder, "Forecasting").ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PlanningSessionOptions>>(
             new ThrowingValidator<PlanningSessionOptions>("VmEcosystem:Forecasting", o => _ = new PlanningSession(o))));
@@ -106,12 +115,27 @@ public static class RuntimeBuilderExtensions
                     MeterFactory = sp.GetService<System.Diagnostics.Metrics.IMeterFactory>(),
                     Graph = setup is null ? null : new EcosystemGraph(setup.Options, setup.Topology),
                     Declarations = setup?.Load() ?? [],
-                    Constraints = sp.GetService<PlacementConstraints>(),
+                    Constraints = Rules(sp),
                     Session = sp.GetRequiredService<IOptions<PlanningSessionOptions>>().Value,
                     Controllers = [.. sp.GetServices<IRuntimeController>()],
                 });
         });
         services.AddHostedService<EcosystemHostedService>();
+    }
+
+    // The rules added in code (AddPlacementRules) plus the configured ones; null when there are none.
+    private static PlacementConstraints? Rules(IServiceProvider sp)
+    {
+        var inCode = sp.GetService<PlacementConstraints>();
+        var configured = sp.GetRequiredService<IOptions<PlacementRulesOptions>>().Value;
+        if (configured.IsEmpty)
+        {
+            return inCode;
+        }
+
+        var rules = inCode ?? new PlacementConstraints();
+        configured.ApplyTo(rules);
+        return rules;
     }
 
     /// <summary>Binds the subsection <paramref name="name"/> of the builder's configuration, when there is one; unknown keys are errors.</summary>

@@ -270,7 +270,7 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
 
         if (constraints && !planner.Filters.Any(f => f is PlacementConstraintFilter))
         {
-            planner = planner.With(filters: [new PlacementConstraintFilter()]);
+            planner = planner.With(filters: [new PlacementConstraintFilter()], scorers: [new PlacementPreferenceScorer()]);
         }
 
         if (graph is not null && !planner.Filters.Any(f => f is VmEcosystem.Ecosystem.Planning.DependencyGuardFilter))

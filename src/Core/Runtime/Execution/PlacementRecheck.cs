@@ -206,9 +206,9 @@ internal sealed class PlacementRecheck(PlacementConstraints? constraints, bool c
                 $"target {d.Target} would carry {_cpu[target] + _view.VmRequestedMips[v]:F0} MHz of CPU demand with this VM and the moves in flight (capacity {_view.HostTotalMips[target]:F0} MHz)");
         }
 
-        if (constraints is { Count: > 0 } && !constraints.Allows(_view, v, target))
+        if (constraints is { Count: > 0 } && constraints.Explain(_view, v, target) is { } broken)
         {
-            return $"moving to {d.Target} breaks anti-affinity or proximity with a VM that is there or moving there ({Peers(v, target)})";
+            return $"moving to {d.Target} breaks a placement rule: {broken}";
         }
 
         if (_graph is not null && Dependencies() is { } view && view.VertexOf(v) is var vertex and >= 0 && view.BreaksRequired(vertex, view.GraphHost(target)))
@@ -226,13 +226,6 @@ internal sealed class PlacementRecheck(PlacementConstraints? constraints, bool c
         return capacity && memoryMiB > _view.VmMemoryMiB[v] && after > _view.HostMemoryMiB[host] + 1e-6
             ? string.Create(CultureInfo.InvariantCulture, $"host {_view.HostIds[host]} would hold {after:F0} MiB of memory (capacity {_view.HostMemoryMiB[host]:F0} MiB)")
             : null;
-    }
-
-    private string Peers(int v, int target)
-    {
-        var near = constraints!.AntiAffine(_view.VmIds[v]).Where(p => _view.IndexOf(p) is var i and >= 0 && (_view.VmHost[i] == target || _view.VmMigratingTo[i] == target));
-        var peers = near.Concat(constraints.Proximity(_view.VmIds[v]).Select(p => p.Peer)).Select(p => p.Value).Distinct().Take(3);
-        return string.Join(", ", peers);
     }
 
     private EcosystemPassView? Dependencies()
