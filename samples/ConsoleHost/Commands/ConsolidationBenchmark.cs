@@ -22,9 +22,11 @@ internal static class ConsolidationBenchmark
         hosts.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > CliLimits.MaxHosts) { r.AddError($"--hosts must be between 1 and {CliLimits.MaxHosts}."); } });
         var seed = new Option<int>("--seed") { Description = "Seed of random choices.", DefaultValueFactory = _ => 42 };
         var json = new Option<bool>("--json") { Description = "One JSON object per policy, one per line." };
+        var forecast = new Option<string>("--forecast") { Description = "Forecasting method of the planning session (what the predictive policy plans with).", DefaultValueFactory = _ => new PlanningSessionOptions().ForecastMethod };
+        forecast.AcceptOnlyFromAmong([.. PlanningSession.Methods]);
         var command = new Command("consolidation", "Run CloudSim's PlanetLab consolidation experiment (CloudSim 3.0.3's model) for one or more policies.")
         {
-            traceDir, policy, param, order, hosts, seed, json,
+            traceDir, policy, param, order, hosts, seed, json, forecast,
         };
         command.SetAction((parse, ct) => CliErrors.RunAsync(() =>
         {
@@ -40,7 +42,8 @@ internal static class ConsolidationBenchmark
             {
                 ct.ThrowIfCancellationRequested();
                 var placement = p is NoMigrationPolicy ? InitialPlacementStrategy.FirstFit : InitialPlacementStrategy.PowerAwareBestFit;
-                var result = ConsolidationExperiment.Run(scenario, p, placement, parse.GetValue(seed), cancellationToken: ct);
+                var session = new PlanningSessionOptions { Tick = TimeSpan.FromSeconds(model.TickIntervalSeconds), ForecastMethod = parse.GetValue(forecast)! };
+                var result = ConsolidationExperiment.Run(scenario, p, placement, parse.GetValue(seed), cancellationToken: ct, sessionOptions: session);
                 var s = result.Summary;
                 if (asJson)
                 {
@@ -48,6 +51,7 @@ internal static class ConsolidationBenchmark
                     {
                         policy = name,
                         param = value,
+                        forecast = session.ForecastMethod,
                         day = dir.Name,
                         vmOrder = parse.GetValue(order),
                         hosts = s.Hosts,

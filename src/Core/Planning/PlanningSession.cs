@@ -14,7 +14,10 @@ public sealed record PlanningSessionOptions
     /// <summary>Interval level of the forecasts.</summary>
     public double Confidence { get; init; } = 0.95;
 
-    /// <summary>Forecasting method per VM (any local method of <see cref="ForecastBenchmark.LocalMethods"/>).</summary>
+    /// <summary>
+    /// Forecasting method per VM: any local method of <see cref="ForecastBenchmark.LocalMethods"/>, or <c>auto</c>
+    /// (an online <see cref="AutoForecaster"/> over median24, ses and holt_damped, choosing per VM by recent error).
+    /// </summary>
     public string ForecastMethod { get; init; } = "median24";
 
     /// <summary>Length of a planning tick.</summary>
@@ -44,10 +47,10 @@ public sealed class PlanningSession
     public PlanningSession(PlanningSessionOptions? options = null)
     {
         _options = options ?? new PlanningSessionOptions();
-        if (!ForecastBenchmark.LocalMethods.Contains(_options.ForecastMethod))
+        if (!Methods.Contains(_options.ForecastMethod))
         {
             throw new ArgumentException(
-                $"PlanningSessionOptions.ForecastMethod '{_options.ForecastMethod}' is unknown; use one of {string.Join(", ", ForecastBenchmark.LocalMethods)}.");
+                $"PlanningSessionOptions.ForecastMethod '{_options.ForecastMethod}' is unknown; use one of {string.Join(", ", Methods)}.");
         }
 
         if (_options.HorizonTicks < 1 || !(_options.Confidence > 0 && _options.Confidence < 1) || _options.Tick <= TimeSpan.Zero)
@@ -55,6 +58,9 @@ public sealed class PlanningSession
             throw new ArgumentException("PlanningSessionOptions: HorizonTicks >= 1, Confidence in (0, 1), Tick > 0.");
         }
     }
+
+    /// <summary>The forecasting methods a session can plan with.</summary>
+    public static IReadOnlyList<string> Methods { get; } = [.. ForecastBenchmark.LocalMethods, "auto"];
 
     /// <summary>The shadow-slot ledger.</summary>
     public ShadowSlotLedger Ledger { get; } = new();
@@ -67,6 +73,15 @@ public sealed class PlanningSession
 
     /// <summary>Mean absolute error (MHz) of the one-step forecasts against the demand of the last observation (null until measured).</summary>
     public double? LastOneStepError { get; private set; }
+
+    private IForecaster CreateForecaster()
+    {
+        var fo = new ForecasterOptions { CalibratedHorizons = [1, _options.HorizonTicks], HistoryCapacity = 96 };
+        return _options.ForecastMethod == "auto"
+            ? new AutoForecaster([ForecastBenchmark.CreateLocal("median24", fo), ForecastBenchmark.CreateLocal("ses", fo), ForecastBenchmark.CreateLocal("holt_damped", fo)],
+                [1, _options.HorizonTicks])
+            : ForecastBenchmark.CreateLocal(_options.ForecastMethod, new ForecasterOptions { CalibratedHorizons = [_options.HorizonTicks], HistoryCapacity = 96 });
+    }
 
     /// <summary>
     /// Feeds the demand in <paramref name="state"/> to the forecasters, refreshes forecasts and growth reservations,
@@ -95,8 +110,7 @@ public sealed class PlanningSession
             seen.Add(id);
             if (!_forecasters.TryGetValue(id, out var f))
             {
-                _forecasters[id] = f = ForecastBenchmark.CreateLocal(_options.ForecastMethod,
-                    new ForecasterOptions { CalibratedHorizons = [_options.HorizonTicks], HistoryCapacity = 96 });
+                _forecasters[id] = f = CreateForecaster();
             }
 
             double demand = state.VmRequestedMips[v];
