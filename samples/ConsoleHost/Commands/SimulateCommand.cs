@@ -126,6 +126,8 @@ internal static class SimulateCommand
                     plans = result.Status.PlanningPasses,
                     skipped = result.Status.Migrations.Skipped,
                     failed = result.Status.Migrations.Failed,
+                    meanActiveHosts = MeanActiveHosts(summary),
+                    memoryBoundHosts = MemoryBoundHosts(scenario),
                     peakPerHost = result.Status.PeakConcurrency.PerHost,
                     peakInCluster = result.Status.PeakConcurrency.InCluster,
                     report = reportFile.FullName,
@@ -246,6 +248,27 @@ internal static class SimulateCommand
         }
     }
 
+    private static double MeanActiveHosts(SimulationSummary s) => s.Ticks.Select(t => (double)t.ActiveHosts).DefaultIfEmpty(0).Average();
+
+    /// <summary>The fewest hosts (largest first) whose memory holds the memory of every VM: no placement can use fewer.</summary>
+    internal static int MemoryBoundHosts(SimulationScenario scenario)
+    {
+        double needed = scenario.Vms.Sum(v => v.Info.Allocation.MemoryMiB);
+        int hosts = 0;
+        foreach (var memory in scenario.Hosts.Select(h => h.Capacity.MemoryMiB).OrderDescending())
+        {
+            if (needed <= 1e-9)
+            {
+                break;
+            }
+
+            needed -= memory;
+            hosts++;
+        }
+
+        return hosts;
+    }
+
     private static List<(string, string)> SummaryRows(SimulationScenario scenario, string policy, double? param, RunResult result)
     {
         var s = result.Summary;
@@ -264,6 +287,7 @@ internal static class SimulateCommand
             ("ESV", s.Esv.ToString("E3", inv)),
             ("Overall SLA violation", s.OverallSlaViolation.ToString("P3", inv)),
             ("Active hosts (min / mean / max)", $"{active.Min()} / {active.Average().ToString("F1", inv)} / {active.Max()}"),
+            ("Memory-packing bound", $"{MemoryBoundHosts(scenario)} hosts (fewest hosts whose memory holds every VM's)"),
             ("Runtime", $"mode {result.Status.Mode}, {result.Status.PlanningPasses} planning passes, {result.Status.Migrations.Skipped} decisions skipped by limits, {result.Status.Migrations.Failed} failed, peak {result.Status.PeakConcurrency.PerHost} per host / {result.Status.PeakConcurrency.InCluster} in the cluster"),
             ("Wall time", $"{result.WallSeconds.ToString("F2", inv)} s"),
         ];

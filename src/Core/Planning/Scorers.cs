@@ -58,6 +58,35 @@ public sealed class ResourceFitScorer(double correlation) : IPlacementScorer
 }
 
 /// <summary>
+/// Best fit on memory: the share of the target's memory left free after the placement (smaller packs tighter).
+/// Where memory is enforced it binds before CPU on a consolidated cluster, so packing it tightly frees whole hosts.
+/// </summary>
+public sealed class MemoryFitScorer : IPlacementScorer
+{
+    /// <inheritdoc />
+    public string Name => "memory-fit";
+
+    /// <inheritdoc />
+    public double Weight { get; init; } = 1;
+
+    /// <inheritdoc />
+    public double Scale { get; init; } = 1;
+
+    /// <inheritdoc />
+    public double Cost(PlanningPass pass, int vm, int host)
+    {
+        var state = pass.State;
+        double used = 0;
+        foreach (int v in state.HostVms[host])
+        {
+            used += state.VmMemoryMiB[v];
+        }
+
+        return Math.Max(0, 1 - ((used + state.VmMemoryMiB[vm]) / Math.Max(1e-9, state.HostMemoryMiB[host])));
+    }
+}
+
+/// <summary>
 /// Future contention: how far the target's predicted upper load would go into the top 20 % of its capacity
 /// (0 below 80 %), so that among feasible hosts the ones with room to breathe win ties with full ones.
 /// </summary>

@@ -53,7 +53,7 @@ public sealed class PredictivePlannerTests
         Assert.Equal("overload", move.Trigger.Kind);
         Assert.True(move.Trigger.UpperBound > 1.0);
         Assert.Contains("h0", move.Trigger.Detail);
-        Assert.Equal(["energy", "fit", "future-contention", "migration-cost"], move.Costs.Select(c => c.Scorer));
+        Assert.Equal(["energy", "fit", "future-contention", "migration-cost", "memory-fit"], move.Costs.Select(c => c.Scorer));
         Assert.Equal(move.TotalCost, move.Costs.Sum(c => c.WeightedCost), 9);
         Assert.NotEmpty(move.Alternatives);
         Assert.All(move.Alternatives.Where(a => a.RejectedBy is null), a => Assert.True(a.TotalCost >= move.TotalCost));

@@ -140,8 +140,10 @@ public sealed class ExecutionModeTests
         Assert.Equal([host], rig.Runtime.Status.HostsInMaintenance);
         var started = await rig.AuditOfAsync(AuditKind.MigrationStarted);
         Assert.Contains(started, r => r.Source == host && r.Timestamp >= entered);
-        Assert.DoesNotContain(started, r => r.Target == host && r.Timestamp >= entered);
-        Assert.Contains(await rig.AuditOfAsync(AuditKind.MaintenanceEntered), r => r.Source == host || r.Target == host);
+        // Nothing goes to the host once it is in maintenance (by audit order: a move started at the same virtual
+        // instant, just before, is legitimately in flight, and the evacuation takes it off again).
+        var maintenance = Assert.Single(await rig.AuditOfAsync(AuditKind.MaintenanceEntered), r => r.Source == host || r.Target == host);
+        Assert.DoesNotContain(started, r => r.Target == host && r.Sequence > maintenance.Sequence);
 
         await rig.Runtime.ExitMaintenanceAsync(host);
         Assert.Empty(rig.Runtime.Status.HostsInMaintenance);

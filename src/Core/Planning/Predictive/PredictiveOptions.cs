@@ -59,7 +59,7 @@ public sealed record PredictiveOptions
     /// <summary>Checks the values; throws <see cref="ArgumentException"/> naming the bad one.</summary>
     public void Validate()
     {
-        if (Weights is null || !(Weights.Energy >= 0 && Weights.Fit >= 0 && Weights.Contention >= 0 && Weights.Migration >= 0))
+        if (Weights is null || !(Weights.Energy >= 0 && Weights.Fit >= 0 && Weights.MemoryFit >= 0 && Weights.Contention >= 0 && Weights.Migration >= 0))
         {
             throw new ArgumentException("PredictiveOptions.Weights must all be non-negative.");
         }
@@ -102,6 +102,9 @@ public sealed record PredictiveWeights
 
     /// <summary>Resource fit.</summary>
     public double Fit { get; init; } = 0.5;
+
+    /// <summary>Memory fit (only where memory is enforced, <see cref="PredictiveOptions.EnforceMemory"/>).</summary>
+    public double MemoryFit { get; init; } = 2;
 
     /// <summary>Future contention on the target.</summary>
     public double Contention { get; init; } = 1;

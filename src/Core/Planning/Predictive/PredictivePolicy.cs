@@ -25,16 +25,23 @@ public static class PredictivePolicy
 
         filters.Add(new PredictedCapacityFilter(rho, options.TargetUtilization));
         var w = options.Weights;
+        var scorers = new List<IPlacementScorer>
+        {
+            new EnergyScorer(rho) { Weight = w.Energy },
+            new ResourceFitScorer(rho) { Weight = w.Fit },
+            new FutureContentionScorer(rho) { Weight = w.Contention },
+            new MigrationCostScorer { Weight = w.Migration },
+        };
+        if (options.EnforceMemory && w.MemoryFit > 0)
+        {
+            scorers.Add(new MemoryFitScorer { Weight = w.MemoryFit });
+        }
+
         return new MigrationPlanner(
             Name,
             [new PredictiveOverloadStage(options), new PredictiveConsolidationStage(options)],
             filters,
-            [
-                new EnergyScorer(rho) { Weight = w.Energy },
-                new ResourceFitScorer(rho) { Weight = w.Fit },
-                new FutureContentionScorer(rho) { Weight = w.Contention },
-                new MigrationCostScorer { Weight = w.Migration },
-            ],
+            scorers,
             [
                 new ConcurrencyLimit(options.MaxMigrationsPerHost, options.MaxMigrationsInCluster),
                 new CooldownLimit(options.VmCooldown),
