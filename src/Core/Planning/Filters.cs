@@ -48,6 +48,36 @@ public sealed class MemoryCapacityFilter : IPlacementFilter
     }
 }
 
+/// <summary>Rejects hosts whose network would carry more than its bandwidth with the VM (only where the VM's network use is reported).</summary>
+public sealed class NetworkCapacityFilter : IPlacementFilter
+{
+    /// <inheritdoc />
+    public string Name => "network-capacity";
+
+    /// <inheritdoc />
+    public bool Accepts(PlanningPass pass, int vm, int host)
+    {
+        var state = pass.State;
+        double need = state.VmNetworkMbps[vm];
+        return need <= 0 || state.HostBandwidthMbps[host] <= 0 || state.NetworkUsedOn(host) + need <= state.HostBandwidthMbps[host];
+    }
+}
+
+/// <summary>Rejects hosts whose disks would serve more operations per second than they can with the VM (only where both are known).</summary>
+public sealed class DiskCapacityFilter : IPlacementFilter
+{
+    /// <inheritdoc />
+    public string Name => "disk-capacity";
+
+    /// <inheritdoc />
+    public bool Accepts(PlanningPass pass, int vm, int host)
+    {
+        var state = pass.State;
+        double need = state.VmDiskIops[vm];
+        return need <= 0 || state.HostDiskIops[host] <= 0 || state.DiskIopsOn(host) + need <= state.HostDiskIops[host];
+    }
+}
+
 /// <summary>How full a target may get, set by the stage that is searching (overload relief allows more than consolidation).</summary>
 internal sealed class CapacityTarget
 {

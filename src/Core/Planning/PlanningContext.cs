@@ -53,4 +53,15 @@ public sealed class PlanningContext
     /// <summary>Seconds a migration of <paramref name="memoryMiB"/> takes into a host with <paramref name="bandwidthMbps"/>.</summary>
     public double MigrationSeconds(double memoryMiB, double bandwidthMbps) =>
         memoryMiB / (bandwidthMbps * MigrationBandwidthShare / 8);
+
+    /// <summary>
+    /// Seconds a pre-copy migration needs when the guest dirties <paramref name="dirtyMiBps"/>: the memory over the
+    /// copy rate left after re-sending what is dirtied meanwhile (never below 5 % of the rate: such a move converges
+    /// only by throttling the guest or by a long stop-and-copy).
+    /// </summary>
+    public double MigrationSeconds(double memoryMiB, double bandwidthMbps, double dirtyMiBps)
+    {
+        double rate = bandwidthMbps * MigrationBandwidthShare / 8;
+        return memoryMiB / Math.Max(rate - Math.Max(0, dirtyMiBps), 0.05 * rate);
+    }
 }

@@ -8,7 +8,7 @@ namespace VmEcosystem.Planning;
 /// hosts' CPU schedulers (time-shared with over-subscription, as CloudSim's), and per-VM utilisation histories.
 /// Tentative placements made while planning never touch the real cluster; a new state is captured for every pass.
 /// </summary>
-public sealed class PlanningState
+public sealed partial class PlanningState
 {
     private double[] _hostHistorySum = [];
     private Dictionary<VmId, int>? _vmIndex;
@@ -178,6 +178,7 @@ public sealed class PlanningState
             HostAcceptsVms = new bool[hosts];
             HostAvailableMips = new double[hosts];
             HostOversubscribed = new bool[hosts];
+            HostDiskIops = new double[hosts];
             HostVms = new List<int>[hosts];
             for (int h = 0; h < hosts; h++)
             {
@@ -212,6 +213,7 @@ public sealed class PlanningState
             VmHistory = new double[vms * historyLength];
             VmHistoryCount = new int[vms];
             VmPriority = new int[vms];
+            AllocateUsage(vms);
         }
 
         HostCount = hosts;
@@ -233,6 +235,7 @@ public sealed class PlanningState
         HostBandwidthMbps[host] = bandwidthMbps;
         HostPower[host] = power;
         HostAcceptsVms[host] = acceptsVms;
+        HostDiskIops[host] = 0;
     }
 
     /// <summary>Sets a host's measured state: utilisation at the last update and its scheduler's free MIPS.</summary>
@@ -258,6 +261,7 @@ public sealed class PlanningState
         VmMigratingTo[vm] = migratingTo;
         VmActive[vm] = active;
         VmPriority[vm] = priority;
+        ClearUsage(vm);
     }
 
     /// <summary>Copies a VM's history (newest first; longer inputs are truncated).</summary>

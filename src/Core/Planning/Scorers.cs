@@ -127,7 +127,7 @@ public sealed class MigrationCostScorer(NetworkTopology? topology = null, IReadO
     /// <inheritdoc />
     public double Scale { get; init; } = 30;
 
-    /// <summary>Share of the migration bandwidth the guest's dirty-page rate eats (0 when unknown).</summary>
+    /// <summary>Share of the migration bandwidth the guest's dirty-page rate eats, for VMs whose dirty rate is not reported (0: none).</summary>
     public double DirtyShare { get; init; }
 
     /// <inheritdoc />
@@ -143,7 +143,10 @@ public sealed class MigrationCostScorer(NetworkTopology? topology = null, IReadO
             bandwidth = Math.Min(bandwidth, topology.MigrationBandwidthMbps(distance));
         }
 
-        double seconds = pass.Context.MigrationSeconds(state.VmMemoryMiB[vm], bandwidth);
-        return seconds / Math.Max(0.05, 1 - DirtyShare);
+        // The guest's measured dirty rate where the provider reports one; the configured share otherwise.
+        double dirty = state.VmDirtyMiBps[vm];
+        return dirty > 0
+            ? pass.Context.MigrationSeconds(state.VmMemoryMiB[vm], bandwidth, dirty)
+            : pass.Context.MigrationSeconds(state.VmMemoryMiB[vm], bandwidth) / Math.Max(0.05, 1 - DirtyShare);
     }
 }

@@ -56,6 +56,27 @@ public sealed class InventoryStateBuilderTests
     }
 
     [Fact]
+    public void Memory_network_disk_and_dirty_rate_reach_the_planning_state()
+    {
+        var state = new PlanningState();
+        var busy = Sample("a", 3000) with
+        {
+            MemoryMiB = 3500, NetworkRxMbps = 300, NetworkTxMbps = 200, DiskReadIops = 700, DiskWriteIops = 300, DirtyMiBPerSecond = 40,
+        };
+        new InventoryStateBuilder().Build(state, Inventory(), [busy, Sample("b", 500)], [], new Dictionary<VmId, HostId>());
+        int a = state.IndexOf(new VmId("a")), b = state.IndexOf(new VmId("b")), c = state.IndexOf(new VmId("c"));
+        Assert.Equal((3500.0, 500.0, 1000.0, 40.0), (state.MemoryUsedMiB(a), state.NetworkMbps(a), state.DiskIops(a), state.DirtyMiBps(a)));
+        Assert.Equal((0.0, 0.0), (state.NetworkMbps(b), state.NetworkMbps(c))); // not reported: 0
+        Assert.Equal(10000, state.DiskCapacityIops(0));
+        Assert.Equal(500, state.NetworkUsedOn(0));
+        Assert.Equal(1000, state.DiskIopsOn(0));
+
+        // The same state object reused for the next observation starts clean for a VM that stopped reporting.
+        new InventoryStateBuilder().Build(state, Inventory(), [Sample("a", 3000)], [], new Dictionary<VmId, HostId>());
+        Assert.Equal(0, state.NetworkMbps(state.IndexOf(new VmId("a"))));
+    }
+
+    [Fact]
     public void Offline_hosts_take_no_vms_and_stopped_vms_are_inactive()
     {
         var state = new PlanningState();

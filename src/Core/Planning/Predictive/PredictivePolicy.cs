@@ -23,6 +23,10 @@ public static class PredictivePolicy
             filters.Add(new MemoryCapacityFilter());
         }
 
+        // Network and disk I/O count where the provider reports them (no-ops otherwise).
+        filters.Add(new NetworkCapacityFilter());
+        filters.Add(new DiskCapacityFilter());
+
         filters.Add(new PredictedCapacityFilter(rho, options.TargetUtilization));
         var w = options.Weights;
         var scorers = new List<IPlacementScorer>

@@ -51,6 +51,7 @@ internal sealed class InventoryStateBuilder
             hostIndex[host.Id] = h;
             state.SetHost(h, host.Id, host.Capacity.CpuMhz, Math.Max(1, (int)host.Capacity.CpuCores), host.Capacity.MemoryMiB,
                 host.Capacity.NetworkMbps > 0 ? host.Capacity.NetworkMbps : 1000, host.PowerModel, host.State == HostState.Online, host.Location);
+            state.SetHostDiskCapacity(h, host.Capacity.DiskIops);
         }
 
         var placement = new Dictionary<VmId, HostId>(inventory.Placements.Count);
@@ -69,6 +70,11 @@ internal sealed class InventoryStateBuilder
             double capacity = vm.Allocation.CpuMhz > 0 ? vm.Allocation.CpuMhz : 1;
             state.SetVm(v, vm.Id, capacity, Math.Max(1, (int)vm.Allocation.CpuCores), vm.Allocation.MemoryMiB, demand, Math.Min(demand, capacity),
                 host, target, host >= 0 && vm.State == VmPowerState.Running, vm.Priority);
+            if (sample.Vm == vm.Id)
+            {
+                state.SetVmUsage(v, sample.MemoryMiB, sample.NetworkRxMbps + sample.NetworkTxMbps, sample.DiskReadIops + sample.DiskWriteIops, sample.DirtyMiBPerSecond);
+            }
+
             int n = Record(vm.Id, demand / capacity, newestFirst);
             state.SetHistory(v, newestFirst[..n]);
             if (host >= 0)

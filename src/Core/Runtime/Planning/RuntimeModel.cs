@@ -177,7 +177,8 @@ internal sealed class RuntimeModel : IMigrationObserver
             double memory = v >= 0 ? state!.VmMemoryMiB[v] : 0;
             int target = state is null ? -1 : Array.IndexOf(state.HostIds, d.Target, 0, state.HostCount);
             double bandwidth = target >= 0 ? state!.HostBandwidthMbps[target] : 1000;
-            var duration = TimeSpan.FromSeconds(Cycle.Context.MigrationSeconds(memory, bandwidth));
+            double dirty = v >= 0 ? state!.DirtyMiBps(v) : 0;
+            var duration = TimeSpan.FromSeconds(Cycle.Context.MigrationSeconds(memory, bandwidth, dirty));
             Cycle.MigrationStarted(d, d.Source, now, duration, v, memory);
         }
     }
