@@ -118,6 +118,7 @@ public static class RuntimeBuilderExtensions
                     Constraints = Rules(sp),
                     Session = sp.GetRequiredService<IOptions<PlanningSessionOptions>>().Value,
                     Controllers = [.. sp.GetServices<IRuntimeController>()],
+                    ApplicationMetrics = sp.GetService<IApplicationMetricsSource>(),
                 });
         });
         services.AddHostedService<EcosystemHostedService>();

@@ -147,6 +147,22 @@ public sealed partial class EcosystemRuntime
         }
 
         int actions = await _executor.RestoreLimitsAsync(cancellationToken).ConfigureAwait(false);
-        return $"restored {declarations} declaration changes, {_model.Maintenance().Count} hosts in maintenance, limits from {actions} recent action records";
+        int outcomes = 0;
+        if (_model.Outcomes is { } recorder)
+        {
+            await foreach (var r in _core.Audit.Store.QueryAsync(new AuditQuery { Kinds = [AuditKind.MigrationSucceeded, AuditKind.MigrationFailed] }, cancellationToken).ConfigureAwait(false))
+            {
+                if (r is { Detail: { } detail, Vm: { } vm, Source: { } source, Target: { } target } && recorder.Replay(vm, source, target, detail))
+                {
+                    outcomes++;
+                    if (r.Kind == AuditKind.MigrationFailed)
+                    {
+                        recorder.FailedAt(target, r.Timestamp);
+                    }
+                }
+            }
+        }
+
+        return $"restored {declarations} declaration changes, {_model.Maintenance().Count} hosts in maintenance, limits from {actions} recent action records, {outcomes} learned move outcomes";
     }
 }

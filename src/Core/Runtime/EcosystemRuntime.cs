@@ -56,7 +56,8 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
         components ??= new RuntimeComponents();
         var o = options.Value;
         _logger = components.Loggers?.CreateLogger<EcosystemRuntime>() ?? (ILogger)NullLogger.Instance;
-        Policy = Compose(policy, components.Graph, components.Constraints is not null);
+        var outcomes = o.LearnFromOutcomes ? new OutcomeRecorder(new Ecosystem.Learning.MigrationOutcomeLearner(), components.Graph, o.FailureBackoff) : null;
+        Policy = Compose(policy, components.Graph, components.Constraints is not null, outcomes);
         var session = new PlanningSession((components.Session ?? new PlanningSessionOptions()) with
         {
             Tick = components.Session?.Tick ?? o.MetricsInterval,
@@ -73,9 +74,15 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
         }
 
         var cycle = new PlanningCycle(Policy, session, context, observeAlways: true);
-        _model = new RuntimeModel(cycle, components.Graph, components.Declarations, o.ObservationQueueCapacity + 2, new PlacementRecheck(components.Constraints, o.RecheckCapacity));
+        _model = new RuntimeModel(cycle, components.Graph, components.Declarations, o.ObservationQueueCapacity + 2, new PlacementRecheck(components.Constraints, o.RecheckCapacity))
+        {
+            Outcomes = outcomes,
+        };
         var instruments = new RuntimeInstruments(components.MeterFactory, Gauges);
-        _core = new RuntimeCore(hypervisor, o, timeProvider, components.Audit ?? new InMemoryAuditStore(), instruments, _logger);
+        _core = new RuntimeCore(hypervisor, o, timeProvider, components.Audit ?? new InMemoryAuditStore(), instruments, _logger)
+        {
+            ApplicationMetrics = components.ApplicationMetrics,
+        };
         Audit = new FlushingAuditStore(_core.Audit, o.CallTimeout);
         _executor = new ActionExecutor(_core, _model);
         _host = new ControllerHost(_core, components.Loggers);
@@ -96,6 +103,13 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
 
     /// <summary>The audit trail (a query first waits, up to <see cref="RuntimeOptions.CallTimeout"/>, for the records appended before it to be written).</summary>
     public IAuditStore Audit { get; }
+
+    /// <summary>
+    /// What the runtime learned from its own moves (duration over expectation per VM type, failures per target, move
+    /// patterns and their application gains), restored from the audit trail at start; null when
+    /// <see cref="RuntimeOptions.LearnFromOutcomes"/> is off.
+    /// </summary>
+    public Ecosystem.Learning.MigrationOutcomeLearner? Learner => _model.Outcomes?.Learner;
 
     /// <summary>The controllers the runtime hosts, built-in ones first.</summary>
     public IReadOnlyList<string> Controllers => [.. _controllers.Select(c => c.Name)];
@@ -256,11 +270,18 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
         _stopping?.Dispose();
     }
 
-    private static IMigrationPolicy Compose(IMigrationPolicy policy, EcosystemGraph? graph, bool constraints)
+    private static IMigrationPolicy Compose(IMigrationPolicy policy, EcosystemGraph? graph, bool constraints, OutcomeRecorder? outcomes)
     {
         if (policy is not MigrationPlanner planner)
         {
             return policy;
+        }
+
+        if (outcomes is not null && !planner.Scorers.Any(s => s is Ecosystem.Learning.MigrationFailureScorer))
+        {
+            // Targets where the runtime's recent moves failed cost more, and one where most fail is left alone until
+            // its failure backoff has passed (nothing changes until a move fails).
+            planner = planner.With(filters: [new BrokenHostFilter(outcomes.IsBroken)], scorers: [new Ecosystem.Learning.MigrationFailureScorer(outcomes.Learner)]);
         }
 
         if (!planner.Stages.Any(s => s is EvacuationStage))

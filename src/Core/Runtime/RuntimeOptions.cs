@@ -71,6 +71,12 @@ public sealed class RuntimeOptions
     /// <summary>Plans queued between planning and execution (a newer plan supersedes the oldest; superseded plans are audited).</summary>
     public int PlanQueueCapacity { get; set; } = 1;
 
+    /// <summary>
+    /// Learn from the runtime's own moves (<see cref="EcosystemRuntime.Learner"/>): failed targets cost more in later
+    /// plans, durations are compared with what the planner expected, application gains are kept per move pattern.
+    /// </summary>
+    public bool LearnFromOutcomes { get; set; } = true;
+
     /// <summary>Requested actions (<see cref="IEcosystemControl"/>) waiting for the executor; a request beyond them is refused.</summary>
     public int MaxQueuedRequests { get; set; } = 100;
 

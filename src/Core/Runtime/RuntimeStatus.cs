@@ -97,6 +97,9 @@ public sealed record RuntimeComponents
     /// <summary>Forecasting settings of the planning session.</summary>
     public PlanningSessionOptions? Session { get; init; }
 
+    /// <summary>The application's own metrics, read around each migration for what the runtime learns (null: none).</summary>
+    public IApplicationMetricsSource? ApplicationMetrics { get; init; }
+
     /// <summary>Controllers of the application's own, hosted beside the built-in ones.</summary>
     public IReadOnlyList<IRuntimeController> Controllers { get; init; } = [];
 }

@@ -43,6 +43,28 @@ internal sealed class RuntimeCore
 
     public ProposalQueue Proposals { get; }
 
+    /// <summary>The application's own metrics, read around each migration for what the runtime learns (null: none).</summary>
+    public IApplicationMetricsSource? ApplicationMetrics { get; init; }
+
+    /// <summary>Application metrics of a VM, or null when there is no source or it fails (a missing figure never stops a move).</summary>
+    public async Task<Cluster.ApplicationMetrics?> ReadApplicationAsync(Cluster.VmId vm, CancellationToken cancellationToken)
+    {
+        if (ApplicationMetrics is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return await ApplicationMetrics.GetAsync(vm, cancellationToken).WaitAsync(Options.CallTimeout, Time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            Logger.LogWarning(ex, "Application metrics of {Vm} could not be read; the move is learned from without them", vm.Value);
+            return null;
+        }
+    }
+
     /// <summary>Plan ids are unique within the runtime, whichever controller proposes.</summary>
     public string NextPlanId() => $"plan-{Interlocked.Increment(ref _planSequence):D6}";
 

@@ -71,7 +71,8 @@ internal sealed partial class ActionExecutor
             return false;
         }
 
-        observer.OnMigrationStarting(d, now);
+        var before = await core.ReadApplicationAsync(d.Vm, cancellationToken).ConfigureAwait(false);
+        observer.OnMigrationStarting(d, now, before);
         IMigrationOperation operation;
         string how = "started";
         try
@@ -207,8 +208,10 @@ internal sealed partial class ActionExecutor
             core.Instruments.MigrationsSucceeded.Add(1);
             core.Instruments.Actions.Add(1, new("kind", MigrateAction.KindName), new("outcome", "succeeded"), new("controller", controller));
             RuntimeLog.MigrationEnded(core.Logger, d.Vm.Value, d.Target.Value, "succeeded", seconds);
+            var after = await core.ReadApplicationAsync(d.Vm, CancellationToken.None).ConfigureAwait(false);
+            string? learned = observer.OnMigrationOutcome(d, succeeded: true, result!.Duration.TotalSeconds, after);
             await core.Audit.AppendAsync(AuditKind.MigrationSucceeded, controller, running.PlanId, d.Vm, d.Source, d.Target,
-                $"migration {running.Operation.Id} succeeded in {result!.Duration.TotalSeconds:F1} s").ConfigureAwait(false);
+                $"migration {running.Operation.Id} succeeded in {result.Duration.TotalSeconds:F1} s", learned).ConfigureAwait(false);
         }
         else
         {
@@ -228,7 +231,9 @@ internal sealed partial class ActionExecutor
         core.Instruments.MigrationsFailed.Add(1);
         core.Instruments.Actions.Add(1, new("kind", MigrateAction.KindName), new("outcome", cancelled ? "cancelled" : "failed"), new("controller", controller));
         RuntimeLog.MigrationFailed(core.Logger, d.Vm.Value, d.Target.Value, why);
-        await core.Audit.AppendAsync(cancelled ? AuditKind.MigrationCancelled : AuditKind.MigrationFailed, controller, planId, d.Vm, d.Source, d.Target, message)
+        // A cancellation says nothing about the target; a failure counts against it.
+        string? learned = cancelled ? null : observer.OnMigrationOutcome(d, succeeded: false, 0, null);
+        await core.Audit.AppendAsync(cancelled ? AuditKind.MigrationCancelled : AuditKind.MigrationFailed, controller, planId, d.Vm, d.Source, d.Target, message, learned)
             .ConfigureAwait(false);
     }
 

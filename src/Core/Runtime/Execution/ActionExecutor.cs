@@ -26,9 +26,12 @@ internal interface IMigrationObserver
     /// <summary>Why the action may not start now against the latest observation plus moves in flight, or null.</summary>
     string? Revalidate(ClusterAction action);
 
-    void OnMigrationStarting(MigrationDecision decision, DateTimeOffset now);
+    void OnMigrationStarting(MigrationDecision decision, DateTimeOffset now, ApplicationMetrics? before = null);
 
     void OnMigrationEnded(VmId vm, bool moved);
+
+    /// <summary>What the move taught (learning on): its outcome as JSON for the audit record's detail; null when not learning.</summary>
+    string? OnMigrationOutcome(MigrationDecision decision, bool succeeded, double actualSeconds, ApplicationMetrics? after);
 }
 
 /// <summary>

@@ -165,7 +165,18 @@ internal sealed class RuntimeModel : IMigrationObserver
         }
     }
 
-    public void OnMigrationStarting(MigrationDecision d, DateTimeOffset now)
+    /// <summary>What the runtime learns from its moves (null: learning is off).</summary>
+    public OutcomeRecorder? Outcomes { get; init; }
+
+    public string? OnMigrationOutcome(MigrationDecision d, bool succeeded, double actualSeconds, ApplicationMetrics? after)
+    {
+        lock (Gate)
+        {
+            return Outcomes?.Ended(d, succeeded, actualSeconds, after, Cycle.Context.Now);
+        }
+    }
+
+    public void OnMigrationStarting(MigrationDecision d, DateTimeOffset now, ApplicationMetrics? before = null)
     {
         lock (Gate)
         {
@@ -178,7 +189,9 @@ internal sealed class RuntimeModel : IMigrationObserver
             int target = state is null ? -1 : Array.IndexOf(state.HostIds, d.Target, 0, state.HostCount);
             double bandwidth = target >= 0 ? state!.HostBandwidthMbps[target] : 1000;
             double dirty = v >= 0 ? state!.DirtyMiBps(v) : 0;
-            var duration = TimeSpan.FromSeconds(Cycle.Context.MigrationSeconds(memory, bandwidth, dirty));
+            double expected = Cycle.Context.MigrationSeconds(memory, bandwidth, dirty);
+            Outcomes?.Started(d.Vm, expected, before);
+            var duration = TimeSpan.FromSeconds(expected);
             Cycle.MigrationStarted(d, d.Source, now, duration, v, memory);
         }
     }
