@@ -163,6 +163,7 @@ public sealed partial class EcosystemRuntime
             }
         }
 
-        return $"restored {declarations} declaration changes, {_model.Maintenance().Count} hosts in maintenance, limits from {actions} recent action records, {outcomes} learned move outcomes";
+        int pending = await _execution.RestorePendingAsync(cancellationToken).ConfigureAwait(false);
+        return $"restored {declarations} declaration changes, {_model.Maintenance().Count} hosts in maintenance, {pending} plans awaiting approval, limits from {actions} recent action records, {outcomes} learned move outcomes";
     }
 }

@@ -45,13 +45,64 @@ internal sealed class ExecutionController(RuntimeCore core, RuntimeModel model, 
             }
 
             await core.Audit.AppendAsync(AuditKind.PlanAwaitingApproval, proposal.Controller, proposal.PlanId, null, null, null,
-                $"{held.Count} actions wait for approval until {pending.ExpiresAt:O}").ConfigureAwait(false);
+                $"{held.Count} actions wait for approval until {pending.ExpiresAt:O}", PendingPlanRecord.Write(held)).ConfigureAwait(false);
         }
 
         if (byMode.TryGetValue(ExecutionMode.Automatic, out var now))
         {
             await executor.ExecuteAsync(proposal, now, model.Maintenance(), cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Holds again the plans a previous process left waiting for approval (its trail: awaiting, with no approval,
+    /// rejection or discard after, and not expired); returns how many.
+    /// </summary>
+    public async Task<int> RestorePendingAsync(CancellationToken cancellationToken)
+    {
+        var now = core.Time.GetUtcNow();
+        var waiting = new Dictionary<string, AuditRecord>(StringComparer.Ordinal);
+        // The whole trail: a plan that expired while no process ran is recorded as discarded once, at the next start.
+        var query = new AuditQuery { Kinds = [AuditKind.PlanAwaitingApproval, AuditKind.PlanApproved, AuditKind.PlanRejected, AuditKind.PlanDiscarded] };
+        await foreach (var r in core.Audit.Store.QueryAsync(query, cancellationToken).ConfigureAwait(false))
+        {
+            if (r.PlanId is not { } id)
+            {
+                continue;
+            }
+
+            if (r.Kind == AuditKind.PlanAwaitingApproval)
+            {
+                waiting[id] = r;
+            }
+            else
+            {
+                waiting.Remove(id);
+            }
+        }
+
+        int restored = 0;
+        foreach (var r in waiting.Values.OrderBy(r => r.Sequence))
+        {
+            var expires = TimeMath.Add(r.Timestamp, core.Options.ApprovalTimeout);
+            var actions = r.Detail is { } detail ? PendingPlanRecord.Read(detail) : null;
+            if (expires <= now || actions is null)
+            {
+                await core.Audit.AppendAsync(AuditKind.PlanDiscarded, r.Controller, r.PlanId, null, null, null,
+                    expires <= now ? $"expired without approval at {expires:O} (while the runtime was stopped)" : "its actions could not be restored after a restart").ConfigureAwait(false);
+                continue;
+            }
+
+            var proposal = new Proposal(r.PlanId!, r.Controller ?? "restored", "restored", r.Timestamp, actions);
+            lock (_pending)
+            {
+                _pending[r.PlanId!] = (proposal, new PendingPlan(r.PlanId!, proposal.Controller, actions, r.Timestamp, expires));
+            }
+
+            restored++;
+        }
+
+        return restored;
     }
 
     /// <summary>Executes a pending plan (actions that became invalid are skipped and audited); returns how many started.</summary>
