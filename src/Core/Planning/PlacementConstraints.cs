@@ -20,8 +20,21 @@ public sealed class PlacementConstraints
     private readonly Dictionary<VmId, List<VmId>> _together = [];
     private readonly Dictionary<VmId, List<VmId>> _apart = [];
 
-    /// <summary>Number of rules (each pair counted once).</summary>
-    public int Count { get; private set; }
+    private int _count;
+    private PlacementConstraints? _derived;
+
+    /// <summary>Number of hard rules (each pair counted once), those derived from VM labels included.</summary>
+    public int Count
+    {
+        get => _count + (_derived?.Count ?? 0);
+        private set => _count = value;
+    }
+
+    /// <summary>
+    /// Replaces the rules derived from the provider's VM metadata (<see cref="PlacementLabels"/>); the rules added
+    /// directly stay. The runtime calls it with every inventory it reads.
+    /// </summary>
+    public void ReplaceDerived(PlacementConstraints? derived) => _derived = derived is { Count: > 0 } ? derived : null;
 
     /// <summary>Keeps <paramref name="a"/> and <paramref name="b"/> on different hosts.</summary>
     public void AddAntiAffinity(VmId a, VmId b)
@@ -77,7 +90,10 @@ public sealed class PlacementConstraints
     public bool IsPinned(VmId vm) => _pinned.Contains(vm);
 
     /// <summary>VMs that may not share a host with <paramref name="vm"/>.</summary>
-    public IReadOnlyList<VmId> AntiAffine(VmId vm) => _antiAffinity.TryGetValue(vm, out var l) ? l : [];
+    public IReadOnlyList<VmId> AntiAffine(VmId vm) =>
+        _derived?._antiAffinity.TryGetValue(vm, out var d) == true
+            ? [.. (_antiAffinity.TryGetValue(vm, out var own) ? own : []).Concat(d)]
+            : _antiAffinity.TryGetValue(vm, out var l) ? l : [];
 
     /// <summary>VMs that must stay within a distance of <paramref name="vm"/>.</summary>
     public IReadOnlyList<(VmId Peer, NetworkDistance Max)> Proximity(VmId vm) => _proximity.TryGetValue(vm, out var l) ? l : [];
@@ -99,12 +115,15 @@ public sealed class PlacementConstraints
         {
             Rule.Pinned => $"{id} must not be migrated (do-not-migrate rule)",
             Rule.Excluded => $"{id} must not run on {hostId} (host exclusion rule)",
-            Rule.OnlyOn => $"{id} may run only on {string.Join(", ", _onlyOn[id].Order().Take(3))}{(_onlyOn[id].Count > 3 ? ", ..." : string.Empty)} (host restriction rule)",
+            Rule.OnlyOn => $"{id} may run only on {string.Join(", ", OnlyOn(id).Order().Take(3))}{(OnlyOn(id).Count > 3 ? ", ..." : string.Empty)} (host restriction rule)",
             Rule.AntiAffinity => $"{peer}, anti-affine with {id}, is on {hostId} or moving there (anti-affinity rule)",
             Rule.Proximity => $"{hostId} is farther than {max} from {peer}, where it is or is moving (proximity rule)",
             _ => null,
         };
     }
+
+    private HashSet<HostId> OnlyOn(VmId vm) =>
+        _derived?._onlyOn.TryGetValue(vm, out var derived) == true ? derived : _onlyOn.TryGetValue(vm, out var own) ? own : [];
 
     private enum Rule
     {
@@ -120,6 +139,11 @@ public sealed class PlacementConstraints
     private (Rule Rule, VmId Peer, NetworkDistance Max) Find(PlanningState state, int vm, int host)
     {
         var id = state.VmIds[vm];
+        if (_derived?.Find(state, vm, host) is { Rule: not Rule.None } derived)
+        {
+            return derived;
+        }
+
         if (_pinned.Count > 0 && _pinned.Contains(id) && state.VmHost[vm] != host)
         {
             return (Rule.Pinned, default, default);
@@ -135,16 +159,19 @@ public sealed class PlacementConstraints
             return (Rule.OnlyOn, default, default);
         }
 
-        foreach (var peer in AntiAffine(id))
+        if (_antiAffinity.TryGetValue(id, out var antiAffine))
         {
-            int p = state.IndexOf(peer);
-            if (p >= 0 && state.VmActive[p] && (state.VmHost[p] == host || state.VmMigratingTo[p] == host))
+            foreach (var peer in antiAffine)
             {
-                return (Rule.AntiAffinity, peer, default);
+                int p = state.IndexOf(peer);
+                if (p >= 0 && state.VmActive[p] && (state.VmHost[p] == host || state.VmMigratingTo[p] == host))
+                {
+                    return (Rule.AntiAffinity, peer, default);
+                }
             }
         }
 
-        foreach (var (peer, max) in Proximity(id))
+        foreach (var (peer, max) in _proximity.TryGetValue(id, out var near) ? near : [])
         {
             int p = state.IndexOf(peer);
             if (p < 0 || !state.VmActive[p])

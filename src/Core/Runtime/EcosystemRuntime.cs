@@ -57,7 +57,9 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
         var o = options.Value;
         _logger = components.Loggers?.CreateLogger<EcosystemRuntime>() ?? (ILogger)NullLogger.Instance;
         var outcomes = o.LearnFromOutcomes ? new OutcomeRecorder(new Ecosystem.Learning.MigrationOutcomeLearner(), components.Graph, o.FailureBackoff) : null;
-        Policy = Compose(policy, components.Graph, components.Constraints is not null, outcomes);
+        // Always a rule set: VM labels from the provider can add rules at any inventory read (PlacementLabels).
+        var constraints = components.Constraints ?? new PlacementConstraints();
+        Policy = Compose(policy, components.Graph, constraints: true, outcomes);
         var session = new PlanningSession((components.Session ?? new PlanningSessionOptions()) with
         {
             Tick = components.Session?.Tick ?? o.MetricsInterval,
@@ -68,15 +70,13 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
         {
             ExecutorLimits = new ExecutorConcurrency(o.MaxConcurrentMigrationsPerHost, o.MaxConcurrentMigrationsInCluster),
         };
-        if (components.Constraints is { } constraints)
-        {
-            context.With(constraints);
-        }
+        context.With(constraints);
 
         var cycle = new PlanningCycle(Policy, session, context, observeAlways: true);
-        _model = new RuntimeModel(cycle, components.Graph, components.Declarations, o.ObservationQueueCapacity + 2, new PlacementRecheck(components.Constraints, o.RecheckCapacity))
+        _model = new RuntimeModel(cycle, components.Graph, components.Declarations, o.ObservationQueueCapacity + 2, new PlacementRecheck(constraints, o.RecheckCapacity))
         {
             Outcomes = outcomes,
+            Constraints = constraints,
         };
         var instruments = new RuntimeInstruments(components.MeterFactory, Gauges);
         _core = new RuntimeCore(hypervisor, o, timeProvider, components.Audit ?? new InMemoryAuditStore(), instruments, _logger)
@@ -291,7 +291,12 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
 
         if (constraints && !planner.Filters.Any(f => f is PlacementConstraintFilter))
         {
-            planner = planner.With(filters: [new PlacementConstraintFilter()], scorers: [new PlacementPreferenceScorer()]);
+            planner = planner.With(filters: [new PlacementConstraintFilter()]);
+        }
+
+        if (constraints && !planner.Scorers.Any(s => s is PlacementPreferenceScorer))
+        {
+            planner = planner.With(scorers: [new PlacementPreferenceScorer()]);
         }
 
         if (graph is not null && !planner.Filters.Any(f => f is VmEcosystem.Ecosystem.Planning.DependencyGuardFilter))

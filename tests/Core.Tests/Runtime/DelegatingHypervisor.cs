@@ -13,7 +13,7 @@ internal class DelegatingHypervisor(IHypervisor inner) : IHypervisor
 
     public HypervisorCapabilities Capabilities => inner.Capabilities;
 
-    public Task<InventorySnapshot> GetInventoryAsync(CancellationToken cancellationToken = default) => inner.GetInventoryAsync(cancellationToken);
+    public virtual Task<InventorySnapshot> GetInventoryAsync(CancellationToken cancellationToken = default) => inner.GetInventoryAsync(cancellationToken);
 
     public virtual IAsyncEnumerable<InventoryChange> WatchInventoryAsync(CancellationToken cancellationToken = default) => inner.WatchInventoryAsync(cancellationToken);
 

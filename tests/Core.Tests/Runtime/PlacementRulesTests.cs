@@ -216,4 +216,62 @@ public sealed class PlacementRulesTests
         Assert.Contains("host exclusion", rules.Explain(state, 2, 0), StringComparison.Ordinal);
         Assert.Contains("may run only on h0, h1", rules.Explain(state, 0, 2), StringComparison.Ordinal);
     }
+
+    /// <summary>The simulator's VMs with placement labels, as a provider's metadata would carry them.</summary>
+    private sealed class LabelledVms(IHypervisor inner, IReadOnlyDictionary<VmId, Dictionary<string, string>> labels) : DelegatingHypervisor(inner)
+    {
+        private readonly IHypervisor _inner = inner;
+
+        public override async Task<InventorySnapshot> GetInventoryAsync(CancellationToken cancellationToken = default)
+        {
+            var inventory = await _inner.GetInventoryAsync(cancellationToken);
+            return new InventorySnapshot(inventory.Hosts, [.. inventory.Vms.Select(v => labels.TryGetValue(v.Id, out var l) ? v with { Labels = l } : v)],
+                inventory.Placements, inventory.Timestamp, inventory.Version, inventory.HostSets);
+        }
+    }
+
+    [Fact]
+    public async Task Rules_from_vm_labels_are_honoured_by_requested_moves()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var clock = new VirtualClock();
+        await using var simulator = new SimulatorHypervisor(Cluster, clock);
+        var placements = (await simulator.GetInventoryAsync(ct)).Placements;
+        var (a, b) = (placements[0], placements.First(p => p.Host != placements[0].Host));
+        var pinned = placements.First(p => p.Vm != a.Vm && p.Vm != b.Vm);
+        var labels = new Dictionary<VmId, Dictionary<string, string>>
+        {
+            [a.Vm] = new() { [PlacementLabels.AntiAffinity] = "db" },
+            [b.Vm] = new() { [PlacementLabels.AntiAffinity] = "db" },
+            [pinned.Vm] = new() { [PlacementLabels.DoNotMigrate] = "true" },
+        };
+        await using var services = new ServiceCollection()
+            .AddSingleton<TimeProvider>(clock)
+            .AddVmEcosystem(builder => builder
+                .UseProvider("labelled", _ => new LabelledVms(simulator, labels))
+                .ConfigureRuntime(o =>
+                {
+                    o.Mode = ExecutionMode.Automatic;
+                    o.MetricsInterval = TimeSpan.FromMinutes(1);
+                    o.PlanningInterval = TimeSpan.FromHours(12);
+                }))
+            .BuildServiceProvider();
+        var runtime = services.GetRequiredService<EcosystemRuntime>();
+        await runtime.StartAsync(ct);
+        try
+        {
+            await SimulatedRuntime.AdvanceAsync(runtime, clock, clock.GetUtcNow() + TimeSpan.FromMinutes(2), ct);
+            var together = await runtime.RequestMigrationAsync(a.Vm, b.Host, cancellationToken: ct);
+            Assert.Equal(RequestState.Refused, together.State);
+            Assert.Contains("anti-affinity rule", together.Message, StringComparison.Ordinal);
+            var moved = await runtime.RequestMigrationAsync(pinned.Vm, cancellationToken: ct);
+            Assert.Equal(RequestState.Refused, moved.State);
+            Assert.Contains("do-not-migrate", moved.Message, StringComparison.Ordinal);
+            Assert.NotEqual(RequestState.Refused, (await runtime.RequestMigrationAsync(b.Vm, cancellationToken: ct)).State); // unlabelled moves go on
+        }
+        finally
+        {
+            await SimulatedRuntime.StopAsync(runtime, clock);
+        }
+    }
 }

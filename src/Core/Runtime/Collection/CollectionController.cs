@@ -141,6 +141,7 @@ internal sealed class CollectionController(RuntimeCore core, RuntimeModel model,
             ? await core.Calls.CallAsync("GetHostMetrics", ct => hypervisor.GetHostMetricsAsync(ct), cancellationToken).ConfigureAwait(false)
             : [];
         _builder.Build(state, inventory, vmMetrics, hostMetrics, executor.InFlight);
+        model.DeriveRules(inventory.Vms);
         return inventory.Timestamp;
     }
 

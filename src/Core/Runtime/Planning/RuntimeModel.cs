@@ -165,6 +165,24 @@ internal sealed class RuntimeModel : IMigrationObserver
         }
     }
 
+    /// <summary>The placement rules (those added in code and configuration, plus those derived from VM labels).</summary>
+    public PlacementConstraints? Constraints { get; init; }
+
+    /// <summary>Replaces the rules the VMs' labels declare (<see cref="PlacementLabels"/>) with those of this inventory.</summary>
+    public void DeriveRules(IReadOnlyList<VmInfo> vms)
+    {
+        if (Constraints is null)
+        {
+            return;
+        }
+
+        var derived = PlacementLabels.Rules(vms);
+        lock (Gate)
+        {
+            Constraints.ReplaceDerived(derived);
+        }
+    }
+
     /// <summary>What the runtime learns from its moves (null: learning is off).</summary>
     public OutcomeRecorder? Outcomes { get; init; }
 
