@@ -163,7 +163,23 @@ public sealed partial class EcosystemRuntime
             }
         }
 
+        // The planner's own memory of recent moves (its cooldowns, hysteresis, hosts still settling) from the last day.
+        int moves = 0;
+        var since = _core.Time.GetUtcNow() - TimeSpan.FromDays(1);
+        await foreach (var r in _core.Audit.Store.QueryAsync(new AuditQuery { From = since, Kinds = [AuditKind.MigrationStarted] }, cancellationToken).ConfigureAwait(false))
+        {
+            if (r is { Vm: { } vm, Source: { } from, Target: { } to })
+            {
+                lock (_model.Gate)
+                {
+                    _model.Session.History.Record(vm, from, to, r.Timestamp);
+                }
+
+                moves++;
+            }
+        }
+
         int pending = await _execution.RestorePendingAsync(cancellationToken).ConfigureAwait(false);
-        return $"restored {declarations} declaration changes, {_model.Maintenance().Count} hosts in maintenance, {pending} plans awaiting approval, limits from {actions} recent action records, {outcomes} learned move outcomes";
+        return $"restored {declarations} declaration changes, {_model.Maintenance().Count} hosts in maintenance, {pending} plans awaiting approval, limits from {actions} recent action records, {moves} moves of the last day in the planner's history, {outcomes} learned move outcomes";
     }
 }

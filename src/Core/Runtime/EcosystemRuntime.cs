@@ -179,6 +179,7 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
         // What a previous process set (declarations, maintenance) and the limits its recent actions impose come back first.
         string restored = await RestoreAsync(cancellationToken).ConfigureAwait(false);
         RuntimeLog.Restored(_logger, restored);
+        await _core.Audit.AppendAsync(AuditKind.RuntimeStarted, null, null, null, null, null, restored).ConfigureAwait(false);
         // Intents a stopped or killed process left without outcome are resolved against the provider before any plan.
         int reconciled = await _executor.ReconcileAsync(cancellationToken).ConfigureAwait(false);
         if (reconciled > 0)

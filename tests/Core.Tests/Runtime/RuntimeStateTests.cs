@@ -300,6 +300,8 @@ public sealed class RuntimeStateTests
         var trail = await Trail(store);
         Assert.Contains(trail, r => r.Controller == "scripted" && r.Kind == AuditKind.DecisionSkipped && r.Vm == moved.Vm && r.Message.Contains("cooldown", StringComparison.Ordinal));
         Assert.DoesNotContain((await simulator.GetInventoryAsync(ct)).Placements, p => p.Host == busiest);
+        var restored = trail.Last(r => r.Kind == AuditKind.RuntimeStarted && r.Message.StartsWith("restored", StringComparison.Ordinal));
+        Assert.Matches(@"1 hosts in maintenance, .* [1-9]\d* moves of the last day in the planner's history", restored.Message);
         var planIds = trail.Where(r => r.Kind == AuditKind.PlanCreated).Select(r => r.PlanId).ToList();
         Assert.Equal(planIds.Count, planIds.Distinct().Count());
     }
