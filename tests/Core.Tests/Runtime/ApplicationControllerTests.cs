@@ -52,16 +52,7 @@ public sealed class ApplicationControllerTests
             .AddSingleton<ShrinkMemoryController>()
             .BuildServiceProvider();
 
-    private static async Task<List<AuditRecord>> AuditAsync(IAuditStore audit, string controller)
-    {
-        var list = new List<AuditRecord>();
-        await foreach (var r in audit.QueryAsync(new AuditQuery { Controller = controller }, TestContext.Current.CancellationToken))
-        {
-            list.Add(r);
-        }
-
-        return list;
-    }
+    private static Task<List<AuditRecord>> AuditAsync(IAuditStore audit, string controller) => audit.ListAsync(new AuditQuery { Controller = controller });
 
     [Fact]
     public async Task An_added_controller_runs_within_the_shared_limits_and_is_audited()

@@ -44,16 +44,7 @@ public sealed class ExecutionModeTests
         public async Task<int> VmsOnAsync(HostId host) =>
             (await Simulator.GetInventoryAsync(TestContext.Current.CancellationToken)).Placements.Count(p => p.Host == host);
 
-        public async Task<List<AuditRecord>> AuditOfAsync(params AuditKind[] kinds)
-        {
-            var list = new List<AuditRecord>();
-            await foreach (var r in Runtime.Audit.QueryAsync(new AuditQuery { Kinds = kinds }, TestContext.Current.CancellationToken))
-            {
-                list.Add(r);
-            }
-
-            return list;
-        }
+        public Task<List<AuditRecord>> AuditOfAsync(params AuditKind[] kinds) => Runtime.Audit.ListAsync(new AuditQuery { Kinds = kinds });
 
         public async ValueTask DisposeAsync()
         {

@@ -94,16 +94,7 @@ public sealed class IntentTests
         return first;
     }
 
-    private static async Task<List<AuditRecord>> Trail(IAuditStore audit)
-    {
-        var list = new List<AuditRecord>();
-        await foreach (var r in audit.QueryAsync(new AuditQuery(), TestContext.Current.CancellationToken))
-        {
-            list.Add(r);
-        }
-
-        return list;
-    }
+    private static Task<List<AuditRecord>> Trail(IAuditStore audit) => audit.ListAsync();
 
     private static readonly AuditKind[] Outcomes = [AuditKind.MigrationSucceeded, AuditKind.MigrationFailed, AuditKind.MigrationCancelled];
 

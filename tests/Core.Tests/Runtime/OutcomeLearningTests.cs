@@ -154,12 +154,7 @@ public sealed class OutcomeLearningTests
         Assert.NotEmpty(patterns);
         Assert.All(patterns.Where(p => p.Successes > 0), p => Assert.Equal(0.5, p.MeanLatencyGain, 6));
         Assert.All(patterns, p => Assert.True(runtime.Learner.IsPatternWorthwhile(p.Pattern.Split(':')[0], null)));
-        var succeeded = new List<AuditRecord>();
-        await foreach (var r in runtime.Audit.QueryAsync(new AuditQuery { Kinds = [AuditKind.MigrationSucceeded] }, TestContext.Current.CancellationToken))
-        {
-            succeeded.Add(r);
-        }
-
+        var succeeded = await runtime.Audit.ListAsync(new AuditQuery { Kinds = [AuditKind.MigrationSucceeded] });
         Assert.All(succeeded, r => Assert.Contains("\"latencyAfterMs\":50", r.Detail, StringComparison.Ordinal));
     }
 }

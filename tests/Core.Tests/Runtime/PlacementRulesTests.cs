@@ -115,13 +115,7 @@ public sealed class PlacementRulesTests
             await SimulatedRuntime.StopAsync(runtime, clock);
         }
 
-        var plans = new List<AuditRecord>();
-        await foreach (var r in runtime.Audit.QueryAsync(new AuditQuery { Kinds = [AuditKind.PlanCreated] }, ct))
-        {
-            plans.Add(r);
-        }
-
-        return (checker, await simulator.GetInventoryAsync(ct), plans);
+        return (checker, await simulator.GetInventoryAsync(ct), await runtime.Audit.ListAsync(new AuditQuery { Kinds = [AuditKind.PlanCreated] }));
     }
 
     [Fact]

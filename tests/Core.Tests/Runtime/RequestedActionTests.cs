@@ -79,12 +79,7 @@ public sealed class RequestedActionTests
             var done = await SettleAsync(runtime, control, clock, request.Id);
             Assert.Equal(RequestState.Succeeded, done.State);
             Assert.Equal(request.Target, await HostOfAsync(provider, vm));
-            var trail = new List<AuditRecord>();
-            await foreach (var r in runtime.Audit.QueryAsync(new AuditQuery { PlanId = request.Id }, ct))
-            {
-                trail.Add(r);
-            }
-
+            var trail = await runtime.Audit.ListAsync(new AuditQuery { PlanId = request.Id });
             Assert.All(trail, r => Assert.Equal("requests", r.Controller));
             Assert.Contains(trail, r => r.Kind == AuditKind.PlanCreated && r.Message.Contains("drain for a kernel update", StringComparison.Ordinal));
             Assert.Contains(trail, r => r.Kind == AuditKind.ActionIntended);

@@ -110,12 +110,7 @@ public sealed class RevalidationTests
             await SimulatedRuntime.AdvanceAsync(runtime, clock, clock.GetUtcNow() + TimeSpan.FromMinutes(5), ct); // a lands on target
             Assert.Equal(0, await runtime.ApproveAsync(plans[3].PlanId, ct));   // a -> otherTarget from a source it left
 
-            var skips = new List<AuditRecord>();
-            await foreach (var r in runtime.Audit.QueryAsync(new AuditQuery { Controller = "scripted", Kinds = [AuditKind.DecisionSkipped] }, ct))
-            {
-                skips.Add(r);
-            }
-
+            var skips = await runtime.Audit.ListAsync(new AuditQuery { Controller = "scripted", Kinds = [AuditKind.DecisionSkipped] });
             Assert.Contains(skips, r => r.Vm == b && r.Message.Contains("anti-affinity", StringComparison.Ordinal) && r.Message.Contains(a.Value, StringComparison.Ordinal));
             Assert.Contains(skips, r => r.Message.Contains("MiB of memory", StringComparison.Ordinal));
             Assert.Contains(skips, r => r.Vm == a && r.Message.Contains("stale", StringComparison.Ordinal));

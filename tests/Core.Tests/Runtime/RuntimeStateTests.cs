@@ -335,14 +335,5 @@ public sealed partial class RuntimeStateTests
         Assert.Equal(status.PlanningPasses, (await Trail(runtime.Audit)).Count(r => r.Kind == AuditKind.PlanCreated));
     }
 
-    private static async Task<List<AuditRecord>> Trail(IAuditStore store)
-    {
-        var list = new List<AuditRecord>();
-        await foreach (var r in store.QueryAsync(new AuditQuery()))
-        {
-            list.Add(r);
-        }
-
-        return list;
-    }
+    private static Task<List<AuditRecord>> Trail(IAuditStore store) => store.ListAsync();
 }

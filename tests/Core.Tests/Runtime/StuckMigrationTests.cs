@@ -77,12 +77,7 @@ public sealed class StuckMigrationTests
         Assert.Equal(0, status.MigrationsRunning);
         Assert.Equal(status.Migrations.Started, status.Migrations.Failed);
         Assert.DoesNotContain(runtime.Reservations, r => r.Kind == ReservationKind.MigrationInFlight);
-        var failed = new List<AuditRecord>();
-        await foreach (var r in audit.QueryAsync(new AuditQuery { Kinds = [AuditKind.MigrationFailed] }, ct))
-        {
-            failed.Add(r);
-        }
-
+        var failed = await audit.ListAsync(new AuditQuery { Kinds = [AuditKind.MigrationFailed] });
         Assert.Equal(status.Migrations.Failed, failed.Count);
         Assert.All(failed, r => Assert.Contains("did not confirm its cancel within 00:00:30", r.Message, StringComparison.Ordinal));
         await SimulatedRuntime.StopAsync(runtime, clock);
