@@ -21,81 +21,53 @@ public sealed class ExecutorPropertyTests
     // Checks every start against what the provider holds at that moment and has told: a move made outside the library
     // is published when it completes (VmMoved), so until then its VM is not counted on its target (the provider's own
     // check still refuses what it would overfill).
-    private sealed class CheckingProvider(IHypervisor provider, PlacementConstraints rules, IReadOnlyList<VmDeclaration> declarations) : DelegatingHypervisor(provider)
+    private sealed class CheckingProvider(IHypervisor provider, PlacementConstraints rules, IReadOnlyList<VmDeclaration> declarations) : StartCheckingHypervisor(provider)
     {
-        private readonly IHypervisor _inner = provider;
-
-        private readonly Lock _gate = new();
-        private readonly Dictionary<VmId, HostId> _inFlight = [];
         private readonly Dictionary<VmId, HostId> _external = [];
 
         public void External(IMigrationOperation operation)
         {
-            lock (_gate)
+            lock (Gate)
             {
                 _external[operation.Vm] = operation.Target;
             }
 
             _ = operation.Completion.ContinueWith(_ =>
             {
-                lock (_gate)
+                lock (Gate)
                 {
                     _external.Remove(operation.Vm);
                 }
             }, TaskScheduler.Default);
         }
 
-        public List<string> Breaks { get; } = [];
-
         private bool Unpublished(VmId vm, HostId target) =>
             _external.GetValueOrDefault(vm) == target;
 
-        public int Starts { get; private set; }
-
-        public override async Task<IMigrationOperation> StartMigrationAsync(MigrationRequest request, CancellationToken cancellationToken = default)
+        protected override void Check(MigrationRequest request, InventorySnapshot inventory)
         {
-            var inventory = await _inner.GetInventoryAsync(cancellationToken);
             var memory = inventory.Vms.ToDictionary(v => v.Id, v => v.Allocation.MemoryMiB);
-            lock (_gate)
+            var target = request.Target;
+            var there = inventory.Placements.Where(p => p.Host == target && p.Vm != request.Vm && !Unpublished(p.Vm, target)).Select(p => p.Vm)
+                .Concat(InFlight.Where(f => f.Value == target && f.Key != request.Vm).Select(f => f.Key)).Distinct().ToList();
+            double used = there.Sum(vm => memory[vm]) + memory[request.Vm];
+            double capacity = inventory.Hosts.Single(h => h.Id == target).Capacity.MemoryMiB;
+            if (used > capacity)
             {
-                var target = request.Target;
-                var there = inventory.Placements.Where(p => p.Host == target && p.Vm != request.Vm && !Unpublished(p.Vm, target)).Select(p => p.Vm)
-                    .Concat(_inFlight.Where(f => f.Value == target && f.Key != request.Vm).Select(f => f.Key)).Distinct().ToList();
-                double used = there.Sum(vm => memory[vm]) + memory[request.Vm];
-                double capacity = inventory.Hosts.Single(h => h.Id == target).Capacity.MemoryMiB;
-                if (used > capacity)
-                {
-                    Breaks.Add($"{request.Vm} -> {target}: {used:F0} of {capacity:F0} MiB; there: {string.Join(", ", there.Select(v => $"{v} {memory[v]} placed={inventory.Placements.Any(p => p.Vm == v && p.Host == target)}"))}; self {memory[request.Vm]}");
-                }
-
-                foreach (var peer in rules.AntiAffine(request.Vm).Where(there.Contains))
-                {
-                    Breaks.Add($"{request.Vm} -> {target}: anti-affine {peer} is there");
-                }
-
-                var oracle = new EcosystemGraph();
-                oracle.Load(inventory, declarations);
-                foreach (var (vm, spec) in oracle.ImpactOfMove(request.Vm, target).RequiredBroken)
-                {
-                    Breaks.Add($"{request.Vm} -> {target}: breaks {vm}'s required {spec}");
-                }
+                Breaks.Add($"{request.Vm} -> {target}: {used:F0} of {capacity:F0} MiB; there: {string.Join(", ", there.Select(v => $"{v} {memory[v]} placed={inventory.Placements.Any(p => p.Vm == v && p.Host == target)}"))}; self {memory[request.Vm]}");
             }
 
-            var operation = await _inner.StartMigrationAsync(request, cancellationToken);
-            lock (_gate)
+            foreach (var peer in rules.AntiAffine(request.Vm).Where(there.Contains))
             {
-                Starts++;
-                _inFlight[request.Vm] = request.Target;
+                Breaks.Add($"{request.Vm} -> {target}: anti-affine {peer} is there");
             }
 
-            _ = operation.Completion.ContinueWith(_ =>
+            var oracle = new EcosystemGraph();
+            oracle.Load(inventory, declarations);
+            foreach (var (vm, spec) in oracle.ImpactOfMove(request.Vm, target).RequiredBroken)
             {
-                lock (_gate)
-                {
-                    _inFlight.Remove(request.Vm);
-                }
-            }, TaskScheduler.Default);
-            return operation;
+                Breaks.Add($"{request.Vm} -> {target}: breaks {vm}'s required {spec}");
+            }
         }
     }
 

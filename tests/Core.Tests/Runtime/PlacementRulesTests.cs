@@ -20,64 +20,36 @@ public sealed class PlacementRulesTests
     private static readonly SimulatorOptions Cluster = new() { Synthetic = new SyntheticWorkloadOptions { VmCount = 60, Seed = 11 }, HostCount = 40 };
 
     /// <summary>Checks each start against the rules, with every VM where it is or is moving to.</summary>
-    private sealed class RuleChecker(IHypervisor provider, PlacementRulesOptions rules) : DelegatingHypervisor(provider)
+    private sealed class RuleChecker(IHypervisor provider, PlacementRulesOptions rules) : StartCheckingHypervisor(provider)
     {
-        private readonly IHypervisor _inner = provider;
-        private readonly Lock _gate = new();
-        private readonly Dictionary<VmId, HostId> _inFlight = [];
-
-        public List<string> Breaks { get; } = [];
-
-        public int Starts { get; private set; }
-
         /// <summary>Each move with a VM it joined on its target (without rules, the pairs a rule would have kept apart).</summary>
         public List<(string Vm, string Peer)> Joined { get; } = [];
 
-        public override async Task<IMigrationOperation> StartMigrationAsync(MigrationRequest request, CancellationToken cancellationToken = default)
+        protected override void Check(MigrationRequest request, InventorySnapshot inventory)
         {
-            var inventory = await _inner.GetInventoryAsync(cancellationToken);
-            lock (_gate)
+            string vm = request.Vm.Value, target = request.Target.Value;
+            var there = inventory.Placements.Where(p => p.Host == request.Target).Select(p => p.Vm.Value)
+                .Concat(InFlight.Where(f => f.Value == request.Target).Select(f => f.Key.Value)).ToHashSet(StringComparer.Ordinal);
+            Joined.AddRange(there.Where(p => p != vm).Take(1).Select(p => (vm, p)));
+            foreach (var group in rules.AntiAffinity.Where(g => g.Contains(vm)))
             {
-                string vm = request.Vm.Value, target = request.Target.Value;
-                var there = inventory.Placements.Where(p => p.Host == request.Target).Select(p => p.Vm.Value)
-                    .Concat(_inFlight.Where(f => f.Value == request.Target).Select(f => f.Key.Value)).ToHashSet(StringComparer.Ordinal);
-                Joined.AddRange(there.Where(p => p != vm).Take(1).Select(p => (vm, p)));
-                foreach (var group in rules.AntiAffinity.Where(g => g.Contains(vm)))
-                {
-                    Breaks.AddRange(group.Where(p => p != vm && there.Contains(p)).Select(p => $"{vm} -> {target}: anti-affine {p} is there"));
-                }
-
-                if (rules.DoNotMigrate.Contains(vm))
-                {
-                    Breaks.Add($"{vm} moved although it must not be migrated");
-                }
-
-                if (rules.ExcludeHosts.TryGetValue(vm, out var excluded) && excluded.Contains(target))
-                {
-                    Breaks.Add($"{vm} -> {target}: excluded host");
-                }
-
-                if (rules.OnlyOnHosts.TryGetValue(vm, out var only) && !only.Contains(target))
-                {
-                    Breaks.Add($"{vm} -> {target}: not one of its allowed hosts");
-                }
+                Breaks.AddRange(group.Where(p => p != vm && there.Contains(p)).Select(p => $"{vm} -> {target}: anti-affine {p} is there"));
             }
 
-            var operation = await _inner.StartMigrationAsync(request, cancellationToken);
-            lock (_gate)
+            if (rules.DoNotMigrate.Contains(vm))
             {
-                Starts++;
-                _inFlight[request.Vm] = request.Target;
+                Breaks.Add($"{vm} moved although it must not be migrated");
             }
 
-            _ = operation.Completion.ContinueWith(_ =>
+            if (rules.ExcludeHosts.TryGetValue(vm, out var excluded) && excluded.Contains(target))
             {
-                lock (_gate)
-                {
-                    _inFlight.Remove(request.Vm);
-                }
-            }, TaskScheduler.Default);
-            return operation;
+                Breaks.Add($"{vm} -> {target}: excluded host");
+            }
+
+            if (rules.OnlyOnHosts.TryGetValue(vm, out var only) && !only.Contains(target))
+            {
+                Breaks.Add($"{vm} -> {target}: not one of its allowed hosts");
+            }
         }
     }
 
