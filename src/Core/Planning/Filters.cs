@@ -38,13 +38,7 @@ public sealed class MemoryCapacityFilter : IPlacementFilter
     public bool Accepts(PlanningPass pass, int vm, int host)
     {
         var state = pass.State;
-        double used = 0;
-        foreach (int v in state.HostVms[host])
-        {
-            used += state.VmMemoryMiB[v];
-        }
-
-        return used + state.VmMemoryMiB[vm] <= state.HostMemoryMiB[host];
+        return state.MemoryAllocatedOn(host) + state.VmMemoryMiB[vm] <= state.HostMemoryMiB[host];
     }
 }
 

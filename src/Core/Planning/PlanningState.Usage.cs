@@ -41,6 +41,18 @@ public sealed partial class PlanningState
     /// <summary>Disk capacity of a host, operations per second (0: unknown).</summary>
     public double DiskCapacityIops(int host) => HostDiskIops[host];
 
+    /// <summary>Memory allocated to the VMs on a host (including VMs migrating in), MiB.</summary>
+    public double MemoryAllocatedOn(int host)
+    {
+        double sum = 0;
+        foreach (int v in HostVms[host])
+        {
+            sum += VmMemoryMiB[v];
+        }
+
+        return sum;
+    }
+
     /// <summary>Network use of the VMs on a host (including VMs migrating in), Mbit/s.</summary>
     public double NetworkUsedOn(int host)
     {

@@ -76,13 +76,7 @@ public sealed class MemoryFitScorer : IPlacementScorer
     public double Cost(PlanningPass pass, int vm, int host)
     {
         var state = pass.State;
-        double used = 0;
-        foreach (int v in state.HostVms[host])
-        {
-            used += state.VmMemoryMiB[v];
-        }
-
-        return Math.Max(0, 1 - ((used + state.VmMemoryMiB[vm]) / Math.Max(1e-9, state.HostMemoryMiB[host])));
+        return Math.Max(0, 1 - ((state.MemoryAllocatedOn(host) + state.VmMemoryMiB[vm]) / Math.Max(1e-9, state.HostMemoryMiB[host])));
     }
 }
 

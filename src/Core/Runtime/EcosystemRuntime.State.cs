@@ -110,13 +110,27 @@ public sealed partial class EcosystemRuntime
         }
     }
 
-    // Replays what the trail says about the state a previous process left: declarations and maintenance in full,
-    // and the actions of the last cooldown/backoff/rate window for the executor's limits.
+    // Replays, in one pass over the trail, the state a previous process left: declarations and maintenance in full,
+    // the limits of the actions within the last cooldown/backoff/rate window, the planner's history of the last day,
+    // learned outcomes, and plans still awaiting approval.
     private async Task<string> RestoreAsync(CancellationToken cancellationToken)
     {
-        int declarations = 0, maintenance = 0;
+        int declarations = 0, actions = 0, moves = 0, outcomes = 0;
         var parser = new DeclarationParser();
-        var query = new AuditQuery { Kinds = [AuditKind.DeclarationSet, AuditKind.DeclarationRemoved, AuditKind.MaintenanceEntered, AuditKind.MaintenanceExited] };
+        var now = _core.Time.GetUtcNow();
+        var o = _core.Options;
+        var limitsSince = TimeMath.Add(now, -new[] { o.VmCooldown, o.FailureBackoff, o.RateWindow }.Max());
+        var historySince = now - TimeSpan.FromDays(1);
+        var plans = new List<AuditRecord>();
+        var query = new AuditQuery
+        {
+            Kinds =
+            [
+                AuditKind.DeclarationSet, AuditKind.DeclarationRemoved, AuditKind.MaintenanceEntered, AuditKind.MaintenanceExited,
+                AuditKind.MigrationStarted, AuditKind.ActionStarted, AuditKind.MigrationSucceeded, AuditKind.MigrationFailed, AuditKind.ActionFailed,
+                AuditKind.PlanAwaitingApproval, AuditKind.PlanApproved, AuditKind.PlanRejected, AuditKind.PlanDiscarded,
+            ],
+        };
         await foreach (var r in _core.Audit.Store.QueryAsync(query, cancellationToken).ConfigureAwait(false))
         {
             switch (r.Kind)
@@ -138,48 +152,46 @@ public sealed partial class EcosystemRuntime
                     declarations += _model.RemoveDeclaration(r.Message) ? 1 : 0;
                     break;
                 case AuditKind.MaintenanceEntered when r.Target is { } host:
-                    maintenance += _model.EnterMaintenance(host) ? 1 : 0;
+                    _model.EnterMaintenance(host);
                     break;
                 case AuditKind.MaintenanceExited when r.Target is { } host:
-                    maintenance -= _model.ExitMaintenance(host) ? 1 : 0;
+                    _model.ExitMaintenance(host);
+                    break;
+                case AuditKind.PlanAwaitingApproval or AuditKind.PlanApproved or AuditKind.PlanRejected or AuditKind.PlanDiscarded:
+                    plans.Add(r);
+                    break;
+                default: // the action records
+                    if (r.Kind != AuditKind.MigrationSucceeded && r.Timestamp >= limitsSince && _executor.RestoreLimit(r, now))
+                    {
+                        actions++;
+                    }
+
+                    if (r is { Kind: AuditKind.MigrationStarted, Vm: { } vm, Source: { } from, Target: { } to } && r.Timestamp >= historySince)
+                    {
+                        // The planner's own memory of recent moves: its cooldowns, hysteresis, hosts still settling.
+                        lock (_model.Gate)
+                        {
+                            _model.Session.History.Record(vm, from, to, r.Timestamp);
+                        }
+
+                        moves++;
+                    }
+
+                    if (_model.Outcomes is { } recorder && r is { Kind: AuditKind.MigrationSucceeded or AuditKind.MigrationFailed, Detail: { } detail, Vm: { } moved, Source: { } source, Target: { } target }
+                        && recorder.Replay(moved, source, target, detail))
+                    {
+                        outcomes++;
+                        if (r.Kind == AuditKind.MigrationFailed)
+                        {
+                            recorder.FailedAt(target, r.Timestamp);
+                        }
+                    }
+
                     break;
             }
         }
 
-        int actions = await _executor.RestoreLimitsAsync(cancellationToken).ConfigureAwait(false);
-        int outcomes = 0;
-        if (_model.Outcomes is { } recorder)
-        {
-            await foreach (var r in _core.Audit.Store.QueryAsync(new AuditQuery { Kinds = [AuditKind.MigrationSucceeded, AuditKind.MigrationFailed] }, cancellationToken).ConfigureAwait(false))
-            {
-                if (r is { Detail: { } detail, Vm: { } vm, Source: { } source, Target: { } target } && recorder.Replay(vm, source, target, detail))
-                {
-                    outcomes++;
-                    if (r.Kind == AuditKind.MigrationFailed)
-                    {
-                        recorder.FailedAt(target, r.Timestamp);
-                    }
-                }
-            }
-        }
-
-        // The planner's own memory of recent moves (its cooldowns, hysteresis, hosts still settling) from the last day.
-        int moves = 0;
-        var since = _core.Time.GetUtcNow() - TimeSpan.FromDays(1);
-        await foreach (var r in _core.Audit.Store.QueryAsync(new AuditQuery { From = since, Kinds = [AuditKind.MigrationStarted] }, cancellationToken).ConfigureAwait(false))
-        {
-            if (r is { Vm: { } vm, Source: { } from, Target: { } to })
-            {
-                lock (_model.Gate)
-                {
-                    _model.Session.History.Record(vm, from, to, r.Timestamp);
-                }
-
-                moves++;
-            }
-        }
-
-        int pending = await _execution.RestorePendingAsync(cancellationToken).ConfigureAwait(false);
+        int pending = await _execution.RestorePendingAsync(plans).ConfigureAwait(false);
         return $"restored {declarations} declaration changes, {_model.Maintenance().Count} hosts in maintenance, {pending} plans awaiting approval, limits from {actions} recent action records, {moves} moves of the last day in the planner's history, {outcomes} learned move outcomes";
     }
 }

@@ -120,43 +120,30 @@ internal sealed partial class ActionExecutor
     }
 
     /// <summary>
-    /// Restores the limits a previous process's recent actions impose (cooldowns, failure backoffs, the rate window)
-    /// from the trail of the longest of those windows; returns how many records applied.
+    /// Restores the limit a previous process's action record imposes (a start: cooldown and rate window; a failure:
+    /// backoff); false when the record is not one.
     /// </summary>
-    public async Task<int> RestoreLimitsAsync(CancellationToken cancellationToken)
+    public bool RestoreLimit(AuditRecord r, DateTimeOffset now)
     {
-        var o = core.Options;
-        var now = core.Time.GetUtcNow();
-        var span = new[] { o.VmCooldown, o.FailureBackoff, o.RateWindow }.Max();
-        var query = new AuditQuery
+        if (r.Vm is not { } vm || r.Timestamp > now)
         {
-            From = TimeMath.Add(now, -span),
-            Kinds = [AuditKind.MigrationStarted, AuditKind.ActionStarted, AuditKind.MigrationFailed, AuditKind.ActionFailed],
-        };
-        int applied = 0;
-        await foreach (var r in core.Audit.Store.QueryAsync(query, cancellationToken).ConfigureAwait(false))
-        {
-            if (r.Vm is not { } vm || r.Timestamp > now)
-            {
-                continue;
-            }
-
-            lock (_gate)
-            {
-                if (r.Kind is AuditKind.MigrationStarted or AuditKind.ActionStarted)
-                {
-                    _limits.RestoreStart(vm, r.Timestamp, now);
-                }
-                else
-                {
-                    _limits.RestoreFailure(vm, r.Timestamp);
-                }
-            }
-
-            applied++;
+            return false;
         }
 
-        return applied;
+        lock (_gate)
+        {
+            switch (r.Kind)
+            {
+                case AuditKind.MigrationStarted or AuditKind.ActionStarted:
+                    _limits.RestoreStart(vm, r.Timestamp, now);
+                    return true;
+                case AuditKind.MigrationFailed or AuditKind.ActionFailed:
+                    _limits.RestoreFailure(vm, r.Timestamp);
+                    return true;
+                default:
+                    return false;
+            }
+        }
     }
 
     // A migration the previous process started may still run: the provider is asked (it starts nothing), and a move

@@ -55,16 +55,16 @@ internal sealed class ExecutionController(RuntimeCore core, RuntimeModel model, 
     }
 
     /// <summary>
-    /// Holds again the plans a previous process left waiting for approval (its trail: awaiting, with no approval,
-    /// rejection or discard after, and not expired); returns how many.
+    /// Holds again the plans a previous process left waiting for approval: <paramref name="planRecords"/> are the
+    /// trail's awaiting, approved, rejected and discarded records in order; a plan awaiting with none of the others
+    /// after it, and not expired, is held again. One that expired while no process ran is recorded as discarded.
+    /// Returns how many are held.
     /// </summary>
-    public async Task<int> RestorePendingAsync(CancellationToken cancellationToken)
+    public async Task<int> RestorePendingAsync(IReadOnlyList<AuditRecord> planRecords)
     {
         var now = core.Time.GetUtcNow();
         var waiting = new Dictionary<string, AuditRecord>(StringComparer.Ordinal);
-        // The whole trail: a plan that expired while no process ran is recorded as discarded once, at the next start.
-        var query = new AuditQuery { Kinds = [AuditKind.PlanAwaitingApproval, AuditKind.PlanApproved, AuditKind.PlanRejected, AuditKind.PlanDiscarded] };
-        await foreach (var r in core.Audit.Store.QueryAsync(query, cancellationToken).ConfigureAwait(false))
+        foreach (var r in planRecords)
         {
             if (r.PlanId is not { } id)
             {

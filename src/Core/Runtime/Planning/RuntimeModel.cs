@@ -20,6 +20,7 @@ internal sealed class RuntimeModel : IMigrationObserver
     // a reload after a resync. Guarded by Gate.
     private readonly Dictionary<string, VmDeclaration> _declarations = new(StringComparer.Ordinal);
     private EcosystemSnapshot? _snapshot;
+    private bool _hasDerivedRules;
 
     public RuntimeModel(PlanningCycle cycle, EcosystemGraph? graph, IReadOnlyList<VmDeclaration> declarations, int poolSize, PlacementRecheck recheck)
     {
@@ -171,12 +172,13 @@ internal sealed class RuntimeModel : IMigrationObserver
     /// <summary>Replaces the rules the VMs' labels declare (<see cref="PlacementLabels"/>) with those of this inventory.</summary>
     public void DeriveRules(IReadOnlyList<VmInfo> vms)
     {
-        if (Constraints is null)
+        if (Constraints is null || (!_hasDerivedRules && !vms.Any(v => v.Labels.Count > 0)))
         {
-            return;
+            return; // no labels now and none before: nothing to replace
         }
 
         var derived = PlacementLabels.Rules(vms);
+        _hasDerivedRules = derived.Count > 0;
         lock (Gate)
         {
             Constraints.ReplaceDerived(derived);
