@@ -39,6 +39,16 @@ public sealed class LibvirtOptions
     public TimeSpan FirstSampleInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
+    /// Measure each running VM's dirty-page rate (<c>virDomainStartDirtyRateCalc</c>, QEMU's page sampling): every
+    /// metrics read starts a measurement of <see cref="DirtyRatePeriod"/> whose result the next read reports. Off, or
+    /// on a driver without it, samples carry no rate and the runtime estimates one from the workload class.
+    /// </summary>
+    public bool MeasureDirtyRate { get; set; } = true;
+
+    /// <summary>How long one dirty-rate measurement samples the guest's pages (1 to 60 s).</summary>
+    public TimeSpan DirtyRatePeriod { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// Pass <c>VIR_MIGRATE_UNSAFE</c>: needed when disks are not on storage libvirt recognises as shared
     /// (for example a local file both hosts see) and the disk cache mode is not <c>none</c>.
     /// </summary>

@@ -123,6 +123,11 @@ internal sealed class LibvirtOptionsValidator : IValidateOptions<LibvirtOptions>
             errors.Add($"{Prefix}FirstSampleInterval must be positive; got {options.FirstSampleInterval}.");
         }
 
+        if (options.DirtyRatePeriod < TimeSpan.FromSeconds(1) || options.DirtyRatePeriod > TimeSpan.FromSeconds(60) || options.DirtyRatePeriod.Ticks % TimeSpan.TicksPerSecond != 0)
+        {
+            errors.Add($"{Prefix}DirtyRatePeriod must be whole seconds between 1 and 60; got {options.DirtyRatePeriod}.");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

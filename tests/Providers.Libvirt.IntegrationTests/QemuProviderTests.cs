@@ -28,10 +28,24 @@ public sealed class QemuProviderTests(QemuHosts hosts)
         sample = Assert.Single(await provider.GetVmMetricsAsync([Vm], TestContext.Current.CancellationToken));
         Assert.True(sample.DiskReadIops > 0 && sample.DiskReadBytesPerSecond > 0, $"disk reads: {sample.DiskReadIops} IOPS, {sample.DiskReadBytesPerSecond} B/s");
 
+        // The first read started a 1 s dirty-rate measurement in QEMU; this one reports its result (MiB/s).
+        Assert.True(sample.DirtyMiBPerSecond is >= 0 and < 256, $"dirty rate: {sample.DirtyMiBPerSecond}");
+
         var hostSamples = await provider.GetHostMetricsAsync(TestContext.Current.CancellationToken);
         Assert.Equal(["hosta", "hostb"], hostSamples.Select(s => s.Host.Value).Order());
         Assert.All(hostSamples, s => Assert.InRange(s.CpuUtilization, 0, 1));
         Assert.All(hostSamples, s => Assert.True(s.MemoryUsedMiB > 0));
+    }
+
+    [Fact]
+    public async Task Reports_no_dirty_rate_when_measuring_is_off()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var provider = hosts.CreateProviderWith(o => o.MeasureDirtyRate = false);
+        _ = await provider.GetVmMetricsAsync([Vm], ct);
+        await Task.Delay(1500, ct);
+        var sample = Assert.Single(await provider.GetVmMetricsAsync([Vm], ct));
+        Assert.Null(sample.DirtyMiBPerSecond);
     }
 
     [Fact]

@@ -24,9 +24,13 @@ internal static class ConsolidationBenchmark
         var json = new Option<bool>("--json") { Description = "One JSON object per policy, one per line." };
         var forecast = new Option<string>("--forecast") { Description = "Forecasting method of the planning session (what the predictive policy plans with).", DefaultValueFactory = _ => new PlanningSessionOptions().ForecastMethod };
         forecast.AcceptOnlyFromAmong([.. PlanningSession.Methods]);
+        var classMethods = new Option<string?>("--class-methods")
+        {
+            Description = "With --forecast class: the method per workload class, e.g. idle=median24,steady=ses,bursty=median24 (default: the session's).",
+        };
         var command = new Command("consolidation", "Run CloudSim's PlanetLab consolidation experiment (CloudSim 3.0.3's model) for one or more policies.")
         {
-            traceDir, policy, param, order, hosts, seed, json, forecast,
+            traceDir, policy, param, order, hosts, seed, json, forecast, classMethods,
         };
         command.SetAction((parse, ct) => CliErrors.RunAsync(() =>
         {
@@ -43,6 +47,11 @@ internal static class ConsolidationBenchmark
                 ct.ThrowIfCancellationRequested();
                 var placement = p is NoMigrationPolicy ? InitialPlacementStrategy.FirstFit : InitialPlacementStrategy.PowerAwareBestFit;
                 var session = new PlanningSessionOptions { Tick = TimeSpan.FromSeconds(model.TickIntervalSeconds), ForecastMethod = parse.GetValue(forecast)! };
+                if (parse.GetValue(classMethods) is { } map)
+                {
+                    session = session with { ForecastMethodByClass = ParseClassMethods(map) };
+                }
+
                 var result = ConsolidationExperiment.Run(scenario, p, placement, parse.GetValue(seed), cancellationToken: ct, sessionOptions: session);
                 var s = result.Summary;
                 if (asJson)
@@ -52,6 +61,7 @@ internal static class ConsolidationBenchmark
                         policy = name,
                         param = value,
                         forecast = session.ForecastMethod,
+                        classMethods = session.ForecastMethod == "class" ? session.ForecastMethodByClass : null,
                         day = dir.Name,
                         vmOrder = parse.GetValue(order),
                         hosts = s.Hosts,
@@ -85,5 +95,23 @@ internal static class ConsolidationBenchmark
             return Task.FromResult(0);
         }));
         return command;
+    }
+
+    // "idle=median24,steady=ses": a bad entry is a CliException naming the option (the session validates the methods).
+    private static Dictionary<string, string> ParseClassMethods(string text)
+    {
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            int eq = part.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0 || eq == part.Length - 1)
+            {
+                throw new ArgumentException($"--class-methods: '{part}' is not class=method.");
+            }
+
+            map[part[..eq]] = part[(eq + 1)..];
+        }
+
+        return map;
     }
 }

@@ -60,8 +60,8 @@ public readonly record struct VmMetricSample
     /// <summary>Network transmit, Mbit/s.</summary>
     public double NetworkTxMbps { get; init; }
 
-    /// <summary>Memory the guest dirties per second, MiB/s (0: not reported); a live migration copies it again.</summary>
-    public double DirtyMiBPerSecond { get; init; }
+    /// <summary>Memory the guest dirties per second, MiB/s, as the provider measured it (null: not measured; the runtime then estimates it from the workload class); a live migration copies it again.</summary>
+    public double? DirtyMiBPerSecond { get; init; }
 
     /// <summary>Application measurements, when the provider has them.</summary>
     public ApplicationMetrics? Application { get; init; }

@@ -15,10 +15,24 @@ public sealed record PlanningSessionOptions
     public double Confidence { get; init; } = 0.95;
 
     /// <summary>
-    /// Forecasting method per VM: any local method of <see cref="ForecastBenchmark.LocalMethods"/>, or <c>auto</c>
-    /// (an online <see cref="AutoForecaster"/> over median24, ses and holt_damped, choosing per VM by recent error).
+    /// Forecasting method per VM: any local method of <see cref="ForecastBenchmark.LocalMethods"/>, <c>auto</c>
+    /// (an online <see cref="AutoForecaster"/> over median24, ses and holt_damped, choosing per VM by recent error), or
+    /// <c>class</c> (the method <see cref="ForecastMethodByClass"/> names for the VM's workload class, as the
+    /// <see cref="IWorkloadClassifier"/> sees it over the last 96 ticks; reclassified hourly).
     /// </summary>
     public string ForecastMethod { get; init; } = "median24";
+
+    /// <summary>
+    /// With <see cref="ForecastMethod"/> <c>class</c>: the local method per workload class (classes of the default
+    /// classifier: idle, steady, bursty; a class not named here, and <c>unknown</c>, use median24). The default map is the
+    /// best of those measured on the CloudSim-model benchmark (README).
+    /// </summary>
+    public IReadOnlyDictionary<string, string> ForecastMethodByClass { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["idle"] = "ses",
+        ["steady"] = "median24",
+        ["bursty"] = "median24",
+    };
 
     /// <summary>Length of a planning tick.</summary>
     public TimeSpan Tick { get; init; } = TimeSpan.FromMinutes(5);
@@ -40,17 +54,30 @@ public sealed class PlanningSession
 {
     private readonly PlanningSessionOptions _options;
     private readonly Dictionary<VmId, IForecaster> _forecasters = [];
+    private readonly IWorkloadClassifier _classifier;
     private readonly DemandForecastSet _forecasts = new();
     private readonly Dictionary<VmId, HostId> _growthOn = [];
 
     /// <summary>Creates a session.</summary>
-    public PlanningSession(PlanningSessionOptions? options = null)
+    /// <param name="options">Settings.</param>
+    /// <param name="classifier">Workload classifier of the <c>class</c> method (default: <see cref="DefaultWorkloadClassifier"/>).</param>
+    public PlanningSession(PlanningSessionOptions? options = null, IWorkloadClassifier? classifier = null)
     {
         _options = options ?? new PlanningSessionOptions();
+        _classifier = classifier ?? new DefaultWorkloadClassifier();
         if (!Methods.Contains(_options.ForecastMethod))
         {
             throw new ArgumentException(
                 $"PlanningSessionOptions.ForecastMethod '{_options.ForecastMethod}' is unknown; use one of {string.Join(", ", Methods)}.");
+        }
+
+        foreach (var (workloadClass, method) in _options.ForecastMethodByClass ?? new Dictionary<string, string>())
+        {
+            if (!ForecastBenchmark.LocalMethods.Contains(method))
+            {
+                throw new ArgumentException(
+                    $"PlanningSessionOptions.ForecastMethodByClass:{workloadClass} '{method}' is unknown; use one of {string.Join(", ", ForecastBenchmark.LocalMethods)}.");
+            }
         }
 
         if (_options.HorizonTicks < 1 || !(_options.Confidence > 0 && _options.Confidence < 1) || _options.Tick <= TimeSpan.Zero)
@@ -60,7 +87,7 @@ public sealed class PlanningSession
     }
 
     /// <summary>The forecasting methods a session can plan with.</summary>
-    public static IReadOnlyList<string> Methods { get; } = [.. ForecastBenchmark.LocalMethods, "auto"];
+    public static IReadOnlyList<string> Methods { get; } = [.. ForecastBenchmark.LocalMethods, "auto", "class"];
 
     /// <summary>The shadow-slot ledger.</summary>
     public ShadowSlotLedger Ledger { get; } = new();
@@ -74,13 +101,22 @@ public sealed class PlanningSession
     /// <summary>Mean absolute error (MHz) of the one-step forecasts against the demand of the last observation (null until measured).</summary>
     public double? LastOneStepError { get; private set; }
 
-    private IForecaster CreateForecaster()
+    /// <summary>The workload class the <c>class</c> method last gave <paramref name="vm"/> (null with another method or an unknown VM).</summary>
+    public string? WorkloadClassOf(VmId vm) => _forecasters.GetValueOrDefault(vm) is ClassRoutedForecaster routed ? routed.Class : null;
+
+    private IForecaster CreateForecaster(VmId vm)
     {
         var fo = new ForecasterOptions { CalibratedHorizons = [1, _options.HorizonTicks], HistoryCapacity = 96 };
-        return _options.ForecastMethod == "auto"
-            ? new AutoForecaster([ForecastBenchmark.CreateLocal("median24", fo), ForecastBenchmark.CreateLocal("ses", fo), ForecastBenchmark.CreateLocal("holt_damped", fo)],
-                [1, _options.HorizonTicks])
-            : ForecastBenchmark.CreateLocal(_options.ForecastMethod, new ForecasterOptions { CalibratedHorizons = [_options.HorizonTicks], HistoryCapacity = 96 });
+        var single = new ForecasterOptions { CalibratedHorizons = [_options.HorizonTicks], HistoryCapacity = 96 };
+        return _options.ForecastMethod switch
+        {
+            "auto" => new AutoForecaster(
+                [ForecastBenchmark.CreateLocal("median24", fo), ForecastBenchmark.CreateLocal("ses", fo), ForecastBenchmark.CreateLocal("holt_damped", fo)],
+                [1, _options.HorizonTicks]),
+            "class" => new ClassRoutedForecaster(_classifier, vm, _options.ForecastMethodByClass ?? new Dictionary<string, string>(), "median24",
+                m => ForecastBenchmark.CreateLocal(m, single), reclassifyEvery: Math.Max(1, (int)Math.Round(TimeSpan.FromHours(1) / _options.Tick))),
+            _ => ForecastBenchmark.CreateLocal(_options.ForecastMethod, single),
+        };
     }
 
     /// <summary>
@@ -110,7 +146,12 @@ public sealed class PlanningSession
             seen.Add(id);
             if (!_forecasters.TryGetValue(id, out var f))
             {
-                _forecasters[id] = f = CreateForecaster();
+                _forecasters[id] = f = CreateForecaster(id);
+            }
+
+            if (f is ClassRoutedForecaster routed)
+            {
+                routed.Capacity = state.VmTotalMips[v];
             }
 
             double demand = state.VmRequestedMips[v];

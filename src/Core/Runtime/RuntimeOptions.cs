@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
+using VmEcosystem.Forecasting;
 
 namespace VmEcosystem.Runtime;
 
@@ -55,6 +56,12 @@ public sealed class RuntimeOptions
 
     /// <summary>Least time between two event-triggered passes.</summary>
     public TimeSpan EventDebounce { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Dirty-page rates assumed per workload class for VMs whose provider does not measure them (section
+    /// <c>VmEcosystem:Runtime:DirtyRateEstimate</c>); the migration cost the planner weighs uses them.
+    /// </summary>
+    public DirtyRateEstimateOptions DirtyRateEstimate { get; set; } = new();
 
     /// <summary>Observations queued between collection and planning.</summary>
     public int ObservationQueueCapacity { get; set; } = 4;
@@ -184,6 +191,7 @@ internal sealed class RuntimeOptionsValidator : IValidateOptions<RuntimeOptions>
         Within(nameof(o.ApprovalTimeout), o.ApprovalTimeout, TimeSpan.Zero, TimeSpan.FromDays(30), minExclusive: true);
         Within(nameof(o.IterationBackoff), o.IterationBackoff, TimeSpan.Zero, TimeSpan.FromHours(1), minExclusive: true);
         Within(nameof(o.MaxIterationBackoff), o.MaxIterationBackoff, o.IterationBackoff, TimeSpan.FromHours(1));
+        errors.AddRange((o.DirtyRateEstimate ?? new()).Validate(p + "DirtyRateEstimate"));
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -21,7 +21,8 @@ internal static partial class LibvirtNative
     public const uint AffectLive = 1;
     public const uint VcpuMaximum = 4;
     public const uint ListDomainsActive = 1;
-    public const uint StatsState = 1, StatsCpuTotal = 2, StatsBalloon = 4, StatsVcpu = 8, StatsInterface = 16, StatsBlock = 32;
+    public const uint StatsState = 1, StatsCpuTotal = 2, StatsBalloon = 4, StatsVcpu = 8, StatsInterface = 16, StatsBlock = 32, StatsDirtyRate = 512;
+    public const int DirtyRateMeasuring = 1, DirtyRateMeasured = 2;
     public const uint MigrateLive = 1, MigratePeerToPeer = 2, MigratePersistDest = 8, MigrateUndefineSource = 16, MigrateUnsafe = 512;
     public const uint JobStatsCompleted = 1;
     public const int EventIdLifecycle = 0;
@@ -114,6 +115,9 @@ internal static partial class LibvirtNative
 
     [LibraryImport(Library)]
     public static partial int virDomainRef(IntPtr domain);
+
+    [LibraryImport(Library)]
+    public static partial int virDomainStartDirtyRateCalc(IntPtr domain, int seconds, uint flags);
 
     [LibraryImport(Library)]
     public static partial IntPtr virDomainGetName(DomainHandle domain);

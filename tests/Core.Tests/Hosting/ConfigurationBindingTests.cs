@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using VmEcosystem.Ecosystem;
+using VmEcosystem.Forecasting;
 using VmEcosystem.Hosting;
 using VmEcosystem.Hypervisor;
 using VmEcosystem.Planning;
@@ -48,6 +49,7 @@ public sealed class ConfigurationBindingTests
         Assert.Equal(TimeSpan.FromMinutes(30), runtime.RateWindow);
         Assert.Equal(3, runtime.CallRetries);
         Assert.Equal(TimeSpan.FromMinutes(2), runtime.MaxIterationBackoff);
+        Assert.Equal(new DirtyRateEstimateOptions { IdleMiBps = 1, SteadyShare = 0.002, BurstyShare = 0.02 }, runtime.DirtyRateEstimate);
 
         var planning = sp.GetRequiredService<IOptions<PredictiveOptions>>().Value;
         Assert.Equal(0.95, planning.TargetUtilization);
@@ -56,6 +58,7 @@ public sealed class ConfigurationBindingTests
         Assert.Equal(new PredictiveWeights { Energy = 2, Fit = 0.25, Contention = 1.5, Migration = 0.1 }, planning.Weights);
         var forecasting = sp.GetRequiredService<IOptions<PlanningSessionOptions>>().Value;
         Assert.Equal("holt_damped", forecasting.ForecastMethod);
+        Assert.Equal(("naive", "ma12"), (forecasting.ForecastMethodByClass["idle"], forecasting.ForecastMethodByClass["bursty"]));
         Assert.Equal(6, forecasting.HorizonTicks);
         Assert.Equal(0.9, forecasting.Confidence);
 
@@ -88,6 +91,7 @@ public sealed class ConfigurationBindingTests
         var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
         Assert.Contains("VmEcosystem:Runtime:MetricsInterval must be at least 00:00:01 and at most 01:00:00; got 00:00:00.5000000.", ex.Message, StringComparison.Ordinal);
         Assert.Contains("VmEcosystem:Runtime:CallRetries", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("VmEcosystem:Runtime:DirtyRateEstimate:SteadyShare must be within [0, 1] (was 2).", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -16,7 +16,7 @@ internal sealed record Observation(DateTimeOffset Time, PlanningState State, str
 internal sealed class CollectionController(RuntimeCore core, RuntimeModel model, ActionExecutor executor) : IRuntimeController
 {
     public const string ControllerName = "collection";
-    private readonly InventoryStateBuilder _builder = new();
+    private readonly InventoryStateBuilder _builder = new(dirtyRates: new Forecasting.DirtyRateEstimator(core.Options.DirtyRateEstimate));
     private readonly Lock _triggerGate = new();
     private TaskCompletionSource? _sleeper;
     private string? _pendingTrigger;
@@ -132,7 +132,9 @@ internal sealed class CollectionController(RuntimeCore core, RuntimeModel model,
         var hypervisor = core.Hypervisor;
         if (hypervisor is IPlanningStateSource source)
         {
-            return await core.Calls.CallAsync("CapturePlanningState", ct => source.CapturePlanningStateAsync(state, ct), cancellationToken).ConfigureAwait(false);
+            var time = await core.Calls.CallAsync("CapturePlanningState", ct => source.CapturePlanningStateAsync(state, ct), cancellationToken).ConfigureAwait(false);
+            _builder.EstimateUnreportedDirtyRates(state);
+            return time;
         }
 
         var inventory = await core.Calls.CallAsync("GetInventory", ct => hypervisor.GetInventoryAsync(ct), cancellationToken).ConfigureAwait(false);

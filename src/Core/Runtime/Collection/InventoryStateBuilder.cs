@@ -1,4 +1,5 @@
 using VmEcosystem.Cluster;
+using VmEcosystem.Forecasting;
 using VmEcosystem.Hypervisor;
 using VmEcosystem.Planning;
 
@@ -8,18 +9,22 @@ namespace VmEcosystem.Runtime;
 /// Builds a <see cref="PlanningState"/> from what every provider offers: the inventory, VM and host metric
 /// samples, and the CPU history the runtime keeps per VM (newest first, up to the state's history length).
 /// Migrations the runtime is running are marked in flight (VM listed on source and target, as the planner expects).
+/// A VM whose provider does not report its dirty-page rate gets one estimated from its workload class over that
+/// history (<see cref="DirtyRateEstimator"/>).
 /// </summary>
 internal sealed class InventoryStateBuilder
 {
     private readonly int _historyLength;
     private readonly Dictionary<VmId, double[]> _history = [];
     private readonly Dictionary<VmId, int> _historyCount = [];
+    private readonly DirtyRateEstimator _dirtyRates;
 
     /// <summary>Creates a builder keeping <paramref name="historyLength"/> CPU samples per VM.</summary>
-    public InventoryStateBuilder(int historyLength = 30)
+    public InventoryStateBuilder(int historyLength = 30, DirtyRateEstimator? dirtyRates = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(historyLength, 1);
         _historyLength = historyLength;
+        _dirtyRates = dirtyRates ?? new DirtyRateEstimator();
     }
 
     /// <summary>Fills <paramref name="state"/>.</summary>
@@ -70,13 +75,15 @@ internal sealed class InventoryStateBuilder
             double capacity = vm.Allocation.CpuMhz > 0 ? vm.Allocation.CpuMhz : 1;
             state.SetVm(v, vm.Id, capacity, Math.Max(1, (int)vm.Allocation.CpuCores), vm.Allocation.MemoryMiB, demand, Math.Min(demand, capacity),
                 host, target, host >= 0 && vm.State == VmPowerState.Running, vm.Priority);
-            if (sample.Vm == vm.Id)
-            {
-                state.SetVmUsage(v, sample.MemoryMiB, sample.NetworkRxMbps + sample.NetworkTxMbps, sample.DiskReadIops + sample.DiskWriteIops, sample.DirtyMiBPerSecond);
-            }
-
             int n = Record(vm.Id, demand / capacity, newestFirst);
             state.SetHistory(v, newestFirst[..n]);
+            if (sample.Vm == vm.Id)
+            {
+                double dirty = sample.DirtyMiBPerSecond
+                    ?? _dirtyRates.Estimate(_dirtyRates.Classify(vm.Id, newestFirst[..n]), demand / capacity, sample.MemoryMiB > 0 ? sample.MemoryMiB : vm.Allocation.MemoryMiB);
+                state.SetVmUsage(v, sample.MemoryMiB, sample.NetworkRxMbps + sample.NetworkTxMbps, sample.DiskReadIops + sample.DiskWriteIops, dirty);
+            }
+
             if (host >= 0)
             {
                 state.AppendToHost(host, v);
@@ -105,6 +112,26 @@ internal sealed class InventoryStateBuilder
                 _history.Remove(gone);
                 _historyCount.Remove(gone);
             }
+        }
+    }
+
+    /// <summary>
+    /// Estimates the dirty-page rate of every running VM of a state a provider filled itself
+    /// (<see cref="IPlanningStateSource"/>) that carries none (0: such sources do not measure it).
+    /// </summary>
+    public void EstimateUnreportedDirtyRates(PlanningState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        for (int v = 0; v < state.VmCount; v++)
+        {
+            if (!state.VmActive[v] || state.VmDirtyMiBps[v] > 0)
+            {
+                continue;
+            }
+
+            double utilization = state.VmRequestedMips[v] / Math.Max(1e-9, state.VmTotalMips[v]);
+            double memory = state.VmMemoryUsedMiB[v] > 0 ? state.VmMemoryUsedMiB[v] : state.VmMemoryMiB[v];
+            state.VmDirtyMiBps[v] = _dirtyRates.Estimate(_dirtyRates.Classify(state.VmIds[v], state.History(v)), utilization, memory);
         }
     }
 
