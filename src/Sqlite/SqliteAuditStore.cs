@@ -10,9 +10,9 @@ namespace VmEcosystem.Sqlite;
 /// queryable by VM, host, plan, kind and time range through indexes. One connection, serialised writes; a locked
 /// database fails a write after <see cref="SqliteAuditOptions.BusyTimeout"/> (the runtime retries it in the
 /// background); queries read in pages, holding the connection one page at a time; old records are deleted after
-/// <see cref="SqliteAuditOptions.Retention"/>.
+/// <see cref="SqliteAuditOptions.Retention"/>. Runtime checkpoints live in a table beside the trail, one row per name.
 /// </summary>
-public sealed class SqliteAuditStore : IAuditStore, IDisposable
+public sealed partial class SqliteAuditStore : IAuditStore, IRuntimeCheckpointStore, IDisposable
 {
     private const int RetentionEvery = 1024;
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -59,6 +59,11 @@ public sealed class SqliteAuditStore : IAuditStore, IDisposable
             CREATE INDEX IF NOT EXISTS audit_source ON audit(source, ts);
             CREATE INDEX IF NOT EXISTS audit_target ON audit(target, ts);
             CREATE INDEX IF NOT EXISTS audit_plan ON audit(plan_id);
+            CREATE TABLE IF NOT EXISTS checkpoint (
+                name TEXT PRIMARY KEY,
+                ts INTEGER NOT NULL,
+                offset_minutes INTEGER NOT NULL,
+                data BLOB NOT NULL);
             """;
         command.ExecuteNonQuery();
 

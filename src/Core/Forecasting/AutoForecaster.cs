@@ -6,7 +6,7 @@ namespace VmEcosystem.Forecasting;
 /// forecast comes from the best one. The first candidate is the primary; another replaces it only when its error
 /// is lower by <see cref="SwitchMargin"/>, which keeps the choice from flapping on noise.
 /// </summary>
-public sealed class AutoForecaster : IForecaster
+public sealed class AutoForecaster : IForecaster, IRetainedHistory
 {
     private readonly IForecaster[] _candidates;
     private readonly int[] _horizons;
@@ -51,6 +51,10 @@ public sealed class AutoForecaster : IForecaster
 
     /// <inheritdoc />
     public long Observations => _candidates[0].Observations;
+
+    int IRetainedHistory.RetainedCount => (_candidates[0] as IRetainedHistory)?.RetainedCount ?? 0;
+
+    int IRetainedHistory.CopyHistory(Span<double> destination) => (_candidates[0] as IRetainedHistory)?.CopyHistory(destination) ?? 0;
 
     /// <summary>The candidate currently chosen for <paramref name="horizon"/>.</summary>
     public string ChosenFor(int horizon) => _candidates[Choose(Slot(horizon))].Name;

@@ -8,7 +8,7 @@ namespace VmEcosystem.Forecasting;
 /// <c>reclassifyEvery</c> samples, and the forecast comes from the method mapped to that class. Every mapped method
 /// sees every sample, so a change of class switches to a warm model.
 /// </summary>
-internal sealed class ClassRoutedForecaster : IForecaster
+internal sealed class ClassRoutedForecaster : IForecaster, IRetainedHistory
 {
     private readonly IWorkloadClassifier _classifier;
     private readonly VmId _vm;
@@ -64,6 +64,12 @@ internal sealed class ClassRoutedForecaster : IForecaster
 
     /// <inheritdoc />
     public long Observations => _methods[0].Observations;
+
+    /// <inheritdoc />
+    public int RetainedCount => _history.Count;
+
+    /// <inheritdoc />
+    public int CopyHistory(Span<double> destination) => _history.CopyLast(_history.Count, destination);
 
     /// <inheritdoc />
     public void Fit(ReadOnlySpan<double> history)

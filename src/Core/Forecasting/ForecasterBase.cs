@@ -31,7 +31,7 @@ public sealed record ForecasterOptions
 /// rejected with a clear error), the retained history, non-negativity, and empirical interval calibration from
 /// the residuals of the model's own past forecasts.
 /// </summary>
-public abstract class ForecasterBase : IForecaster
+public abstract class ForecasterBase : IForecaster, IRetainedHistory
 {
     private readonly ForecasterOptions _options;
     private readonly int[] _calibrated;
@@ -80,6 +80,10 @@ public abstract class ForecasterBase : IForecaster
 
     /// <inheritdoc />
     public long Observations => History.Total;
+
+    int IRetainedHistory.RetainedCount => History.Count;
+
+    int IRetainedHistory.CopyHistory(Span<double> destination) => History.CopyLast(History.Count, destination);
 
     /// <summary>The retained history.</summary>
     protected SeriesWindow History { get; }

@@ -50,7 +50,7 @@ public sealed record PlanningSessionOptions
 /// starts and released when it ends or lapses) and the migration history (cooldowns, hysteresis). The batch
 /// benchmark and the hosted runtime both drive planning through a session.
 /// </summary>
-public sealed class PlanningSession
+public sealed partial class PlanningSession
 {
     private readonly PlanningSessionOptions _options;
     private readonly Dictionary<VmId, IForecaster> _forecasters = [];

@@ -192,6 +192,7 @@ public sealed partial class EcosystemRuntime
         }
 
         int pending = await _execution.RestorePendingAsync(plans).ConfigureAwait(false);
-        return $"restored {declarations} declaration changes, {_model.Maintenance().Count} hosts in maintenance, {pending} plans awaiting approval, limits from {actions} recent action records, {moves} moves of the last day in the planner's history, {outcomes} learned move outcomes";
+        string forecasters = await _checkpoints.RestoreAsync(now, cancellationToken).ConfigureAwait(false);
+        return $"restored {declarations} declaration changes, {_model.Maintenance().Count} hosts in maintenance, {pending} plans awaiting approval, limits from {actions} recent action records, {moves} moves of the last day in the planner's history, {outcomes} learned move outcomes; {forecasters}";
     }
 }

@@ -28,6 +28,7 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
     private readonly ControllerHost _host;
     private readonly CollectionController _collection;
     private readonly PlanningController _planning;
+    private readonly ForecasterCheckpoints _checkpoints;
     private readonly ExecutionController _execution;
     private readonly ActionRequests _requests;
     private readonly IReadOnlyList<IRuntimeController> _controllers;
@@ -88,7 +89,8 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
         _host = new ControllerHost(_core, components.Loggers);
         _collection = new CollectionController(_core, _model, _executor);
         _observations = _collection.Open();
-        _planning = new PlanningController(_core, _model, _observations);
+        _checkpoints = new ForecasterCheckpoints(_core, _model, _logger);
+        _planning = new PlanningController(_core, _model, _observations, _checkpoints);
         _execution = new ExecutionController(_core, _model, _executor);
         _requests = new ActionRequests(_core, _model, _executor, _execution);
         _controllers = [_collection, _planning, _execution, new InventoryController(_core, _model, _executor, _collection), .. components.Controllers];
@@ -103,6 +105,9 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
 
     /// <summary>The audit trail (a query first waits, up to <see cref="RuntimeOptions.CallTimeout"/>, for the records appended before it to be written).</summary>
     public IAuditStore Audit { get; }
+
+    /// <summary>The planning session (forecasters, ledger, history); tests read it under the model's gate.</summary>
+    internal Planning.PlanningSession Session => _model.Session;
 
     /// <summary>
     /// What the runtime learned from its own moves (duration over expectation per VM type, failures per target, move
@@ -218,6 +223,7 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
         }
 
         var (completed, cancelled) = await _executor.DrainAsync(_core.Options.ShutdownDeadline).ConfigureAwait(false);
+        await _checkpoints.SaveIfDueAsync(_core.Time.GetUtcNow(), force: true, cancellationToken).ConfigureAwait(false);
         RuntimeLog.Stopped(_logger, completed + cancelled, cancelled == 0 ? "awaited" : $"awaited ({cancelled} cancelled at the deadline)");
         await _core.Audit.AppendAsync(AuditKind.RuntimeStopped, null, null, null, null, null,
             $"runtime stopped; {completed} running migrations completed, {cancelled} cancelled at the deadline").ConfigureAwait(false);

@@ -63,6 +63,12 @@ public sealed class RuntimeOptions
     /// </summary>
     public DirtyRateEstimateOptions DirtyRateEstimate { get; set; } = new();
 
+    /// <summary>
+    /// How often the forecasters' warm state is saved to the audit store (when it keeps checkpoints; also at stop)
+    /// and refitted from at start; zero turns it off.
+    /// </summary>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMinutes(15);
+
     /// <summary>Observations queued between collection and planning.</summary>
     public int ObservationQueueCapacity { get; set; } = 4;
 
@@ -191,6 +197,11 @@ internal sealed class RuntimeOptionsValidator : IValidateOptions<RuntimeOptions>
         Within(nameof(o.ApprovalTimeout), o.ApprovalTimeout, TimeSpan.Zero, TimeSpan.FromDays(30), minExclusive: true);
         Within(nameof(o.IterationBackoff), o.IterationBackoff, TimeSpan.Zero, TimeSpan.FromHours(1), minExclusive: true);
         Within(nameof(o.MaxIterationBackoff), o.MaxIterationBackoff, o.IterationBackoff, TimeSpan.FromHours(1));
+        if (o.CheckpointInterval != TimeSpan.Zero)
+        {
+            Within(nameof(o.CheckpointInterval), o.CheckpointInterval, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
+        }
+
         errors.AddRange((o.DirtyRateEstimate ?? new()).Validate(p + "DirtyRateEstimate"));
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

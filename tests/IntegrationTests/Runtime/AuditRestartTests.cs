@@ -61,6 +61,13 @@ public sealed class AuditRestartTests : IDisposable
         Assert.Equal(written.Where(r => r.Source == host || r.Target == host), await ToListAsync(reopened.QueryAsync(new AuditQuery { Host = host }, ct)));
         Assert.Equal(written.Where(r => r.Timestamp >= from && r.Timestamp < to), await ToListAsync(reopened.QueryAsync(new AuditQuery { From = from, To = to }, ct)));
 
+        // The forecasters' warm state was saved at stop, beside the trail, and a save replaces it.
+        var checkpoint = await reopened.LoadCheckpointAsync("forecasters", ct);
+        Assert.NotNull(checkpoint);
+        Assert.Equal(stoppedAt, checkpoint.Timestamp);
+        Assert.True(checkpoint.Data.Length > 1000, $"checkpoint of {checkpoint.Data.Length} bytes");
+        Assert.Null(await reopened.LoadCheckpointAsync("other", ct));
+
         // A new runtime appends after the old trail; nothing is overwritten.
         reopened.Dispose();
         {
@@ -74,6 +81,8 @@ public sealed class AuditRestartTests : IDisposable
             Assert.Equal(written, all.Take(written.Count));
             Assert.Equal(AuditKind.RuntimeStarted, all[written.Count].Kind);
             Assert.True(all[written.Count].Sequence > written[^1].Sequence);
+            Assert.Contains(all.Skip(written.Count), r => r.Kind == AuditKind.RuntimeStarted
+                && System.Text.RegularExpressions.Regex.IsMatch(r.Message, "forecasters of [1-9][0-9]* VMs refitted from the checkpoint"));
         }
     }
 

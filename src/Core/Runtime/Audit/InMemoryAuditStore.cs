@@ -6,9 +6,10 @@ namespace VmEcosystem.Runtime.Audit;
 /// The default audit store: records in memory, the oldest dropped beyond <see cref="Capacity"/> (so a long-running
 /// process does not grow without bound). Use <c>SqliteAuditStore</c> (package VmEcosystem.Sqlite) for a durable trail.
 /// </summary>
-public sealed class InMemoryAuditStore(int capacity = 1_000_000) : IAuditStore
+public sealed class InMemoryAuditStore(int capacity = 1_000_000) : IAuditStore, IRuntimeCheckpointStore
 {
     private readonly Lock _gate = new();
+    private readonly Dictionary<string, RuntimeCheckpoint> _checkpoints = new(StringComparer.Ordinal);
     private readonly Queue<AuditRecord> _records = new();
     private long _sequence;
 
@@ -69,5 +70,27 @@ public sealed class InMemoryAuditStore(int capacity = 1_000_000) : IAuditStore
         }
 
         await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public ValueTask SaveCheckpointAsync(RuntimeCheckpoint checkpoint, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        lock (_gate)
+        {
+            _checkpoints[checkpoint.Name] = checkpoint with { Data = checkpoint.Data.ToArray() };
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<RuntimeCheckpoint?> LoadCheckpointAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_checkpoints.GetValueOrDefault(name));
+        }
     }
 }

@@ -11,7 +11,7 @@ namespace VmEcosystem.Runtime;
 /// host's forecast crossing <see cref="RuntimeOptions.PlanOnForecastAbove"/>, maintenance, on demand). Each plan is
 /// audited decision by decision with its explanation and proposed to the executor.
 /// </summary>
-internal sealed class PlanningController(RuntimeCore core, RuntimeModel model, QuietChannel<Observation> input) : IRuntimeController
+internal sealed class PlanningController(RuntimeCore core, RuntimeModel model, QuietChannel<Observation> input, ForecasterCheckpoints checkpoints) : IRuntimeController
 {
     public const string ControllerName = "planning";
     private DateTimeOffset _nextPlanAt;
@@ -57,6 +57,7 @@ internal sealed class PlanningController(RuntimeCore core, RuntimeModel model, Q
             }
         }
 
+        await checkpoints.SaveIfDueAsync(observation.Time, force: false, cancellationToken).ConfigureAwait(false);
         if (made is null)
         {
             return;
