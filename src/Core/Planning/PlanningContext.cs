@@ -54,14 +54,13 @@ public sealed class PlanningContext
     public double MigrationSeconds(double memoryMiB, double bandwidthMbps) =>
         memoryMiB / (bandwidthMbps * MigrationBandwidthShare / 8);
 
+    /// <summary>The live-migration model behind <see cref="MigrationSeconds(double, double, double)"/>.</summary>
+    public Reservations.PreCopyMigrationModel MigrationModel { get; init; } = new();
+
     /// <summary>
-    /// Seconds a pre-copy migration needs when the guest dirties <paramref name="dirtyMiBps"/>: the memory over the
-    /// copy rate left after re-sending what is dirtied meanwhile (never below 5 % of the rate: such a move converges
-    /// only by throttling the guest or by a long stop-and-copy).
+    /// Seconds a pre-copy migration needs when the guest dirties <paramref name="dirtyMiBps"/>, under
+    /// <see cref="MigrationModel"/>: its rounds, stop-and-copy and switch-over at the migration's share of the link.
     /// </summary>
-    public double MigrationSeconds(double memoryMiB, double bandwidthMbps, double dirtyMiBps)
-    {
-        double rate = bandwidthMbps * MigrationBandwidthShare / 8;
-        return memoryMiB / Math.Max(rate - Math.Max(0, dirtyMiBps), 0.05 * rate);
-    }
+    public double MigrationSeconds(double memoryMiB, double bandwidthMbps, double dirtyMiBps) =>
+        MigrationModel.Estimate(Math.Max(0, memoryMiB), Math.Max(0, dirtyMiBps), Math.Max(1e-9, bandwidthMbps * MigrationBandwidthShare / 8)).TotalSeconds;
 }
