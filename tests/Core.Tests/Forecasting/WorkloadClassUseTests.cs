@@ -47,11 +47,6 @@ public sealed class WorkloadClassUseTests
         Assert.Equal(0.5 + (0.005 * 3000 * 0.5), state.DirtyMiBps(state.IndexOf(new VmId("a"))), 9);
         Assert.Equal(0, state.DirtyMiBps(state.IndexOf(new VmId("b"))));
         Assert.Equal(0.5, state.DirtyMiBps(state.IndexOf(new VmId("c"))), 9);
-
-        // A state a provider filled itself carries no rates: every running VM gets its estimate.
-        state.SetVmUsage(state.IndexOf(new VmId("a")), 3000, 0, 0, 0);
-        new InventoryStateBuilder().EstimateUnreportedDirtyRates(state);
-        Assert.Equal(0.5 + (0.005 * 3000 * 0.5), state.DirtyMiBps(state.IndexOf(new VmId("a"))), 9);
     }
 
     [Fact]

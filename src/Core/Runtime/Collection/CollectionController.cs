@@ -132,9 +132,8 @@ internal sealed class CollectionController(RuntimeCore core, RuntimeModel model,
         var hypervisor = core.Hypervisor;
         if (hypervisor is IPlanningStateSource source)
         {
-            var time = await core.Calls.CallAsync("CapturePlanningState", ct => source.CapturePlanningStateAsync(state, ct), cancellationToken).ConfigureAwait(false);
-            _builder.EstimateUnreportedDirtyRates(state);
-            return time;
+            // The provider owns every figure of a state it fills (the simulator's CloudSim mode must plan as CloudSim does).
+            return await core.Calls.CallAsync("CapturePlanningState", ct => source.CapturePlanningStateAsync(state, ct), cancellationToken).ConfigureAwait(false);
         }
 
         var inventory = await core.Calls.CallAsync("GetInventory", ct => hypervisor.GetInventoryAsync(ct), cancellationToken).ConfigureAwait(false);

@@ -115,26 +115,6 @@ internal sealed class InventoryStateBuilder
         }
     }
 
-    /// <summary>
-    /// Estimates the dirty-page rate of every running VM of a state a provider filled itself
-    /// (<see cref="IPlanningStateSource"/>) that carries none (0: such sources do not measure it).
-    /// </summary>
-    public void EstimateUnreportedDirtyRates(PlanningState state)
-    {
-        ArgumentNullException.ThrowIfNull(state);
-        for (int v = 0; v < state.VmCount; v++)
-        {
-            if (!state.VmActive[v] || state.VmDirtyMiBps[v] > 0)
-            {
-                continue;
-            }
-
-            double utilization = state.VmRequestedMips[v] / Math.Max(1e-9, state.VmTotalMips[v]);
-            double memory = state.VmMemoryUsedMiB[v] > 0 ? state.VmMemoryUsedMiB[v] : state.VmMemoryMiB[v];
-            state.VmDirtyMiBps[v] = _dirtyRates.Estimate(_dirtyRates.Classify(state.VmIds[v], state.History(v)), utilization, memory);
-        }
-    }
-
     private int Record(VmId vm, double utilization, Span<double> newestFirst)
     {
         if (!_history.TryGetValue(vm, out var ring))
