@@ -41,6 +41,10 @@ public sealed class SampleCliTests : IDisposable
         Assert.True(root.GetProperty("energyKwh").GetDouble() <= 770, $"{root.GetProperty("energyKwh").GetDouble():F1} kWh");
         Assert.Equal(0, root.GetProperty("failed").GetInt32());
         Assert.True(root.GetProperty("slatah").GetDouble() <= 0.00040, $"SLATAH {root.GetProperty("slatah").GetDouble():P4} (was 0.040 %)");
+        // Migrations follow the pre-copy model: longer than CloudSim's memory over half the link (about 16 s here),
+        // with a downtime above the 20 ms switch-over and within QEMU's 300 ms target for these converging guests.
+        Assert.InRange(root.GetProperty("meanMigrationSeconds").GetDouble(), 16, 60);
+        Assert.InRange(root.GetProperty("meanDowntimeMs").GetDouble(), 20, 320);
         string html = await File.ReadAllTextAsync(report);
         Assert.Equal(3, html.Split("<svg").Length - 1);
         Assert.Contains("Active hosts", html);

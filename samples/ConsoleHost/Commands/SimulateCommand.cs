@@ -81,7 +81,7 @@ internal static class SimulateCommand
                 CliFiles.CheckAuditStore(auditFile.FullName);
             }
 
-            var model = parse.GetValue(cloudSim) ? SimulationModel.CloudSimCompatible : SimulationModel.Default;
+            var model = parse.GetValue(cloudSim) ? SimulationModel.CloudSimCompatible : SimulationModel.Realistic;
             SimulationScenario scenario;
             if (parse.GetValue(synthetic))
             {
@@ -128,6 +128,9 @@ internal static class SimulateCommand
                     failed = result.Status.Migrations.Failed,
                     meanActiveHosts = MeanActiveHosts(summary),
                     memoryBoundHosts = MemoryBoundHosts(scenario),
+                    summary.MeanMigrationSeconds,
+                    summary.MeanDowntimeMs,
+                    summary.UnconvergedMigrations,
                     peakPerHost = result.Status.PeakConcurrency.PerHost,
                     peakInCluster = result.Status.PeakConcurrency.InCluster,
                     report = reportFile.FullName,

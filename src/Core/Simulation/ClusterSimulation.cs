@@ -68,6 +68,7 @@ internal sealed class ClusterSimulation
     private double _nextTick;
     private double _lastTickTime = double.NaN;
     private int _activeVms;
+    private readonly PreCopyPhysics? _preCopy;
 
     /// <summary>Creates the simulation with every VM on its initial host (VM order, as CloudSim creates them).</summary>
     /// <param name="scenario">Hosts, VMs, traces and physics.</param>
@@ -122,6 +123,7 @@ internal sealed class ClusterSimulation
         _vmHistoryStart = new int[_vmCount];
         _vmHistoryCount = new int[_vmCount];
         _scratch = new double[64];
+        _preCopy = _model.PreCopy is { } preCopy ? new PreCopyPhysics(preCopy, _model.DirtyRates, _model.MigrationBandwidthShare, _hostCount) : null;
         for (int v = 0; v < _vmCount; v++)
         {
             var vm = scenario.Vms[v];
@@ -385,8 +387,18 @@ internal sealed class ClusterSimulation
         _migrations++;
         UpdateHost(target, t, IsTickTime(t));
         UpdateHost(source, t, IsTickTime(t));
-        double bytesPerSecondMb = _hostBandwidthMbps[target] * _model.MigrationBandwidthShare / 8;
-        double end = t + (_vmMemoryMiB[vm] / bytesPerSecondMb * _scenario.Vms[vm].MigrationSlowdown);
+        double seconds;
+        if (_preCopy is not null)
+        {
+            seconds = _preCopy.Start(vm, source, target, _vmMemoryMiB[vm], DirtyRate(vm), _hostBandwidthMbps[source], _hostBandwidthMbps[target]);
+        }
+        else
+        {
+            double bytesPerSecondMb = _hostBandwidthMbps[target] * _model.MigrationBandwidthShare / 8;
+            seconds = _vmMemoryMiB[vm] / bytesPerSecondMb;
+        }
+
+        double end = t + (seconds * _scenario.Vms[vm].MigrationSlowdown);
         _vmMigrationEnd[vm] = end;
         _completions.Enqueue((vm, target), (end, _eventSeq++));
         return end;
@@ -425,6 +437,7 @@ internal sealed class ClusterSimulation
         _vmTarget[vm] = -1;
         foreach (int target in targets)
         {
+            _preCopy?.Ended(vm, target);
             _hostVms[target].Remove(vm);
             UpdateHost(target, t, false);
         }
@@ -461,6 +474,10 @@ internal sealed class ClusterSimulation
                 _vmActive[v] ? _vmHost[v] : -1, _vmTarget[v], _vmActive[v], info.Priority);
             int n = CopyHistory(v, history);
             state.SetHistory(v, history[..n]);
+            if (_preCopy is not null && _vmActive[v])
+            {
+                state.SetVmUsage(v, 0, 0, 0, DirtyRate(v)); // the simulator knows its guests' dirty rates; nothing else beyond CPU
+            }
         }
 
         for (int h = 0; h < _hostCount; h++)
@@ -503,6 +520,19 @@ internal sealed class ClusterSimulation
         return n;
     }
 
+    /// <summary>The VM's dirty-page rate now, MiB/s, under the pre-copy model (0 without it).</summary>
+    public double DirtyRate(int vm)
+    {
+        if (_preCopy is null)
+        {
+            return 0;
+        }
+
+        Span<double> history = stackalloc double[_historyLength];
+        int n = CopyHistory(vm, history);
+        return _preCopy.DirtyRate(_scenario.Vms[vm].Info.Id, _scenario.Vms[vm].DirtyMiBps, _vmRequest[vm] / Math.Max(1e-9, _vmTotalMips[vm]), _vmMemoryMiB[vm], history[..n]);
+    }
+
     /// <summary>The figures so far (call after <see cref="Finish"/> for the final ones).</summary>
     public SimulationSummary Summary() => new()
     {
@@ -518,6 +548,9 @@ internal sealed class ClusterSimulation
         AverageSlaViolation = _sla.AverageViolation,
         HostShutdowns = _sla.HostShutdowns,
         Ticks = _ticks.ToArray(),
+        MeanMigrationSeconds = _preCopy?.MeanSeconds,
+        MeanDowntimeMs = _preCopy is null ? null : _preCopy.MeanDowntimeSeconds * 1000,
+        UnconvergedMigrations = _preCopy?.Unconverged,
     };
 
     // ---- event processing --------------------------------------------------------------------------------
@@ -548,6 +581,7 @@ internal sealed class ClusterSimulation
         }
 
         int source = _vmHost[vm];
+        _preCopy?.Ended(vm, target);
         _hostVms[source].Remove(vm);
         _hostVms[target].Remove(vm);
         _hostVms[target].Add(vm);

@@ -16,6 +16,21 @@ public sealed record SimulationModel
     /// <summary>Same physics as <see cref="CloudSimCompatible"/>, but VMs are never removed when their demand is 0.</summary>
     public static SimulationModel Default { get; } = new();
 
+    /// <summary>
+    /// <see cref="Default"/> with live migrations under the pre-copy model (<see cref="PreCopy"/>): rounds, downtime,
+    /// dirty-page rates and shared links, instead of CloudSim's memory over half the bandwidth.
+    /// </summary>
+    public static SimulationModel Realistic { get; } = new() { PreCopy = new() };
+
+    /// <summary>
+    /// The pre-copy model of live migration (null: CloudSim's time, memory / (bandwidth × <see cref="MigrationBandwidthShare"/>)).
+    /// With it, a migration's duration and downtime follow its VM's dirty-page rate and the bandwidth it gets.
+    /// </summary>
+    public Reservations.PreCopyModelOptions? PreCopy { get; init; }
+
+    /// <summary>Dirty-page rates of VMs whose scenario gives none, under <see cref="PreCopy"/>.</summary>
+    public Forecasting.DirtyRateEstimateOptions DirtyRates { get; init; } = new();
+
     /// <summary>Seconds between ticks (demand updates, accounting, planning).</summary>
     public double TickIntervalSeconds { get; init; } = 300;
 
@@ -49,6 +64,12 @@ public sealed record SimulationModel
     /// <summary>Checks the values; throws <see cref="ArgumentException"/> naming the bad one.</summary>
     public void Validate()
     {
+        var nested = (PreCopy?.Validate("SimulationModel.PreCopy") ?? []).Concat((DirtyRates ?? new()).Validate("SimulationModel.DirtyRates")).ToArray();
+        if (nested.Length > 0)
+        {
+            throw new ArgumentException(string.Join(" ", nested));
+        }
+
         if (!(TickIntervalSeconds > 0) || !double.IsFinite(TickIntervalSeconds))
         {
             throw new ArgumentException($"SimulationModel.TickIntervalSeconds must be positive; got {TickIntervalSeconds}.");

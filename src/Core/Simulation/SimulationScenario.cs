@@ -17,6 +17,14 @@ public sealed record SimulatedVm(VmInfo Info, DemandTrace Trace)
         init => field = value >= 1 && double.IsFinite(value) ? value
             : throw new ArgumentOutOfRangeException(nameof(MigrationSlowdown), value, "Must be at least 1.");
     } = 1;
+
+    /// <summary>The rate at which the guest dirties memory, MiB/s, where the trace gives it (null: estimated from its workload class under the pre-copy model).</summary>
+    public double? DirtyMiBps
+    {
+        get;
+        init => field = value is null || (value >= 0 && double.IsFinite(value.Value)) ? value
+            : throw new ArgumentOutOfRangeException(nameof(DirtyMiBps), value, "Must be a finite number >= 0.");
+    }
 }
 
 /// <summary>Everything a simulation starts from: hosts, VMs with their traces, topology and physics.</summary>

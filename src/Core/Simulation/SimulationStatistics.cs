@@ -66,4 +66,13 @@ public sealed record SimulationSummary
 
     /// <summary>Per-tick figures.</summary>
     public required IReadOnlyList<SimulationTick> Ticks { get; init; }
+
+    /// <summary>Mean duration of the migrations started, seconds, under the pre-copy model (null without it).</summary>
+    public double? MeanMigrationSeconds { get; init; }
+
+    /// <summary>Mean downtime of the migrations started, milliseconds, under the pre-copy model (null without it).</summary>
+    public double? MeanDowntimeMs { get; init; }
+
+    /// <summary>Migrations whose pre-copy did not converge, under the pre-copy model (null without it).</summary>
+    public int? UnconvergedMigrations { get; init; }
 }

@@ -378,6 +378,7 @@ internal sealed class SimulatorHypervisor : HypervisorProvider, ISimulatedCluste
             DiskWriteIops = disk * 0.4,
             DiskReadBytesPerSecond = disk * 0.6 * 16_384,
             DiskWriteBytesPerSecond = disk * 0.4 * 16_384,
+            DirtyMiBPerSecond = _scenario.Model.PreCopy is null ? null : _sim.DirtyRate(v),
         };
     }
 

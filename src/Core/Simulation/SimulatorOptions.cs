@@ -42,7 +42,7 @@ public sealed class SimulatorOptions
             return Scenario();
         }
 
-        var model = CloudSimCompatible ? SimulationModel.CloudSimCompatible : SimulationModel.Default;
+        var model = CloudSimCompatible ? SimulationModel.CloudSimCompatible : SimulationModel.Realistic;
         if (TraceDirectory is not null)
         {
             var traces = PlanetLabTraces.ReadFolder(TraceDirectory, TraceOrder);

@@ -1,0 +1,70 @@
+using VmEcosystem.Cluster;
+using VmEcosystem.Reservations;
+using VmEcosystem.Simulation;
+
+namespace VmEcosystem.Tests.Simulation;
+
+/// <summary>The simulator's migrations under the pre-copy model: the model's time, shared links, the dirty rate the planner sees.</summary>
+public sealed class PreCopySimulationTests
+{
+    // Links of 2048 Mbit/s with half for migrations: 128 MiB/s per move, as in the model's hand-computed case.
+    private static SimulationScenario Scenario(SimulationModel model, double? dirty)
+    {
+        var hosts = Enumerable.Range(0, 3)
+            .Select(h => new HostInfo(new HostId($"h{h}"), new ResourceVector(4, 8000, 8192, 2048, 1)))
+            .ToArray();
+        double[] Constant(double u) => Enumerable.Repeat(u, 4).ToArray();
+        var vms = Enumerable.Range(0, 2)
+            .Select(v => new SimulatedVm(new VmInfo(new VmId($"vm{v}"), new ResourceVector(1, 1000, 1024)), new DemandTrace($"vm{v}", Constant(0.5), 300))
+            {
+                DirtyMiBps = dirty,
+            })
+            .ToArray();
+        return new SimulationScenario("pre-copy", hosts, vms, model with { DurationSeconds = 900 });
+    }
+
+    [Fact]
+    public void A_move_takes_the_models_time_and_a_second_move_on_the_same_link_gets_half_the_bandwidth()
+    {
+        var scenario = Scenario(SimulationModel.Realistic, dirty: 32);
+        var sim = new ClusterSimulation(scenario, [0, 0]);
+        Assert.True(sim.AdvanceToNextTick());
+        double now = sim.Now;
+        Assert.Equal(now + 10.645, sim.StartMigration(0, 1), 9); // rounds 1024, 256, 64 MiB; 16 MiB paused
+        var shared = new PreCopyMigrationModel().Estimate(1024, 32, 64);
+        Assert.Equal(now + shared.TotalSeconds, sim.StartMigration(1, 2), 9); // same source link, now shared by two
+        Assert.Equal(32, sim.DirtyRate(0));
+
+        while (sim.AdvanceToNextTick())
+        {
+        }
+
+        sim.Finish();
+        var summary = sim.Summary();
+        Assert.Equal((10.645 + shared.TotalSeconds) / 2, summary.MeanMigrationSeconds!.Value, 9);
+        Assert.Equal((145 + (shared.DowntimeSeconds * 1000)) / 2, summary.MeanDowntimeMs!.Value, 6);
+        Assert.Equal(0, summary.UnconvergedMigrations);
+    }
+
+    [Fact]
+    public void Without_a_known_rate_the_workload_class_gives_one_and_the_planner_sees_it()
+    {
+        var sim = new ClusterSimulation(Scenario(SimulationModel.Realistic, dirty: null), [0, 0]);
+        Assert.True(sim.AdvanceToNextTick());
+        // Steady at half load: 0.5 MiB/s + 0.005 x 1024 MiB x 0.5.
+        Assert.Equal(0.5 + (0.005 * 1024 * 0.5), sim.DirtyRate(0), 9);
+        var state = new VmEcosystem.Planning.PlanningState();
+        sim.CapturePlanningState(state);
+        Assert.Equal(sim.DirtyRate(0), state.DirtyMiBps(0), 9);
+    }
+
+    [Fact]
+    public void CloudSims_model_keeps_memory_over_half_the_bandwidth_and_reports_no_rates()
+    {
+        var sim = new ClusterSimulation(Scenario(SimulationModel.CloudSimCompatible, dirty: 32), [0, 0]);
+        Assert.True(sim.AdvanceToNextTick());
+        Assert.Equal(sim.Now + 8, sim.StartMigration(0, 1), 9); // 1024 MiB / 128 MiB/s, dirty rate ignored
+        Assert.Equal(0, sim.DirtyRate(0));
+        Assert.Null(sim.Summary().MeanMigrationSeconds);
+    }
+}
