@@ -88,7 +88,7 @@ internal sealed partial class LibvirtHypervisor
 
         if (options.BandwidthMbps is { } mbps)
         {
-            p.AddULong("bandwidth", (ulong)Math.Max(1, Math.Round(mbps * 1e6 / 8 / 1024 / 1024))); // MiB/s
+            p.AddULong("bandwidth", ToLibvirtBandwidth(mbps)); // MiB/s
         }
 
         return p;

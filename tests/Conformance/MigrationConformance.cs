@@ -165,6 +165,32 @@ public abstract class MigrationConformance(IHypervisorFixture fixture) : Conform
     }
 
     [Fact]
+    public async Task A_running_migrations_bandwidth_changes_where_the_provider_can_and_never_after_it_ended()
+    {
+        await using var provider = await Fixture.CreateProviderAsync();
+        Require(provider, HypervisorCapabilities.LiveMigration);
+        bool tunable = provider.Capabilities.HasFlag(HypervisorCapabilities.MigrationTuning);
+        var (vm, target) = await Fixture.PickMigrationAsync(provider);
+
+        // Where it can be tuned, the move starts at 8 Mbit/s (slow enough to still run) and is then sped up.
+        var request = new MigrationRequest(vm, target, tunable ? new MigrationOptions { BandwidthMbps = 8 } : null);
+        var operation = await provider.StartMigrationAsync(request);
+        await AssertFailsAsync(HypervisorErrorKind.InvalidArgument, () => operation.SetBandwidthAsync(0));
+        await AssertFailsAsync(HypervisorErrorKind.InvalidArgument, () => operation.SetBandwidthAsync(double.NaN));
+        if (tunable)
+        {
+            await operation.SetBandwidthAsync(400);
+        }
+        else
+        {
+            await AssertFailsAsync(HypervisorErrorKind.NotSupported, () => operation.SetBandwidthAsync(400));
+        }
+
+        Assert.Equal(MigrationOutcome.Succeeded, (await CompleteAsync(provider, operation)).Outcome);
+        await AssertFailsAsync(HypervisorErrorKind.Conflict, () => operation.SetBandwidthAsync(400));
+    }
+
+    [Fact]
     public async Task A_completed_migration_is_announced_as_an_inventory_event()
     {
         await using var provider = await Fixture.CreateProviderAsync();

@@ -71,7 +71,7 @@ public enum HypervisorCapabilities : long
     /// <summary>Migrations report the guest's dirty-page rate.</summary>
     DirtyPageRate = 1 << 19,
 
-    /// <summary>Migration bandwidth and maximum downtime can be set per migration.</summary>
+    /// <summary>Migration bandwidth and maximum downtime can be set per migration, and the bandwidth changed while it runs.</summary>
     MigrationTuning = 1 << 20,
 
     /// <summary>Every resource control.</summary>

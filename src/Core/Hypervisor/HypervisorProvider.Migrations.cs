@@ -40,6 +40,7 @@ public abstract partial class HypervisorProvider
         ArgumentNullException.ThrowIfNull(follow);
         long seq = Interlocked.Increment(ref _migrationSequence);
         var operation = new MigrationOperation($"{Name}-found-{seq}", vm, source, target, startedAt);
+        AllowTuning(operation);
         if (!_inFlight.TryAdd(vm, operation))
         {
             return _inFlight.TryGetValue(vm, out var existing) ? existing : AdoptRunningMigration(vm, source, target, startedAt, follow);
@@ -122,6 +123,7 @@ public abstract partial class HypervisorProvider
 
         long seq = Interlocked.Increment(ref _migrationSequence);
         var operation = new MigrationOperation($"{Name}-migration-{seq}", request.Vm, source, request.Target, TimeProvider.GetUtcNow());
+        AllowTuning(operation);
         if (!_inFlight.TryAdd(request.Vm, operation))
         {
             throw new HypervisorException(HypervisorErrorKind.Conflict,

@@ -121,4 +121,14 @@ public interface IMigrationOperation
 
     /// <summary>Asks the provider to abort. The migration may still complete if it is past the point of no return; await <see cref="Completion"/>.</summary>
     Task CancelAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Changes the bandwidth cap of the running migration, Mbit/s (providers with
+    /// <see cref="HypervisorCapabilities.MigrationTuning"/>; the others, and this default, refuse with
+    /// <see cref="HypervisorErrorKind.NotSupported"/>). A migration that has ended refuses with
+    /// <see cref="HypervisorErrorKind.Conflict"/>, a value that is not a finite positive number with
+    /// <see cref="HypervisorErrorKind.InvalidArgument"/>.
+    /// </summary>
+    Task SetBandwidthAsync(double bandwidthMbps, CancellationToken cancellationToken = default) =>
+        Task.FromException(new HypervisorException(HypervisorErrorKind.NotSupported, "This migration's bandwidth cannot be changed.", null, "SetMigrationBandwidth"));
 }

@@ -54,6 +54,7 @@ internal sealed class MigrationOperation : IMigrationOperation
     private readonly List<Channel<MigrationProgress>> _watchers = [];
     private MigrationProgress _progress;
     private Action? _ending;
+    private Func<double, CancellationToken, Task>? _tune;
 
     public MigrationOperation(string id, VmId vm, HostId source, HostId target, DateTimeOffset startedAt)
     {
@@ -92,6 +93,13 @@ internal sealed class MigrationOperation : IMigrationOperation
 
     /// <summary>Runs once when the result is set, before awaiters of <see cref="Completion"/> resume.</summary>
     internal void WhenEnding(Action ending) => _ending = ending;
+
+    /// <summary>Where <see cref="SetBandwidthAsync"/> goes (the provider's guarded call).</summary>
+    internal void TuneWith(Func<double, CancellationToken, Task> tune) => _tune = tune;
+
+    public Task SetBandwidthAsync(double bandwidthMbps, CancellationToken cancellationToken = default) =>
+        _tune is { } tune ? tune(bandwidthMbps, cancellationToken)
+            : throw new HypervisorException(HypervisorErrorKind.NotSupported, "This migration's bandwidth cannot be changed.", null, "SetMigrationBandwidth");
 
     public Task CancelAsync(CancellationToken cancellationToken = default)
     {
