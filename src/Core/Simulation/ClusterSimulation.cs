@@ -18,7 +18,7 @@ public readonly record struct SimulatedMigrationEnd(int Vm, int Source, int Targ
 /// scheduling, energy and SLA accounting, so that a CloudSim-compatible scenario reproduces its figures.
 /// State is struct-of-arrays; a tick allocates nothing.
 /// </summary>
-internal sealed class ClusterSimulation
+internal sealed partial class ClusterSimulation
 {
     private readonly SimulationScenario _scenario;
     private readonly SimulationModel _model;
@@ -338,9 +338,18 @@ internal sealed class ClusterSimulation
     /// Starts migrating a VM at the current time. Both hosts are updated at once (the target carries a share of
     /// the VM, the source loses some of its CPU), and completion is scheduled after RAM / migration bandwidth.
     /// </summary>
+    /// <param name="vm">VM index.</param>
+    /// <param name="target">Target host index.</param>
+    /// <param name="bandwidthCapMbps">Bandwidth cap of the move, Mbit/s (pre-copy model only).</param>
+    /// <param name="maxDowntime">Target downtime of the move (pre-copy model only; the model's default otherwise).</param>
     /// <returns>Simulated completion time.</returns>
-    public double StartMigration(int vm, int target)
+    public double StartMigration(int vm, int target, double? bandwidthCapMbps = null, TimeSpan? maxDowntime = null)
     {
+        if ((bandwidthCapMbps is not null || maxDowntime is not null) && _preCopy is null)
+        {
+            throw new InvalidOperationException("Migration bandwidth and downtime can be set only under the pre-copy model.");
+        }
+
         if ((uint)vm >= (uint)_vmCount)
         {
             throw new ArgumentOutOfRangeException(nameof(vm), vm, "Unknown VM index.");
@@ -390,7 +399,8 @@ internal sealed class ClusterSimulation
         double seconds;
         if (_preCopy is not null)
         {
-            seconds = _preCopy.Start(vm, source, target, _vmMemoryMiB[vm], DirtyRate(vm), _hostBandwidthMbps[source], _hostBandwidthMbps[target]);
+            double link = Math.Min(_hostBandwidthMbps[source], _hostBandwidthMbps[target]) * _model.MigrationBandwidthShare / 8;
+            seconds = _preCopy.Start(vm, source, target, t, _vmMemoryMiB[vm], DirtyRate(vm), link, (bandwidthCapMbps / 8, maxDowntime));
         }
         else
         {
@@ -412,20 +422,7 @@ internal sealed class ClusterSimulation
             return false;
         }
 
-        // Remove the pending completions (rebuild the heap without this VM; cancellations are rare).
-        var pending = new List<((int Vm, int Target) Item, (double, long) Key)>(_completions.Count);
-        while (_completions.TryDequeue(out var item, out var key))
-        {
-            if (item.Vm != vm)
-            {
-                pending.Add((item, key));
-            }
-        }
-
-        foreach (var (item, key) in pending)
-        {
-            _completions.Enqueue(item, key);
-        }
+        RemoveCompletions(vm); // cancellations are rare
 
         double t = Now;
         var targets = new List<int> { _vmTarget[vm] };

@@ -9,7 +9,9 @@ namespace VmEcosystem.Simulation;
 /// memory at its scenario's rate where known, else at the rate its workload class, CPU and memory give
 /// (<see cref="DirtyRateEstimator"/>); a move gets the migration share of the slower of its two links, split evenly
 /// with the moves already using either link when it starts (a move that does not get its bandwidth takes longer and
-/// its downtime grows, as in the model). The rate a move gets at its start holds to its end.
+/// its downtime grows, as in the model). The rate a move gets at its start holds until its bandwidth cap is changed
+/// (<see cref="Retune"/>), which re-estimates the rest of the move as a pre-copy of the memory not yet sent at the new
+/// rate (an approximation: pages dirtied before the change are not carried over).
 /// </summary>
 internal sealed class PreCopyPhysics
 {
@@ -18,14 +20,16 @@ internal sealed class PreCopyPhysics
     private readonly double _bandwidthShare;
     private readonly int[] _outgoing;
     private readonly int[] _incoming;
-    private readonly Dictionary<(int Vm, int Target), int> _sourceOf = [];
+    private readonly PreCopyModelOptions _options;
+    private readonly Dictionary<(int Vm, int Target), Move> _moves = [];
     private double _secondsSum;
     private double _downtimeSum;
-    private int _moves;
+    private int _started;
     private int _unconverged;
 
     public PreCopyPhysics(PreCopyModelOptions options, DirtyRateEstimateOptions dirtyRates, double bandwidthShare, int hosts)
     {
+        _options = options;
         _model = new PreCopyMigrationModel(options);
         _dirty = new DirtyRateEstimator(dirtyRates);
         _bandwidthShare = bandwidthShare;
@@ -34,13 +38,13 @@ internal sealed class PreCopyPhysics
     }
 
     /// <summary>Moves modelled so far.</summary>
-    public int Moves => _moves;
+    public int Moves => _started;
 
     /// <summary>Mean duration of the modelled moves, seconds (0 before any).</summary>
-    public double MeanSeconds => _moves == 0 ? 0 : _secondsSum / _moves;
+    public double MeanSeconds => _started == 0 ? 0 : _secondsSum / _started;
 
     /// <summary>Mean downtime of the modelled moves, seconds (0 before any).</summary>
-    public double MeanDowntimeSeconds => _moves == 0 ? 0 : _downtimeSum / _moves;
+    public double MeanDowntimeSeconds => _started == 0 ? 0 : _downtimeSum / _started;
 
     /// <summary>Moves whose pre-copy did not converge (stopped without progress or at the round limit).</summary>
     public int Unconverged => _unconverged;
@@ -55,28 +59,68 @@ internal sealed class PreCopyPhysics
         known ?? _dirty.Estimate(_dirty.Classify(vm, recentUtilization), utilization, memoryMiB);
 
     /// <summary>Starts a move: its duration in seconds under the model, and both links counted busy until <see cref="Ended"/>.</summary>
-    public double Start(int vm, int source, int target, double memoryMiB, double dirtyMiBps, double sourceMbps, double targetMbps)
+    /// <param name="vm">VM index.</param>
+    /// <param name="source">Source host index.</param>
+    /// <param name="target">Target host index.</param>
+    /// <param name="now">Simulated time of the start.</param>
+    /// <param name="memoryMiB">Memory to copy.</param>
+    /// <param name="dirtyMiBps">The VM's dirty rate.</param>
+    /// <param name="linkMiBps">The migration share of the slower link, before sharing.</param>
+    /// <param name="cap">Bandwidth cap and target downtime the caller asked for (null: none).</param>
+    public double Start(int vm, int source, int target, double now, double memoryMiB, double dirtyMiBps, double linkMiBps, (double? CapMiBps, TimeSpan? Downtime) cap)
     {
-        double link = Math.Min(sourceMbps, targetMbps) * _bandwidthShare / 8;
         int sharing = 1 + Math.Max(_outgoing[source], _incoming[target]);
-        var estimate = _model.Estimate(memoryMiB, dirtyMiBps, Math.Max(1e-6, link / sharing));
+        double fair = Math.Max(1e-6, linkMiBps / sharing);
+        var model = cap.Downtime is { } downtime ? new PreCopyMigrationModel(_options with { TargetDowntime = downtime }) : _model;
+        var estimate = model.Estimate(memoryMiB, dirtyMiBps, Math.Min(fair, cap.CapMiBps ?? double.PositiveInfinity));
         _outgoing[source]++;
         _incoming[target]++;
-        _sourceOf[(vm, target)] = source;
-        _moves++;
-        _secondsSum += estimate.TotalSeconds;
+        _moves[(vm, target)] = new Move(source, now, now, memoryMiB, dirtyMiBps, fair, model, estimate);
+        Record(estimate, estimate.TotalSeconds, 1);
+        return estimate.TotalSeconds;
+    }
+
+    /// <summary>
+    /// Applies a new bandwidth cap to a running move at <paramref name="now"/>: the memory not yet sent (by the
+    /// share of the move's time elapsed) is re-estimated at the capped rate. Returns the seconds left from now.
+    /// </summary>
+    public double Retune(int vm, int target, double now, double capMiBps)
+    {
+        if (!_moves.TryGetValue((vm, target), out var m))
+        {
+            throw new InvalidOperationException("No move of this VM to this host runs under the pre-copy model.");
+        }
+
+        double done = Math.Clamp((now - m.Since) / Math.Max(1e-9, m.Estimate.TotalSeconds), 0, 1);
+        double left = m.MemoryMiB * (1 - done);
+        var estimate = m.Model.Estimate(left, m.DirtyMiBps, Math.Min(m.FairMiBps, capMiBps));
+        double recorded = (m.Since - m.Origin) + m.Estimate.TotalSeconds;
+        _secondsSum -= recorded;
+        _downtimeSum -= m.Estimate.DowntimeSeconds;
+        _unconverged -= m.Estimate.Converged ? 0 : 1;
+        _moves[(vm, target)] = m with { Since = now, MemoryMiB = left, Estimate = estimate };
+        Record(estimate, (now - m.Origin) + estimate.TotalSeconds, 0);
+        return estimate.TotalSeconds;
+    }
+
+    private void Record(PreCopyEstimate estimate, double totalSeconds, int newMoves)
+    {
+        _started += newMoves;
+        _secondsSum += totalSeconds;
         _downtimeSum += estimate.DowntimeSeconds;
         _unconverged += estimate.Converged ? 0 : 1;
-        return estimate.TotalSeconds;
     }
 
     /// <summary>Frees the links of a move that completed or was cancelled (no-op for a move not started here).</summary>
     public void Ended(int vm, int target)
     {
-        if (_sourceOf.Remove((vm, target), out int source))
+        if (_moves.Remove((vm, target), out var move))
         {
-            _outgoing[source]--;
+            _outgoing[move.Source]--;
             _incoming[target]--;
         }
     }
+
+    /// <summary>A running move: where from, since when under its current estimate, what is left to copy.</summary>
+    private sealed record Move(int Source, double Origin, double Since, double MemoryMiB, double DirtyMiBps, double FairMiBps, PreCopyMigrationModel Model, PreCopyEstimate Estimate);
 }

@@ -10,7 +10,7 @@ namespace VmEcosystem.Simulation;
 /// fake or virtual clock runs a day in seconds and a system clock runs it in real time. Migrations take simulated
 /// time and complete on timers of that clock.
 /// </summary>
-internal sealed class SimulatorHypervisor : HypervisorProvider, ISimulatedCluster, IPlanningStateSource
+internal sealed partial class SimulatorHypervisor : HypervisorProvider, ISimulatedCluster, IPlanningStateSource
 {
     private const double ClockTolerance = 1e-6;
     private readonly Lock _gate = new();
@@ -58,7 +58,8 @@ internal sealed class SimulatorHypervisor : HypervisorProvider, ISimulatedCluste
         | HypervisorCapabilities.DiskMetrics | HypervisorCapabilities.NetworkMetrics | HypervisorCapabilities.HostMetrics
         | HypervisorCapabilities.HotPlugCpu | HypervisorCapabilities.HotUnplugCpu | HypervisorCapabilities.HotPlugMemory
         | HypervisorCapabilities.AllResourceControls | HypervisorCapabilities.LiveMigration
-        | HypervisorCapabilities.MigrationProgress | HypervisorCapabilities.MigrationCancellation;
+        | HypervisorCapabilities.MigrationProgress | HypervisorCapabilities.MigrationCancellation
+        | (_scenario.Model.PreCopy is null ? HypervisorCapabilities.None : HypervisorCapabilities.MigrationTuning);
 
     /// <summary>The scenario being simulated.</summary>
     public SimulationScenario Scenario => _scenario;
@@ -312,7 +313,8 @@ internal sealed class SimulatorHypervisor : HypervisorProvider, ISimulatedCluste
             }
 
             double start = _sim.Now;
-            double end = _sim.StartMigration(v, target);
+            var options = request.Options ?? MigrationOptions.Default;
+            double end = _sim.StartMigration(v, target, options.BandwidthMbps, options.MaxDowntime);
             var running = new RunningMigration(execution, v, start, end, (long)(_sim.VmMemoryCapacityMiB(v) * 1024 * 1024));
             _running[v] = running;
             running.Completion = TimeProvider.CreateTimer(_ => OnTimer(running), null, DueIn(end), Timeout.InfiniteTimeSpan);
@@ -424,7 +426,7 @@ internal sealed class SimulatorHypervisor : HypervisorProvider, ISimulatedCluste
                 return;
             }
 
-            double share = Math.Clamp((_sim.Now - running.Start) / (running.End - running.Start), 0, 1);
+            double share = running.ShareAt(_sim.Now);
             long sent = (long)(running.Bytes * share);
             running.Execution.ReportProgress(new MigrationProgress(
                 MigrationPhase.Copying, share * 100, sent, running.Bytes - sent, null, TimeProvider.GetUtcNow()));
@@ -468,8 +470,7 @@ internal sealed class SimulatorHypervisor : HypervisorProvider, ISimulatedCluste
 
         running.DisposeTimers();
         var at = ToClock(end.TimeSeconds);
-        double share = Math.Clamp((end.TimeSeconds - running.Start) / (running.End - running.Start), 0, 1);
-        long sent = (long)(running.Bytes * share);
+        long sent = (long)(running.Bytes * running.ShareAt(end.TimeSeconds));
         if (end.Cancelled && running.Failed)
         {
             running.Execution.Fail(at, new HypervisorException(HypervisorErrorKind.ProviderFault,
@@ -500,9 +501,24 @@ internal sealed class SimulatorHypervisor : HypervisorProvider, ISimulatedCluste
 
         public int Vm { get; } = vm;
 
-        public double Start { get; } = start;
+        public double Start { get; private set; } = start;
 
-        public double End { get; } = end;
+        public double End { get; private set; } = end;
+
+        /// <summary>Share of the bytes already sent at <see cref="Start"/> (above 0 after a bandwidth change).</summary>
+        public double SentBefore { get; private set; }
+
+        /// <summary>Share of the bytes sent at simulated time <paramref name="now"/> (never decreasing).</summary>
+        public double ShareAt(double now) =>
+            SentBefore + ((1 - SentBefore) * Math.Clamp((now - Start) / Math.Max(1e-9, End - Start), 0, 1));
+
+        /// <summary>The rest of the move runs from <paramref name="now"/> to <paramref name="end"/>.</summary>
+        public void Reschedule(double now, double end)
+        {
+            SentBefore = ShareAt(now);
+            Start = now;
+            End = end;
+        }
 
         public long Bytes { get; } = bytes;
 

@@ -59,6 +59,32 @@ public sealed class PreCopySimulationTests
     }
 
     [Fact]
+    public void A_bandwidth_change_re_estimates_the_rest_of_the_move()
+    {
+        var sim = new ClusterSimulation(Scenario(SimulationModel.Realistic, dirty: 0), [0, 0]);
+        Assert.True(sim.AdvanceToNextTick());
+        double t0 = sim.Now;
+        Assert.Equal(t0 + 1024.02, sim.StartMigration(0, 1, bandwidthCapMbps: 8), 6); // 1 MiB/s: 1024 s and the switch-over
+        sim.AdvanceTo(t0 + 100);
+
+        // 100 of 1024.02 s gone: the rest of the memory at 512 Mbit/s (64 MiB/s, under the link's 128).
+        double left = 1024 * (1 - (100 / 1024.02));
+        double end = sim.SetMigrationBandwidth(0, 512);
+        Assert.Equal(t0 + 100 + (left / 64) + 0.02, end, 6);
+        Assert.Equal(end, sim.MigrationEndTime(0), 9);
+        Assert.Throws<InvalidOperationException>(() => sim.SetMigrationBandwidth(1, 512)); // not migrating
+
+        while (sim.AdvanceToNextTick())
+        {
+        }
+
+        sim.Finish();
+        Assert.Equal(1, sim.Summary().Migrations);
+        Assert.Equal(end - t0, sim.Summary().MeanMigrationSeconds!.Value, 6);
+        Assert.Equal(1, sim.HostOf(0));
+    }
+
+    [Fact]
     public void CloudSims_model_keeps_memory_over_half_the_bandwidth_and_reports_no_rates()
     {
         var sim = new ClusterSimulation(Scenario(SimulationModel.CloudSimCompatible, dirty: 32), [0, 0]);
@@ -66,5 +92,6 @@ public sealed class PreCopySimulationTests
         Assert.Equal(sim.Now + 8, sim.StartMigration(0, 1), 9); // 1024 MiB / 128 MiB/s, dirty rate ignored
         Assert.Equal(0, sim.DirtyRate(0));
         Assert.Null(sim.Summary().MeanMigrationSeconds);
+        Assert.Throws<InvalidOperationException>(() => sim.StartMigration(1, 2, bandwidthCapMbps: 100)); // nothing to tune
     }
 }

@@ -1,0 +1,45 @@
+namespace VmEcosystem.Simulation;
+
+/// <summary>A running migration's bandwidth cap changed mid-move (pre-copy model only).</summary>
+internal sealed partial class ClusterSimulation
+{
+    /// <summary>
+    /// Caps the bandwidth of the VM's running migration at <paramref name="bandwidthMbps"/> from now on and moves its
+    /// completion accordingly; returns the new completion time.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No migration of the VM runs, or the model is not pre-copy.</exception>
+    public double SetMigrationBandwidth(int vm, double bandwidthMbps)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bandwidthMbps);
+        int target = _vmTarget[vm];
+        if (_preCopy is null || target < 0 || _extraTargets.ContainsKey(vm))
+        {
+            throw new InvalidOperationException($"VM {_scenario.Vms[vm].Info.Id} has no single running migration under the pre-copy model.");
+        }
+
+        double end = Now + (_preCopy.Retune(vm, target, Now, bandwidthMbps / 8) * _scenario.Vms[vm].MigrationSlowdown);
+
+        RemoveCompletions(vm); // bandwidth changes are rare
+        _completions.Enqueue((vm, target), (end, _eventSeq++));
+        _vmMigrationEnd[vm] = end;
+        return end;
+    }
+
+    /// <summary>Drops the VM's pending completion events (rebuilds the heap without them).</summary>
+    private void RemoveCompletions(int vm)
+    {
+        var pending = new List<((int Vm, int Target) Item, (double, long) Key)>(_completions.Count);
+        while (_completions.TryDequeue(out var item, out var key))
+        {
+            if (item.Vm != vm)
+            {
+                pending.Add((item, key));
+            }
+        }
+
+        foreach (var (item, key) in pending)
+        {
+            _completions.Enqueue(item, key);
+        }
+    }
+}
