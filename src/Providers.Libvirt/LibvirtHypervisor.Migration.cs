@@ -67,6 +67,7 @@ internal sealed partial class LibvirtHypervisor
             | (persistent ? LibvirtNative.MigratePersistDest | LibvirtNative.MigrateUndefineSource : 0)
             | (_options.AllowUnsafeMigration ? LibvirtNative.MigrateUnsafe : 0);
         var job = new MigrationJob(this, request.Vm, src, dst, domain, dstHandle, flags, options, execution);
+        _jobs[request.Vm] = job;
         var thread = new Thread(job.Run) { IsBackground = true, Name = $"libvirt-migrate-{request.Vm}" };
         thread.Start();
         LogMigrationJob(Logger, request.Vm.Value, source.Value, request.Target.Value, flags);
@@ -101,6 +102,7 @@ internal sealed partial class LibvirtHypervisor
     {
         private readonly Lock _gate = new();
         private readonly ProgressTracker _progress = new();
+        private long _wantedMiBps = -1;
 
         private long Bytes
         {
@@ -179,8 +181,26 @@ internal sealed partial class LibvirtHypervisor
             }
             finally
             {
+                owner._jobs.TryRemove(new KeyValuePair<VmId, MigrationJob>(vm, this));
                 domain.Dispose();
             }
+        }
+
+        /// <summary>Remembers the bandwidth asked for while the job runs (MiB/s), so the poller can re-apply it.</summary>
+        public void Want(ulong mibps) => Interlocked.Exchange(ref _wantedMiBps, (long)mibps);
+
+        // A cap set just before virDomainMigrate3 started the job is overwritten by the job's own "bandwidth"
+        // parameter; while the job runs, the poller puts the last one asked for back.
+        private void ReconcileBandwidth()
+        {
+            long wanted = Interlocked.Read(ref _wantedMiBps);
+            if (wanted > 0 && LibvirtNative.virDomainMigrateGetMaxSpeed(domain, out ulong current, 0) == 0 && current != (ulong)wanted
+                && LibvirtNative.virDomainMigrateSetMaxSpeed(domain, (ulong)wanted, 0) == 0)
+            {
+                return;
+            }
+
+            LibvirtNative.virResetLastError();
         }
 
         private void Complete(DomainHandle? destination, DateTimeOffset now)
@@ -263,6 +283,7 @@ internal sealed partial class LibvirtHypervisor
                     continue;
                 }
 
+                ReconcileBandwidth();
                 MigrationProgress report;
                 lock (_gate)
                 {

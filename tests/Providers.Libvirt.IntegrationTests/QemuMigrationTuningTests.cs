@@ -33,6 +33,20 @@ public sealed class QemuMigrationTuningTests(QemuHosts hosts)
         Assert.Equal(HypervisorErrorKind.Conflict, ended.Kind);
     }
 
+    [Fact]
+    public async Task A_cap_asked_for_in_the_instant_the_move_starts_is_not_lost_to_the_jobs_own_start_parameter()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var provider = hosts.CreateProvider();
+        var (from, to) = await QemuHosts.LocateVmAsync(provider);
+        var operation = await provider.StartMigrationAsync(new MigrationRequest(Vm, to, new MigrationOptions { BandwidthMbps = 8 }), ct);
+        await operation.SetBandwidthAsync(400, ct); // possibly before virDomainMigrate3 has started the job at 1 MiB/s
+        await WaitForSpeedAsync(from.Value, "48", ct);
+        var result = await operation.Completion.WaitAsync(TimeSpan.FromSeconds(90), ct);
+        Assert.True(result.Outcome == MigrationOutcome.Succeeded, $"{result.Outcome} {result.Error?.Message}");
+        Assert.True(result.Duration < TimeSpan.FromSeconds(30), $"took {result.Duration}: the 1 MiB/s start parameter won");
+    }
+
     // The source daemon's view of the job's bandwidth cap (MiB/s), polled until it shows the value.
     private async Task WaitForSpeedAsync(string host, string expected, CancellationToken ct)
     {

@@ -192,6 +192,9 @@ internal static partial class LibvirtNative
     public static partial int virDomainMigrateSetMaxSpeed(DomainHandle domain, ulong bandwidthMiBps, uint flags);
 
     [LibraryImport(Library)]
+    public static partial int virDomainMigrateGetMaxSpeed(DomainHandle domain, out ulong bandwidthMiBps, uint flags);
+
+    [LibraryImport(Library)]
     public static partial int virDomainGetJobStats(DomainHandle domain, out int type, out IntPtr parameters, out int nparams, uint flags);
 
     [LibraryImport(Library)]
