@@ -517,19 +517,6 @@ internal sealed partial class ClusterSimulation
         return n;
     }
 
-    /// <summary>The VM's dirty-page rate now, MiB/s, under the pre-copy model (0 without it).</summary>
-    public double DirtyRate(int vm)
-    {
-        if (_preCopy is null)
-        {
-            return 0;
-        }
-
-        Span<double> history = stackalloc double[_historyLength];
-        int n = CopyHistory(vm, history);
-        return _preCopy.DirtyRate(_scenario.Vms[vm].Info.Id, _scenario.Vms[vm].DirtyMiBps, _vmRequest[vm] / Math.Max(1e-9, _vmTotalMips[vm]), _vmMemoryMiB[vm], history[..n]);
-    }
-
     /// <summary>The figures so far (call after <see cref="Finish"/> for the final ones).</summary>
     public SimulationSummary Summary() => new()
     {

@@ -494,47 +494,4 @@ internal sealed partial class SimulatorHypervisor : HypervisorProvider, ISimulat
         _version++;
         PublishInventoryChange(new VmRemoved(_vms[vm].Id) { Timestamp = ToClock(time) });
     }
-
-    private sealed class RunningMigration(MigrationExecution execution, int vm, double start, double end, long bytes)
-    {
-        public MigrationExecution Execution { get; } = execution;
-
-        public int Vm { get; } = vm;
-
-        public double Start { get; private set; } = start;
-
-        public double End { get; private set; } = end;
-
-        /// <summary>Share of the bytes already sent at <see cref="Start"/> (above 0 after a bandwidth change).</summary>
-        public double SentBefore { get; private set; }
-
-        /// <summary>Share of the bytes sent at simulated time <paramref name="now"/> (never decreasing).</summary>
-        public double ShareAt(double now) =>
-            SentBefore + ((1 - SentBefore) * Math.Clamp((now - Start) / Math.Max(1e-9, End - Start), 0, 1));
-
-        /// <summary>The rest of the move runs from <paramref name="now"/> to <paramref name="end"/>.</summary>
-        public void Reschedule(double now, double end)
-        {
-            SentBefore = ShareAt(now);
-            Start = now;
-            End = end;
-        }
-
-        public long Bytes { get; } = bytes;
-
-        public ITimer? Completion { get; set; }
-
-        public ITimer? Progress { get; set; }
-
-        public ITimer? Failure { get; set; }
-
-        public bool Failed { get; set; }
-
-        public void DisposeTimers()
-        {
-            Completion?.Dispose();
-            Progress?.Dispose();
-            Failure?.Dispose();
-        }
-    }
 }

@@ -1,8 +1,21 @@
 namespace VmEcosystem.Simulation;
 
-/// <summary>A running migration's bandwidth cap changed mid-move (pre-copy model only).</summary>
+/// <summary>The pre-copy model's side of the engine: dirty-page rates, and a running migration's bandwidth cap changed mid-move.</summary>
 internal sealed partial class ClusterSimulation
 {
+    /// <summary>The VM's dirty-page rate now, MiB/s, under the pre-copy model (0 without it).</summary>
+    public double DirtyRate(int vm)
+    {
+        if (_preCopy is null)
+        {
+            return 0;
+        }
+
+        Span<double> history = stackalloc double[_historyLength];
+        int n = CopyHistory(vm, history);
+        return _preCopy.DirtyRate(_scenario.Vms[vm].Info.Id, _scenario.Vms[vm].DirtyMiBps, _vmRequest[vm] / Math.Max(1e-9, _vmTotalMips[vm]), _vmMemoryMiB[vm], history[..n]);
+    }
+
     /// <summary>
     /// Caps the bandwidth of the VM's running migration at <paramref name="bandwidthMbps"/> from now on and moves its
     /// completion accordingly; returns the new completion time.
