@@ -72,7 +72,7 @@ internal sealed partial class ActionExecutor
         }
 
         var before = await core.ReadApplicationAsync(d.Vm, cancellationToken).ConfigureAwait(false);
-        observer.OnMigrationStarting(d, now, before);
+        var reservation = observer.OnMigrationStarting(d, now, before);
         IMigrationOperation operation;
         string how = "started";
         try
@@ -124,7 +124,7 @@ internal sealed partial class ActionExecutor
         core.Instruments.MigrationsStarted.Add(1);
         RuntimeLog.MigrationStarted(core.Logger, d.Vm.Value, d.Source.Value, d.Target.Value, d.Rule);
         await core.Audit.AppendAsync(AuditKind.MigrationStarted, proposal.Controller, proposal.PlanId, d.Vm, d.Source, d.Target,
-            $"migration {operation.Id} {how} ({d.Stage}/{d.Rule})").ConfigureAwait(false);
+            $"migration {operation.Id} {how} ({d.Stage}/{d.Rule})", reservation?.ToJson()).ConfigureAwait(false);
         _ = TrackAsync(proposal.Controller, running, action);
         return true;
     }

@@ -26,7 +26,8 @@ internal interface IMigrationObserver
     /// <summary>Why the action may not start now against the latest observation plus moves in flight, or null.</summary>
     string? Revalidate(ClusterAction action);
 
-    void OnMigrationStarting(MigrationDecision decision, DateTimeOffset now, ApplicationMetrics? before = null);
+    /// <summary>A move is about to start: its in-flight reservation is taken; returns what was reserved (null: nothing known of the VM).</summary>
+    Reservations.InFlightReservation? OnMigrationStarting(MigrationDecision decision, DateTimeOffset now, ApplicationMetrics? before = null);
 
     void OnMigrationEnded(VmId vm, bool moved);
 

@@ -2,6 +2,7 @@ using VmEcosystem.Cluster;
 using VmEcosystem.Ecosystem.Declarations;
 using VmEcosystem.Ecosystem.Graph;
 using VmEcosystem.Planning;
+using VmEcosystem.Reservations;
 
 namespace VmEcosystem.Runtime;
 
@@ -196,7 +197,7 @@ internal sealed class RuntimeModel : IMigrationObserver
         }
     }
 
-    public void OnMigrationStarting(MigrationDecision d, DateTimeOffset now, ApplicationMetrics? before = null)
+    public InFlightReservation? OnMigrationStarting(MigrationDecision d, DateTimeOffset now, ApplicationMetrics? before = null)
     {
         lock (Gate)
         {
@@ -209,10 +210,14 @@ internal sealed class RuntimeModel : IMigrationObserver
             int target = state is null ? -1 : Array.IndexOf(state.HostIds, d.Target, 0, state.HostCount);
             double bandwidth = target >= 0 ? state!.HostBandwidthMbps[target] : 1000;
             double dirty = v >= 0 ? state!.DirtyMiBps(v) : 0;
-            double expected = Cycle.Context.MigrationSeconds(memory, bandwidth, dirty);
+            var context = Cycle.Context;
+            var estimate = context.MigrationModel.Estimate(memory, dirty, Math.Max(1e-9, bandwidth * context.MigrationBandwidthShare / 8));
+            double expected = context.MigrationSeconds(memory, bandwidth, dirty);
             Outcomes?.Started(d.Vm, expected, before);
-            var duration = TimeSpan.FromSeconds(expected);
-            Cycle.MigrationStarted(d, d.Source, now, duration, v, memory);
+            Cycle.MigrationStarted(d, d.Source, now, TimeSpan.FromSeconds(expected), v, memory);
+            // What the cycle holds on the target, read from the ledger itself (nothing with a policy that plans without forecasts).
+            var held = Cycle.Session.Ledger.Find(d.Vm.Value, Planning.ShadowSlots.ReservationKind.MigrationInFlight)?.Amount ?? default;
+            return v < 0 ? null : new InFlightReservation(held.CpuMhz, held.MemoryMiB, expected, estimate.DowntimeSeconds * 1000, dirty, bandwidth, estimate.Converged);
         }
     }
 
