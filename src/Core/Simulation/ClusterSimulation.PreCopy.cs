@@ -30,12 +30,34 @@ internal sealed partial class ClusterSimulation
             throw new InvalidOperationException($"VM {_scenario.Vms[vm].Info.Id} has no single running migration under the pre-copy model.");
         }
 
-        double end = Now + (_preCopy.Retune(vm, target, Now, bandwidthMbps / 8) * _scenario.Vms[vm].MigrationSlowdown);
+        var (seconds, rate) = _preCopy.Retune(vm, target, Now, bandwidthMbps / 8);
+        double end = Now + (seconds * _scenario.Vms[vm].MigrationSlowdown);
+        _vmCopyMiBps[vm] = rate;
+        UpdateHost(_vmHost[vm], Now, false);
+        UpdateHost(target, Now, false);
 
         RemoveCompletions(vm); // bandwidth changes are rare
         _completions.Enqueue((vm, target), (end, _eventSeq++));
         _vmMigrationEnd[vm] = end;
         return end;
+    }
+
+    /// <summary>The rate the VM's running migration copies at, MiB/s (0 when none runs or without the pre-copy model).</summary>
+    public double CopyRate(int vm) => _vmCopyMiBps[vm];
+
+    /// <summary>
+    /// CPU a VM needs on its source or target beyond its own request because it migrates (the copy's overhead,
+    /// proportional to its rate), MHz; 0 without the pre-copy model, where CloudSim's flat shares apply instead.
+    /// </summary>
+    private double CopyOverhead(int v, bool incoming)
+    {
+        if (_preCopy is null || _vmCopyMiBps[v] == 0)
+        {
+            return 0;
+        }
+
+        var (source, destination) = _preCopy.CpuOverhead(_vmCopyMiBps[v]);
+        return incoming ? destination : source;
     }
 
     /// <summary>Drops the VM's pending completion events (rebuilds the heap without them).</summary>

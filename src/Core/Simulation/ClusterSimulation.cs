@@ -55,6 +55,7 @@ internal sealed partial class ClusterSimulation
     private readonly PriorityQueue<(int Vm, int Target), (double Time, long Seq)> _completions = new();
     private readonly Dictionary<int, List<int>> _extraTargets = [];
     private readonly double[] _vmMigrationEnd;
+    private readonly double[] _vmCopyMiBps;
     private long _eventSeq;
 
     // accounting
@@ -119,6 +120,7 @@ internal sealed partial class ClusterSimulation
         _vmLastTick = new double[_vmCount];
         _vmCpuQuota = new double[_vmCount];
         _vmMigrationEnd = new double[_vmCount];
+        _vmCopyMiBps = new double[_vmCount];
         _vmHistory = new double[_vmCount * _historyLength];
         _vmHistoryStart = new int[_vmCount];
         _vmHistoryCount = new int[_vmCount];
@@ -392,21 +394,22 @@ internal sealed partial class ClusterSimulation
             _vmTarget[vm] = target;
         }
 
-        _hostVms[target].Add(vm);
-        _migrations++;
-        UpdateHost(target, t, IsTickTime(t));
-        UpdateHost(source, t, IsTickTime(t));
         double seconds;
         if (_preCopy is not null)
         {
             double link = Math.Min(_hostBandwidthMbps[source], _hostBandwidthMbps[target]) * _model.MigrationBandwidthShare / 8;
-            seconds = _preCopy.Start(vm, source, target, t, _vmMemoryMiB[vm], DirtyRate(vm), link, (bandwidthCapMbps / 8, maxDowntime));
+            (seconds, _vmCopyMiBps[vm]) = _preCopy.Start(vm, source, target, t, _vmMemoryMiB[vm], DirtyRate(vm), link, (bandwidthCapMbps / 8, maxDowntime));
         }
         else
         {
             double bytesPerSecondMb = _hostBandwidthMbps[target] * _model.MigrationBandwidthShare / 8;
             seconds = _vmMemoryMiB[vm] / bytesPerSecondMb;
         }
+
+        _hostVms[target].Add(vm);
+        _migrations++;
+        UpdateHost(target, t, IsTickTime(t));
+        UpdateHost(source, t, IsTickTime(t));
 
         double end = t + (seconds * _scenario.Vms[vm].MigrationSlowdown);
         _vmMigrationEnd[vm] = end;
@@ -432,6 +435,7 @@ internal sealed partial class ClusterSimulation
         }
 
         _vmTarget[vm] = -1;
+        _vmCopyMiBps[vm] = 0;
         foreach (int target in targets)
         {
             _preCopy?.Ended(vm, target);
@@ -566,6 +570,7 @@ internal sealed partial class ClusterSimulation
 
         int source = _vmHost[vm];
         _preCopy?.Ended(vm, target);
+        _vmCopyMiBps[vm] = 0;
         _hostVms[source].Remove(vm);
         _hostVms[target].Remove(vm);
         _hostVms[target].Add(vm);
@@ -684,7 +689,7 @@ internal sealed partial class ClusterSimulation
             // 2. Time-shared scheduler with over-subscription, in list order (CloudSim's arithmetic).
             double c = CapRequest(v, h, request);
             capped[i] = c;
-            double eff = _vmTarget[v] >= 0 && IsIncoming(v, h) ? c * _model.MigrationTargetShare : c;
+            double eff = EffectiveShare(v, h, c);
             sumEffective += eff;
             if (!over && avail >= eff)
             {
@@ -706,9 +711,10 @@ internal sealed partial class ClusterSimulation
             bool incoming = _vmTarget[v] >= 0 && IsIncoming(v, h);
             bool outgoing = _vmTarget[v] >= 0 && !incoming;
             double alloc;
+            double incomingShare = _preCopy is null ? capped[i] * _model.MigrationTargetShare : CopyOverhead(v, incoming: true);
             if (!over)
             {
-                alloc = outgoing ? capped[i] * keep : incoming ? capped[i] * _model.MigrationTargetShare : capped[i];
+                alloc = outgoing ? capped[i] * keep : incoming ? incomingShare : capped[i];
             }
             else if (outgoing)
             {
@@ -716,14 +722,15 @@ internal sealed partial class ClusterSimulation
             }
             else if (incoming)
             {
-                alloc = Math.Floor(capped[i] * _model.MigrationTargetShare * f);
+                alloc = Math.Floor(incomingShare * f);
             }
             else
             {
                 alloc = Math.Floor(capped[i] * f);
             }
 
-            // 3. Utilisation and state histories (a VM migrating in has none on the target).
+            // 3. Utilisation and state histories (a VM migrating in has none on the target; under the pre-copy model
+            // the copy's own CPU counts on both hosts).
             if (incoming)
             {
                 util += alloc;
@@ -732,7 +739,7 @@ internal sealed partial class ClusterSimulation
             {
                 _vmAlloc[v] = alloc;
                 _sla.RecordVm(v, t, alloc, _vmRequest[v], outgoing);
-                util += outgoing ? alloc / keep : alloc;
+                util += outgoing ? (alloc / keep) + (CopyOverhead(v, incoming: false) * f) : alloc;
             }
 
             hostRequested += _vmRequest[v];
@@ -750,10 +757,23 @@ internal sealed partial class ClusterSimulation
         return pes == 1 ? (perPe > pe ? pe : perPe) : (perPe > pe ? pe : perPe) * pes;
     }
 
-    private double EffectiveRequest(int v, int h)
+    private double EffectiveRequest(int v, int h) => EffectiveShare(v, h, CapRequest(v, h, _vmRequest[v]));
+
+    // What a VM asks of host h: its capped request, or on the target of its migration CloudSim's share of it (or,
+    // under the pre-copy model, the copy's overhead there); a VM migrating out adds the copy's source overhead.
+    private double EffectiveShare(int v, int h, double capped)
     {
-        double c = CapRequest(v, h, _vmRequest[v]);
-        return _vmTarget[v] >= 0 && IsIncoming(v, h) ? c * _model.MigrationTargetShare : c;
+        if (_vmTarget[v] < 0)
+        {
+            return capped;
+        }
+
+        if (IsIncoming(v, h))
+        {
+            return _preCopy is null ? capped * _model.MigrationTargetShare : CopyOverhead(v, incoming: true);
+        }
+
+        return capped + CopyOverhead(v, incoming: false);
     }
 
     private void PushHistory(int v, double value)

@@ -67,24 +67,29 @@ internal sealed class PreCopyPhysics
     /// <param name="dirtyMiBps">The VM's dirty rate.</param>
     /// <param name="linkMiBps">The migration share of the slower link, before sharing.</param>
     /// <param name="cap">Bandwidth cap and target downtime the caller asked for (null: none).</param>
-    public double Start(int vm, int source, int target, double now, double memoryMiB, double dirtyMiBps, double linkMiBps, (double? CapMiBps, TimeSpan? Downtime) cap)
+    /// <returns>The move's duration, seconds, and the rate it copies at, MiB/s.</returns>
+    public (double Seconds, double CopyMiBps) Start(int vm, int source, int target, double now, double memoryMiB, double dirtyMiBps, double linkMiBps, (double? CapMiBps, TimeSpan? Downtime) cap)
     {
         int sharing = 1 + Math.Max(_outgoing[source], _incoming[target]);
         double fair = Math.Max(1e-6, linkMiBps / sharing);
         var model = cap.Downtime is { } downtime ? new PreCopyMigrationModel(_options with { TargetDowntime = downtime }) : _model;
-        var estimate = model.Estimate(memoryMiB, dirtyMiBps, Math.Min(fair, cap.CapMiBps ?? double.PositiveInfinity));
+        double rate = Math.Min(fair, cap.CapMiBps ?? double.PositiveInfinity);
+        var estimate = model.Estimate(memoryMiB, dirtyMiBps, rate);
         _outgoing[source]++;
         _incoming[target]++;
         _moves[(vm, target)] = new Move(source, now, now, memoryMiB, dirtyMiBps, fair, model, estimate);
         Record(estimate, estimate.TotalSeconds, 1);
-        return estimate.TotalSeconds;
+        return (estimate.TotalSeconds, rate);
     }
+
+    /// <summary>CPU the source and destination spend on a copy at <paramref name="copyMiBps"/>, MHz.</summary>
+    public (double SourceMhz, double DestinationMhz) CpuOverhead(double copyMiBps) => _options.CpuOverhead(copyMiBps);
 
     /// <summary>
     /// Applies a new bandwidth cap to a running move at <paramref name="now"/>: the memory not yet sent (by the
-    /// share of the move's time elapsed) is re-estimated at the capped rate. Returns the seconds left from now.
+    /// share of the move's time elapsed) is re-estimated at the capped rate. Returns the seconds left from now and the new copy rate.
     /// </summary>
-    public double Retune(int vm, int target, double now, double capMiBps)
+    public (double Seconds, double CopyMiBps) Retune(int vm, int target, double now, double capMiBps)
     {
         if (!_moves.TryGetValue((vm, target), out var m))
         {
@@ -93,14 +98,15 @@ internal sealed class PreCopyPhysics
 
         double done = Math.Clamp((now - m.Since) / Math.Max(1e-9, m.Estimate.TotalSeconds), 0, 1);
         double left = m.MemoryMiB * (1 - done);
-        var estimate = m.Model.Estimate(left, m.DirtyMiBps, Math.Min(m.FairMiBps, capMiBps));
+        double rate = Math.Min(m.FairMiBps, capMiBps);
+        var estimate = m.Model.Estimate(left, m.DirtyMiBps, rate);
         double recorded = (m.Since - m.Origin) + m.Estimate.TotalSeconds;
         _secondsSum -= recorded;
         _downtimeSum -= m.Estimate.DowntimeSeconds;
         _unconverged -= m.Estimate.Converged ? 0 : 1;
         _moves[(vm, target)] = m with { Since = now, MemoryMiB = left, Estimate = estimate };
         Record(estimate, (now - m.Origin) + estimate.TotalSeconds, 0);
-        return estimate.TotalSeconds;
+        return (estimate.TotalSeconds, rate);
     }
 
     private void Record(PreCopyEstimate estimate, double totalSeconds, int newMoves)

@@ -47,6 +47,29 @@ public sealed class PreCopySimulationTests
     }
 
     [Fact]
+    public void The_copy_costs_cpu_on_both_hosts_in_proportion_to_its_rate_and_a_slower_copy_costs_less()
+    {
+        var sim = new ClusterSimulation(Scenario(SimulationModel.Realistic, dirty: 32), [0, 0]);
+        Assert.True(sim.AdvanceToNextTick());
+        Assert.Equal(1000 / 8000.0, sim.HostUtilization(0), 9); // two VMs at 500 MHz
+        sim.StartMigration(0, 1);
+
+        // 128 MiB/s: the source adds 10 MHz per MiB/s (the VM keeps its request), the target 6 MHz per MiB/s (not the VM's CloudSim share).
+        Assert.Equal(128, sim.CopyRate(0));
+        Assert.Equal((1000 + 1280) / 8000.0, sim.HostUtilization(0), 9);
+        Assert.Equal(768 / 8000.0, sim.HostUtilization(1), 9);
+
+        sim.SetMigrationBandwidth(0, 256); // 32 MiB/s
+        Assert.Equal((1000 + 320) / 8000.0, sim.HostUtilization(0), 9);
+        Assert.Equal(192 / 8000.0, sim.HostUtilization(1), 9);
+
+        sim.AdvanceTo(sim.MigrationEndTime(0) + 1);
+        Assert.Equal(0, sim.CopyRate(0));
+        Assert.Equal(500 / 8000.0, sim.HostUtilization(0), 9);
+        Assert.Equal(500 / 8000.0, sim.HostUtilization(1), 9);
+    }
+
+    [Fact]
     public void Without_a_known_rate_the_workload_class_gives_one_and_the_planner_sees_it()
     {
         var sim = new ClusterSimulation(Scenario(SimulationModel.Realistic, dirty: null), [0, 0]);
