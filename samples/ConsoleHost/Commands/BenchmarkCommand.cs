@@ -12,5 +12,6 @@ internal static class BenchmarkCommand
         ForecastThroughputCommand.Create(),
         PlannerScaleCommand.Create(),
         GraphBenchmarkCommand.Create(),
+        ReservationBenchmark.Create(),
     };
 }

@@ -104,6 +104,13 @@ public sealed partial class PlanningSession
     /// <summary>The workload class the <c>class</c> method last gave <paramref name="vm"/> (null with another method or an unknown VM).</summary>
     public string? WorkloadClassOf(VmId vm) => _forecasters.GetValueOrDefault(vm) is ClassRoutedForecaster routed ? routed.Class : null;
 
+    /// <summary>
+    /// Upper bound of <paramref name="vm"/>'s demand forecast <paramref name="horizonTicks"/> ahead at
+    /// <paramref name="confidence"/> (null before its forecaster has seen the VM).
+    /// </summary>
+    public double? UpperBound(VmId vm, int horizonTicks, double confidence) =>
+        _forecasters.TryGetValue(vm, out var f) && f.Observations > 0 ? f.Forecast(horizonTicks, confidence).Upper : null;
+
     private IForecaster CreateForecaster(VmId vm)
     {
         var fo = new ForecasterOptions { CalibratedHorizons = [1, _options.HorizonTicks], HistoryCapacity = 96 };

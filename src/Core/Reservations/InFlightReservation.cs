@@ -18,10 +18,13 @@ namespace VmEcosystem.Reservations;
 internal sealed record InFlightReservation(
     double CpuMhz, double MemoryMiB, double ExpectedSeconds, double DowntimeMs, double DirtyMiBps, double BandwidthMbps, bool Converged)
 {
+    /// <summary>The admitted reservation request, per resource with its explanation (null without migration reservations).</summary>
+    public ReservationRequest? Request { get; init; }
+
     /// <summary>The record as audit detail JSON.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, InFlightReservationJson.Default.InFlightReservation);
 }
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UseStringEnumConverter = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(InFlightReservation))]
 internal sealed partial class InFlightReservationJson : JsonSerializerContext;

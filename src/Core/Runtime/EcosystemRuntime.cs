@@ -74,10 +74,12 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
         context.With(constraints);
 
         var cycle = new PlanningCycle(Policy, session, context, observeAlways: true);
+        var reservations = o.Reservations is { Mode: not VmEcosystem.Reservations.ReservationMode.None } r ? new ReservationTracker(r, session) : null;
         _model = new RuntimeModel(cycle, components.Graph, components.Declarations, o.ObservationQueueCapacity + 2, new PlacementRecheck(constraints, o.RecheckCapacity))
         {
             Outcomes = outcomes,
             Constraints = constraints,
+            Reservations = reservations,
         };
         var instruments = new RuntimeInstruments(components.MeterFactory, Gauges);
         _core = new RuntimeCore(hypervisor, o, timeProvider, components.Audit ?? new InMemoryAuditStore(), instruments, _logger)
@@ -93,7 +95,8 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
         _planning = new PlanningController(_core, _model, _observations, _checkpoints);
         _execution = new ExecutionController(_core, _model, _executor);
         _requests = new ActionRequests(_core, _model, _executor, _execution);
-        _controllers = [_collection, _planning, _execution, new InventoryController(_core, _model, _executor, _collection), .. components.Controllers];
+        IRuntimeController[] steering = reservations is null ? [] : [new ReservationController(_core, _model, _executor, reservations)];
+        _controllers = [_collection, _planning, _execution, new InventoryController(_core, _model, _executor, _collection), .. steering, .. components.Controllers];
         ControllerHost.Validate(_controllers);
     }
 

@@ -1,3 +1,4 @@
+using VmEcosystem.Reservations;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using VmEcosystem.Forecasting;
@@ -62,6 +63,12 @@ public sealed class RuntimeOptions
     /// <c>VmEcosystem:Runtime:DirtyRateEstimate</c>); the migration cost the planner weighs uses them.
     /// </summary>
     public DirtyRateEstimateOptions DirtyRateEstimate { get; set; } = new();
+
+    /// <summary>
+    /// Migration reservations (section <c>VmEcosystem:Runtime:Reservations</c>): what a move holds on its destination,
+    /// its admission, the PID steering and the hold after switch-over. <see cref="ReservationMode.None"/> turns them off.
+    /// </summary>
+    public ReservationOptions Reservations { get; set; } = new();
 
     /// <summary>
     /// How often the forecasters' warm state is saved to the audit store (when it keeps checkpoints; also at stop)
@@ -203,6 +210,7 @@ internal sealed class RuntimeOptionsValidator : IValidateOptions<RuntimeOptions>
         }
 
         errors.AddRange((o.DirtyRateEstimate ?? new()).Validate(p + "DirtyRateEstimate"));
+        errors.AddRange((o.Reservations ?? new()).Validate(p + "Reservations"));
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

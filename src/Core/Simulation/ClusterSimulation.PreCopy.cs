@@ -45,6 +45,9 @@ internal sealed partial class ClusterSimulation
     /// <summary>The rate the VM's running migration copies at, MiB/s (0 when none runs or without the pre-copy model).</summary>
     public double CopyRate(int vm) => _vmCopyMiBps[vm];
 
+    /// <summary>CPU the VM's running copy costs on its target (<paramref name="atTarget"/>) or its source, MHz (0 when none runs).</summary>
+    public double CopyOverheadMhz(int vm, bool atTarget) => CopyOverhead(vm, atTarget);
+
     /// <summary>
     /// CPU a VM needs on its source or target beyond its own request because it migrates (the copy's overhead,
     /// proportional to its rate), MHz; 0 without the pre-copy model, where CloudSim's flat shares apply instead.

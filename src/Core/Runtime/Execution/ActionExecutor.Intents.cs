@@ -230,7 +230,7 @@ internal sealed partial class ActionExecutor
             }
         }
 
-        observer.OnMigrationEnded(d.Vm, moved);
+        observer.OnMigrationEnded(d.Vm, moved, core.Time.GetUtcNow());
         if (moved)
         {
             Count(MigrateAction.KindName, Started);

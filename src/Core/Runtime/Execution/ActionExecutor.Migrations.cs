@@ -102,7 +102,7 @@ internal sealed partial class ActionExecutor
                 _limits.Release(action, failed: true, core.Time.GetUtcNow());
             }
 
-            observer.OnMigrationEnded(d.Vm, moved: false);
+            observer.OnMigrationEnded(d.Vm, moved: false, core.Time.GetUtcNow());
             await RecordFailureAsync(proposal.Controller, proposal.PlanId, d, stopping, ex.Message,
                 stopping ? "could not start: the runtime stopped during the call" : $"could not start: {ex.Message}").ConfigureAwait(false);
             if (stopping || ex is not (HypervisorException or TimeoutException or OperationCanceledException))
@@ -200,7 +200,7 @@ internal sealed partial class ActionExecutor
             }
         }
 
-        observer.OnMigrationEnded(d.Vm, succeeded);
+        observer.OnMigrationEnded(d.Vm, succeeded, now);
         double seconds = (now - running.StartedAt).TotalSeconds;
         if (succeeded)
         {

@@ -29,7 +29,8 @@ internal interface IMigrationObserver
     /// <summary>A move is about to start: its in-flight reservation is taken; returns what was reserved (null: nothing known of the VM).</summary>
     Reservations.InFlightReservation? OnMigrationStarting(MigrationDecision decision, DateTimeOffset now, ApplicationMetrics? before = null);
 
-    void OnMigrationEnded(VmId vm, bool moved);
+    /// <summary>A move ended, or will not start after all (its reservation is released, or kept for its hold when it moved).</summary>
+    void OnMigrationEnded(VmId vm, bool moved, DateTimeOffset now);
 
     /// <summary>What the move taught (learning on): its outcome as JSON for the audit record's detail; null when not learning.</summary>
     string? OnMigrationOutcome(MigrationDecision decision, bool succeeded, double actualSeconds, ApplicationMetrics? after);
@@ -187,6 +188,11 @@ internal sealed partial class ActionExecutor(RuntimeCore core, IMigrationObserve
         lock (_gate)
         {
             _limits.Release(action, failed: false, now, called: false);
+        }
+
+        if (action is MigrateAction)
+        {
+            observer.OnMigrationEnded(action.Vm, moved: false, now); // frees what its admission reserved
         }
 
         Count(action.Kind, Skipped);

@@ -163,9 +163,15 @@ internal sealed class RuntimeModel : IMigrationObserver
     {
         lock (Gate)
         {
-            return Recheck.Check(action, GraphLoaded ? Graph : null);
+            // The placement as it stands, then (for a move) whether its destination can hold its reservation: the
+            // request is held from here, and released by whichever path the move takes next.
+            return Recheck.Check(action, GraphLoaded ? Graph : null)
+                ?? (action is MigrateAction m && Reservations is { } r ? r.Admit(m.Decision, LastState, Cycle, Cycle.Context.Now) : null);
         }
     }
+
+    /// <summary>Migration reservations (null: <see cref="Reservations.ReservationMode.None"/>, the planner's own in-flight slot only).</summary>
+    public ReservationTracker? Reservations { get; init; }
 
     /// <summary>The placement rules (those added in code and configuration, plus those derived from VM labels).</summary>
     public PlacementConstraints? Constraints { get; init; }
@@ -216,16 +222,25 @@ internal sealed class RuntimeModel : IMigrationObserver
             Outcomes?.Started(d.Vm, expected, before);
             Cycle.MigrationStarted(d, d.Source, now, TimeSpan.FromSeconds(expected), v, memory);
             // What the cycle holds on the target, read from the ledger itself (nothing with a policy that plans without forecasts).
+            var request = Reservations?.OnStarted(d.Vm, now);
             var held = Cycle.Session.Ledger.Find(d.Vm.Value, Planning.ShadowSlots.ReservationKind.MigrationInFlight)?.Amount ?? default;
-            return v < 0 ? null : new InFlightReservation(held.CpuMhz, held.MemoryMiB, expected, estimate.DowntimeSeconds * 1000, dirty, bandwidth, estimate.Converged);
+            return v < 0 ? null : new InFlightReservation(held.CpuMhz, held.MemoryMiB, expected, estimate.DowntimeSeconds * 1000, dirty, bandwidth, estimate.Converged)
+            {
+                Request = request,
+            };
         }
     }
 
-    public void OnMigrationEnded(VmId vm, bool moved)
+    public void OnMigrationEnded(VmId vm, bool moved, DateTimeOffset now)
     {
         lock (Gate)
         {
-            Cycle.MigrationEnded(vm);
+            // A move that landed keeps its reservation for the hold after switch-over; any other end frees it now.
+            if (Reservations?.OnEnded(vm, moved, now) != true)
+            {
+                Cycle.MigrationEnded(vm);
+            }
+
             Recheck.Ended(vm, moved);
             if (!moved)
             {

@@ -1,0 +1,158 @@
+using VmEcosystem.Cluster;
+using VmEcosystem.Forecasting;
+using VmEcosystem.Hypervisor;
+using VmEcosystem.Planning;
+using VmEcosystem.Planning.ShadowSlots;
+using VmEcosystem.Reservations;
+
+namespace VmEcosystem.Runtime;
+
+/// <summary>One migration's reservation as the runtime tracks it, from admission to the end of its hold.</summary>
+internal sealed class TrackedReservation(MigrationDecision decision, ReservationRequest request, MigrationSteering steering, double linkMbps)
+{
+    public MigrationDecision Decision { get; } = decision;
+
+    public ReservationRequest Request { get; } = request;
+
+    public MigrationSteering Steering { get; } = steering;
+
+    /// <summary>The copy's link share when it started, Mbit/s (what a bandwidth share of 1 means).</summary>
+    public double LinkMbps { get; } = linkMbps;
+
+    public bool Started { get; set; }
+
+    public DateTimeOffset? SwitchedOverAt { get; set; }
+
+    public DateTimeOffset? HoldUntil { get; set; }
+
+    public double AppliedShare { get; set; } = 1;
+
+    public DateTimeOffset? LastTick { get; set; }
+
+    /// <summary>The destination VM's controls before the reservation's were applied (restored when the hold ends).</summary>
+    public ResourceControls? SavedControls { get; set; }
+
+    public bool ControlsApplied { get; set; }
+}
+
+/// <summary>
+/// The runtime's migration reservations (issue: predicted, reserved, steered): a planned move is admitted only when
+/// its destination can hold its <see cref="ReservationRequest"/> (else the executor skips it as deferred, with the
+/// reason); the request then is the move's in-flight slot in the planner's ledger until the move fails, or until its
+/// hold after switch-over ends. Called under the runtime model's lock.
+/// </summary>
+internal sealed class ReservationTracker
+{
+    private readonly ReservationOptions _options;
+    private readonly ReservationPredictor _predictor;
+    private readonly MigrationReservations _reservations;
+    private readonly IWorkloadClassifier _classifier = new DefaultWorkloadClassifier();
+    private readonly Dictionary<VmId, TrackedReservation> _entries = [];
+
+    public ReservationTracker(ReservationOptions options, PlanningSession session)
+    {
+        _options = options;
+        _predictor = new ReservationPredictor(options);
+        _reservations = new MigrationReservations(session.Ledger);
+    }
+
+    public ReservationOptions Options => _options;
+
+    /// <summary>Released when a reservation is admitted (wakes the steering controller).</summary>
+    public SemaphoreSlim Admitted { get; } = new(0);
+
+    public ReservationPredictor Predictor => _predictor;
+
+    public IReadOnlyList<TrackedReservation> Snapshot() => [.. _entries.Values.OrderBy(e => e.Decision.Vm.Value, StringComparer.Ordinal)];
+
+    public TrackedReservation? Find(VmId vm) => _entries.GetValueOrDefault(vm);
+
+    /// <summary>Why the move cannot start now (its destination cannot hold it), or null when its request is held.</summary>
+    public string? Admit(MigrationDecision d, PlanningState? state, PlanningCycle cycle, DateTimeOffset now)
+    {
+        int v = state?.IndexOf(d.Vm) ?? -1;
+        int target = state is null ? -1 : Array.IndexOf(state.HostIds, d.Target, 0, state.HostCount);
+        if (v < 0 || target < 0)
+        {
+            return null; // nothing known to size it with: the planner's own slot stands
+        }
+
+        var s = state!;
+        int source = s.VmHost[v];
+        double link = Math.Min(s.HostBandwidthMbps[target], source >= 0 ? s.HostBandwidthMbps[source] : double.PositiveInfinity) * cycle.Context.MigrationBandwidthShare;
+        double memory = s.VmMemoryMiB[v];
+        double copy = Math.Max(1e-6, link / 8);
+        var estimate = cycle.Context.MigrationModel.Estimate(memory, s.DirtyMiBps(v), copy);
+        string cls = cycle.Session.WorkloadClassOf(d.Vm) ?? _classifier.Classify(d.Vm, s.History(v), 1.0);
+        var move = new PlannedMove(d.Vm, d.Target, new ResourceVector(s.VmPes[v], s.VmTotalMips[v], memory),
+            cycle.Session.UpperBound(d.Vm, 1, _options.Confidence), s.VmRequestedMips[v],
+            new ResourceVector(0, 0, 0, s.NetworkMbps(v), s.DiskIops(v)), cls, copy, estimate.TotalSeconds, s.HostCoreMips(target));
+        var request = _predictor.Predict(move);
+
+        // CPU here; memory is already held per move, in-flight ones included, by the placement recheck before this.
+        double load = 0;
+        for (int u = 0; u < s.VmCount; u++)
+        {
+            bool held = _entries.TryGetValue(s.VmIds[u], out var e) && e.Decision.Target == d.Target;
+            load += u != v && s.VmActive[u] && s.VmHost[u] == target && !held ? s.VmRequestedMips[u] : 0;
+        }
+
+        var admission = _reservations.TryReserve(request, s.HostTotalMips[target], load, double.PositiveInfinity, now);
+        if (!admission.Admitted)
+        {
+            return $"deferred: {admission.Reason}";
+        }
+
+        double staticMhz = s.VmTotalMips[v] + request.Explanation.SpikeMhz;
+        _entries[d.Vm] = new TrackedReservation(d, request, new MigrationSteering(request, staticMhz, _options), link);
+        Admitted.Release();
+        return null;
+    }
+
+    /// <summary>The move started: its request replaces the planner's own in-flight slot. Returns it (null when none was admitted).</summary>
+    public ReservationRequest? OnStarted(VmId vm, DateTimeOffset now)
+    {
+        if (!_entries.TryGetValue(vm, out var e))
+        {
+            return null;
+        }
+
+        e.Started = true;
+        _reservations.Hold(e.Request, now);
+        _reservations.ResizeCpu(vm, e.Steering.Command.ReservedMhz);
+        return e.Request;
+    }
+
+    /// <summary>The move ended: moved, its reservation is kept for the hold after switch-over; otherwise it is released at once.</summary>
+    /// <returns>True when the reservation is kept (the caller keeps the ledger slot).</returns>
+    public bool OnEnded(VmId vm, bool moved, DateTimeOffset now)
+    {
+        if (!_entries.TryGetValue(vm, out var e))
+        {
+            return false;
+        }
+
+        if (!moved || _options.HoldAfterSwitchOver <= TimeSpan.Zero)
+        {
+            Release(vm);
+            return false;
+        }
+
+        e.SwitchedOverAt = now;
+        e.HoldUntil = now + _options.HoldAfterSwitchOver;
+        var held = _reservations.HeldBy(vm) ?? e.Request.Amount;
+        _reservations.Hold(e.Request with { Amount = held, Window = _options.HoldAfterSwitchOver }, now);
+        return true;
+    }
+
+    /// <summary>Applies the controller's reservation to the ledger.</summary>
+    public void Resize(VmId vm, double cpuMhz) => _reservations.ResizeCpu(vm, cpuMhz);
+
+    /// <summary>Forgets a reservation and frees its slot (failure, abandon, end of hold).</summary>
+    public bool Release(VmId vm)
+    {
+        bool had = _entries.Remove(vm);
+        _reservations.Release(vm);
+        return had;
+    }
+}

@@ -1,0 +1,151 @@
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using VmEcosystem.Cluster;
+using VmEcosystem.Hosting;
+using VmEcosystem.Hypervisor;
+using VmEcosystem.Planning.ShadowSlots;
+using VmEcosystem.Reservations;
+using VmEcosystem.Runtime;
+using VmEcosystem.Runtime.Audit;
+using VmEcosystem.Simulation;
+
+namespace VmEcosystem.Tests.Runtime;
+
+/// <summary>The runtime's migration reservations: admitted before the start, explained, steered, and released on every path.</summary>
+public sealed class MigrationReservationRuntimeTests
+{
+    [Fact]
+    public async Task Reservations_are_explained_steered_and_never_outlive_their_move_on_any_path()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var clock = new VirtualClock();
+        await using var simulator = new SimulatorHypervisor(
+            new SimulatorOptions { Synthetic = new SyntheticWorkloadOptions { VmCount = 60, Seed = 5 }, HostCount = 40 }, clock);
+        var flaky = new FlakyMigrations(simulator);
+        var store = new InMemoryAuditStore();
+        await using var services = Services(clock, flaky, store, ReservationMode.Pid);
+        var runtime = services.GetRequiredService<EcosystemRuntime>();
+        await runtime.StartAsync(ct);
+        try
+        {
+            await SimulatedRuntime.AdvanceAsync(runtime, clock, clock.GetUtcNow() + TimeSpan.FromHours(6), ct);
+        }
+        finally
+        {
+            await SimulatedRuntime.StopAsync(runtime, clock);
+        }
+
+        var records = await store.ListAsync();
+        Assert.True(flaky.RefusedStarts > 0 && flaky.CancelledMoves > 0, $"{flaky.RefusedStarts} refused, {flaky.CancelledMoves} cancelled");
+
+        // Every start carries its request, per resource, with its explanation.
+        var started = records.Where(r => r.Kind == AuditKind.MigrationStarted).ToList();
+        Assert.NotEmpty(started);
+        foreach (var r in started)
+        {
+            var request = JsonDocument.Parse(r.Detail!).RootElement.GetProperty("request");
+            var why = request.GetProperty("explanation");
+            Assert.Equal(r.Vm!.Value.Value, request.GetProperty("vm").GetString());
+            Assert.Equal(r.Target!.Value.Value, request.GetProperty("destination").GetString());
+            Assert.True(why.GetProperty("spikeMhz").GetDouble() > 0, r.Detail);
+            Assert.Equal(0.95, why.GetProperty("confidence").GetDouble());
+            Assert.Contains(why.GetProperty("priority").GetString(), new[] { "Critical", "Standard", "BestEffort" });
+            Assert.Equal(why.GetProperty("baselineMhz").GetDouble() + why.GetProperty("spikeMhz").GetDouble(),
+                request.GetProperty("amount").GetProperty("cpuMhz").GetDouble(), 6);
+        }
+
+        // After switch-over the landed VM got CPU shares by priority, and they were restored when the hold ended.
+        var controls = records.Where(r => r.Controller == "reservations" && r.Message.StartsWith("reservation-controls", StringComparison.Ordinal)).ToList();
+        Assert.Contains(controls, r => r.Kind == AuditKind.ActionSucceeded && r.Message.Contains("held after switch-over", StringComparison.Ordinal));
+        Assert.Contains(controls, r => r.Kind == AuditKind.ActionSucceeded && r.Message.Contains("restored", StringComparison.Ordinal));
+
+        // No reservation outlives its move: a failed start, a cancelled move and a landed one past its hold hold nothing.
+        var now = clock.GetUtcNow();
+        foreach (var slot in runtime.Reservations.Where(s => s.Kind == ReservationKind.MigrationInFlight))
+        {
+            var last = records.Last(r => r.Vm?.Value == slot.Owner && r.Kind is AuditKind.MigrationStarted or AuditKind.MigrationSucceeded
+                or AuditKind.MigrationFailed or AuditKind.MigrationCancelled or AuditKind.DecisionSkipped);
+            Assert.True(last.Kind == AuditKind.MigrationSucceeded && now - last.Timestamp <= TimeSpan.FromSeconds(60),
+                $"{slot.Owner} still holds {slot.Amount} after {last.Kind} at {last.Timestamp:O} (now {now:O})");
+        }
+
+        foreach (var vm in flaky.Refused.Concat(flaky.Cancelled))
+        {
+            Assert.DoesNotContain(runtime.Reservations, s => s.Owner == vm.Value && s.Kind == ReservationKind.MigrationInFlight
+                && records.Last(r => r.Vm == vm && r.Kind is AuditKind.MigrationStarted or AuditKind.MigrationSucceeded or AuditKind.MigrationFailed or AuditKind.MigrationCancelled).Kind != AuditKind.MigrationSucceeded);
+        }
+    }
+
+    [Fact]
+    public async Task A_destination_that_cannot_hold_the_request_defers_the_move_and_says_why()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var clock = new VirtualClock();
+        await using var simulator = new SimulatorHypervisor(
+            new SimulatorOptions { Synthetic = new SyntheticWorkloadOptions { VmCount = 60, Seed = 5 }, HostCount = 40 }, clock);
+        var store = new InMemoryAuditStore();
+        await using var services = Services(clock, new DelegatingHypervisor(simulator), store, ReservationMode.Static);
+        var runtime = services.GetRequiredService<EcosystemRuntime>();
+        await runtime.StartAsync(ct);
+        try
+        {
+            await SimulatedRuntime.AdvanceAsync(runtime, clock, clock.GetUtcNow() + TimeSpan.FromHours(6), ct);
+        }
+        finally
+        {
+            await SimulatedRuntime.StopAsync(runtime, clock);
+        }
+
+        var deferred = (await store.ListAsync()).Where(r => r.Kind == AuditKind.DecisionSkipped && r.Message.Contains("deferred: destination", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(deferred);
+        Assert.All(deferred, r => Assert.Matches(@"cannot hold \d+ MHz for the move \(baseline \d+ \+ spike \d+\)", r.Message));
+        Assert.DoesNotContain(runtime.Reservations, s => s.Kind == ReservationKind.MigrationInFlight && deferred.Any(d => d.Vm?.Value == s.Owner)
+            && !runtime.RunningMigrations.Any(m => m.Decision.Vm.Value == s.Owner));
+    }
+
+    private static ServiceProvider Services(VirtualClock clock, IHypervisor hypervisor, InMemoryAuditStore store, ReservationMode mode) =>
+        new ServiceCollection()
+            .AddSingleton<TimeProvider>(clock)
+            .AddVmEcosystem(b => b
+                .UseProvider("test", _ => hypervisor)
+                .UseAuditStore(_ => store)
+                .ConfigureRuntime(o =>
+                {
+                    o.Mode = ExecutionMode.Automatic;
+                    o.Reservations = new ReservationOptions { Mode = mode };
+                }))
+            .BuildServiceProvider();
+
+    /// <summary>Refuses every 5th start and cancels every 7th started move right away.</summary>
+    private sealed class FlakyMigrations(IHypervisor inner) : DelegatingHypervisor(inner)
+    {
+        private int _starts;
+
+        public List<VmId> Refused { get; } = [];
+
+        public List<VmId> Cancelled { get; } = [];
+
+        public int RefusedStarts => Refused.Count;
+
+        public int CancelledMoves => Cancelled.Count;
+
+        public override async Task<IMigrationOperation> StartMigrationAsync(MigrationRequest request, CancellationToken cancellationToken = default)
+        {
+            int n = Interlocked.Increment(ref _starts);
+            if (n % 5 == 0)
+            {
+                Refused.Add(request.Vm);
+                throw new HypervisorException(HypervisorErrorKind.Conflict, "injected: the destination refused the move", request.Vm.Value, "StartMigration");
+            }
+
+            var operation = await base.StartMigrationAsync(request, cancellationToken);
+            if (n % 7 == 0)
+            {
+                Cancelled.Add(request.Vm);
+                await operation.CancelAsync(cancellationToken);
+            }
+
+            return operation;
+        }
+    }
+}
