@@ -78,7 +78,7 @@ internal sealed partial class ActionExecutor
         try
         {
             operation = await core.Calls.CallAsync("StartMigration",
-                ct => core.Hypervisor.StartMigrationAsync(new MigrationRequest(d.Vm, d.Target) { ExpectedSource = d.Source }, ct), cancellationToken).ConfigureAwait(false);
+                ct => core.Hypervisor.StartMigrationAsync(new MigrationRequest(d.Vm, d.Target, StartOptions(reservation)) { ExpectedSource = d.Source }, ct), cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -128,6 +128,13 @@ internal sealed partial class ActionExecutor
         _ = TrackAsync(proposal.Controller, running, action);
         return true;
     }
+
+    // A move with a reservation starts capped at the copy rate its request assumed (its spike is what was reserved);
+    // the reservation controller moves the cap from there. Only where the provider can tune a move.
+    private MigrationOptions? StartOptions(Reservations.InFlightReservation? reservation) =>
+        reservation?.Request is { } request && core.Hypervisor.Capabilities.HasFlag(HypervisorCapabilities.MigrationTuning) && request.Explanation.CopyMiBps > 0
+            ? new MigrationOptions { BandwidthMbps = request.Explanation.CopyMiBps * 8 }
+            : null;
 
     private async Task TrackAsync(string controller, RunningMigration running, MigrateAction action)
     {

@@ -38,23 +38,13 @@ internal sealed class ReservationController(RuntimeCore core, RuntimeModel model
 
         await context.DelayAsync(tracker.Options.SteeringInterval, cancellationToken).ConfigureAwait(false);
         var now = core.Time.GetUtcNow();
-        var running = entries.Where(e => e.Started).ToList();
-        if (running.Count == 0)
+        foreach (var e in entries.Where(e => e.Started))
         {
-            return;
-        }
-
-        var usage = (await context.CallAsync("GetVmMetrics", (h, ct) => h.GetVmMetricsAsync([.. running.Select(e => e.Decision.Vm)], ct), cancellationToken)
-            .ConfigureAwait(false)).ToDictionary(s => s.Vm, s => s.CpuMhz);
-        var hosts = (await context.CallAsync("GetHostMetrics", (h, ct) => h.GetHostMetricsAsync(ct), cancellationToken).ConfigureAwait(false))
-            .ToDictionary(s => s.Host, s => s.CpuUtilization);
-        foreach (var e in running)
-        {
-            await SteerAsync(e, usage, hosts, now, cancellationToken).ConfigureAwait(false);
+            await SteerAsync(e, now, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private async Task SteerAsync(TrackedReservation e, Dictionary<VmId, double> usage, Dictionary<HostId, double> hosts, DateTimeOffset now, CancellationToken ct)
+    private async Task SteerAsync(TrackedReservation e, DateTimeOffset now, CancellationToken ct)
     {
         var d = e.Decision;
         if (e.HoldUntil is { } until && now >= until)
@@ -66,14 +56,17 @@ internal sealed class ReservationController(RuntimeCore core, RuntimeModel model
         bool copying = e.SwitchedOverAt is null;
         double dt = Math.Max(0.1, (now - (e.LastTick ?? now - tracker.Options.SteeringInterval)).TotalSeconds);
         e.LastTick = now;
-        double capacity = CapacityOf(d.Target);
-        // Before switch-over the VM runs on its source: what it needs on the destination is the copy's overhead (the
-        // model's, at the share it runs at); after it, what the provider measures the VM using.
-        double demand = copying ? e.Request.Explanation.SpikeMhz * e.AppliedShare : usage.GetValueOrDefault(d.Vm);
-        double destination = hosts.TryGetValue(d.Target, out double u) ? u * capacity : 0;
-        var command = e.Steering.Tick(demand, destination, capacity, copying, dt);
+        SteeringCommand command;
+        double destination, capacity;
         lock (model.Gate)
         {
+            // The latest observation (the collection loop's samples, as often as the provider reports): no provider
+            // call here, which a provider busy with the move's own job could hold up. Before switch-over the VM runs on
+            // its source, so what it needs on the destination is the copy's overhead (the model's, at the share it runs
+            // at); after it, what the VM was last seen using.
+            (destination, capacity, double used) = Observed(d.Target, d.Vm);
+            double demand = copying ? e.Request.Explanation.SpikeMhz * e.AppliedShare : used;
+            command = e.Steering.Tick(demand, destination, capacity, copying, dt);
             tracker.Resize(d.Vm, command.ReservedMhz);
         }
 
@@ -110,13 +103,18 @@ internal sealed class ReservationController(RuntimeCore core, RuntimeModel model
         }
     }
 
-    private double CapacityOf(HostId host)
+    // The destination's demand and capacity and the VM's own demand, MHz, in the latest observation (zeros when unknown).
+    private (double DestinationMhz, double CapacityMhz, double VmMhz) Observed(HostId host, VmId vm)
     {
-        lock (model.Gate)
+        var s = model.LastState;
+        int h = s is null ? -1 : Array.IndexOf(s.HostIds, host, 0, s.HostCount);
+        if (h < 0)
         {
-            var s = model.LastState;
-            int h = s is null ? -1 : Array.IndexOf(s.HostIds, host, 0, s.HostCount);
-            return h >= 0 ? s!.HostCapacityMips(h) : 0;
+            return (0, 0, 0);
         }
+
+        int v = s!.IndexOf(vm);
+        double capacity = s.HostCapacityMips(h);
+        return (s.HostUtilizationAtUpdate(h) * capacity, capacity, v >= 0 ? s.VmRequestedMips[v] : 0);
     }
 }
