@@ -1,0 +1,51 @@
+using System.Text.Json;
+using VmEcosystem.ConsoleHost;
+using VmEcosystem.TestSupport;
+
+namespace VmEcosystem.IntegrationTests;
+
+/// <summary>`benchmark reservations` on the shipped day: one line per mode, the controller's figures against none and static.</summary>
+[Collection("cli")] // the CLI uses process-wide writers
+public sealed class ReservationBenchmarkTests
+{
+    private static async Task<Dictionary<string, JsonElement>> RunAsync(params string[] extra)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = await VmecoCli.RunAsync(["benchmark", "reservations", "--trace-dir", RepositoryPaths.ShippedPlanetLabDay, "--json", .. extra], output, error);
+        Assert.True(code == 0, error.ToString());
+        var lines = output.ToString().Trim().Split('\n');
+        Assert.Equal(3, lines.Length);
+        return lines.Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToDictionary(e => e.GetProperty("reservation").GetString()!);
+    }
+
+    [Fact]
+    public async Task Pid_holds_a_fraction_of_what_static_holds_idle_and_serves_at_least_as_well()
+    {
+        var runs = await RunAsync();
+        Assert.Equal(["none", "static", "pid"], runs.Keys);
+        foreach (var field in new[] { "migrations", "deferred", "meanMigrationSeconds", "meanDowntimeMs", "shortfallCoreSeconds", "idleReservedCoreSeconds", "sloViolationSeconds", "wallSeconds" })
+        {
+            Assert.True(runs["pid"].TryGetProperty(field, out _), $"missing {field}");
+        }
+
+        double Of(string mode, string field) => runs[mode].GetProperty(field).GetDouble();
+        Assert.Equal(0, Of("none", "idleReservedCoreSeconds"));
+        Assert.True(Of("static", "deferred") > 0, "static's full-size requests defer moves");
+        Assert.True(Of("pid", "idleReservedCoreSeconds") <= 0.7 * Of("static", "idleReservedCoreSeconds"),
+            $"pid idle {Of("pid", "idleReservedCoreSeconds")} vs static {Of("static", "idleReservedCoreSeconds")}");
+        Assert.True(Of("pid", "shortfallCoreSeconds") <= Of("static", "shortfallCoreSeconds"));
+        Assert.True(Of("pid", "shortfallCoreSeconds") <= 0.5 * Of("none", "shortfallCoreSeconds") + 1e-9);
+        Assert.True(Of("pid", "reservationCommands") > 0, "the controller resized reservations");
+    }
+
+    [Fact]
+    public async Task On_a_busier_day_the_controller_serves_critical_vms_first()
+    {
+        var runs = await RunAsync("--demand-scale", "2", "--hold", "300");
+        double Critical(string mode) => runs[mode].GetProperty("sloViolationSeconds").GetProperty("critical").GetDouble();
+        Assert.True(runs["none"].GetProperty("shortfallCoreSeconds").GetDouble() > 0, "the busier day has contention in migration windows");
+        Assert.True(Critical("none") > 0);
+        Assert.True(Critical("pid") < Critical("none"), $"critical VMs short {Critical("pid")} s under pid, {Critical("none")} s under none");
+    }
+}
