@@ -36,6 +36,7 @@ public sealed class QemuReservationTests(QemuHosts hosts)
                     SteeringInterval = TimeSpan.FromSeconds(1),
                     DestinationUtilizationTarget = 0.001, // any use of the destination counts as hot: the copy must back off
                     MinBandwidthShare = 0.5,
+                    BandwidthPid = new PidOptions { Kp = 50, Ki = 0.5 }, // at once to the floor, whatever the destination's measured use
                     HoldAfterSwitchOver = TimeSpan.FromSeconds(4),
                 };
             }));
@@ -96,6 +97,7 @@ public sealed class QemuReservationTests(QemuHosts hosts)
             Assert.Contains($"shares {shares}", applied.Message, StringComparison.Ordinal);
             var restored = await WaitForAsync(runtime, r => r.Message.StartsWith("reservation-controls", StringComparison.Ordinal) && r.Message.Contains("restored", StringComparison.Ordinal), ct);
             Assert.Equal(AuditKind.ActionSucceeded, restored.Kind);
+            Assert.Contains("memory reservation 256 MiB", applied.Message, StringComparison.Ordinal); // memory tune soft_limit
             var (_, sched) = await hosts.VirshAsync(away.Value, "schedinfo", vm.Value);
             Assert.Contains("cpu_shares", sched, StringComparison.Ordinal);
             Assert.DoesNotContain(runtime.Reservations, s => s.Owner == vm.Value && s.Kind == Planning.ShadowSlots.ReservationKind.MigrationInFlight);

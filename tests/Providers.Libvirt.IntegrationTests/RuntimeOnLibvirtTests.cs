@@ -39,7 +39,7 @@ public sealed class RuntimeOnLibvirtTests(QemuHosts hosts)
         }
 
         var status = runtime.Status;
-        Assert.Equal(["collection", "execution", "inventory", "planning"], status.LoopsAlive);
+        Assert.Equal(["collection", "execution", "inventory", "planning", "reservations"], status.LoopsAlive);
         await runtime.StopAsync(ct);
         Assert.True(status.Observations >= 3, $"{status.Observations} observations");
         Assert.True(status.PlanningPasses >= 2, $"{status.PlanningPasses} planning passes");

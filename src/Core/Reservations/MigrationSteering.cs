@@ -14,10 +14,6 @@ public readonly record struct SteeringCommand(double ReservedMhz, double Bandwid
 /// </summary>
 public sealed class MigrationSteering
 {
-    // Bandwidth loop gains, in share of the link per unit of destination utilisation: a 10-point overshoot cuts the
-    // copy to ~60 % at once, and the integral closes the rest within ~20 s.
-    private static readonly PidOptions BandwidthGains = new() { Kp = 4, Ki = 0.5, Kd = 0 };
-
     private readonly ReservationOptions _options;
     private readonly PidController _reservation;
     private readonly PidController _bandwidth;
@@ -34,7 +30,7 @@ public sealed class MigrationSteering
         _options = options ?? new ReservationOptions();
         double max = Math.Max(request.Amount.CpuMhz, staticMhz);
         _reservation = new PidController(_options.Pid with { MinOutput = 0, MaxOutput = max }, request.Amount.CpuMhz);
-        _bandwidth = new PidController(BandwidthGains with { MinOutput = _options.MinBandwidthShare, MaxOutput = 1 }, 1);
+        _bandwidth = new PidController(_options.BandwidthPid with { MinOutput = _options.MinBandwidthShare, MaxOutput = 1 }, 1);
         _utilizationTarget = _options.DestinationUtilizationTarget - (0.05 * (int)request.Explanation.Priority);
         Priority = request.Explanation.Priority;
         Command = new SteeringCommand(request.Amount.CpuMhz, 1);

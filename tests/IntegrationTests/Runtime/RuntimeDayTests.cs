@@ -37,6 +37,7 @@ public sealed class RuntimeDayTests
                 o.MaxConcurrentMigrationsInCluster = 100_000;
                 o.MaxMigrationsPerWindow = 1_000_000;
                 o.RecheckCapacity = false; // CloudSim over-commits memory and CPU by design
+                o.Reservations = new VmEcosystem.Reservations.ReservationOptions { Mode = VmEcosystem.Reservations.ReservationMode.None }; // likewise: no admission
                 runtime?.Invoke(o);
             });
             more?.Invoke(b);

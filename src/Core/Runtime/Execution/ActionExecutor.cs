@@ -204,7 +204,8 @@ internal sealed partial class ActionExecutor(RuntimeCore core, IMigrationObserve
     private static string Describe(VmInfo vm) => $"{vm.Id} has {vm.Allocation.CpuCores} vCPUs and {vm.Allocation.MemoryMiB:F0} MiB";
 
     private static string Describe(ResourceControls c) =>
-        $"shares {c.CpuShares?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}, quota {c.CpuQuota?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}";
+        $"shares {c.CpuShares?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}, quota {c.CpuQuota?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}"
+        + (c.MemoryReservationMiB is { } m ? $", memory reservation {(double.IsPositiveInfinity(m) ? "none" : m.ToString("F0", System.Globalization.CultureInfo.InvariantCulture) + " MiB")}" : string.Empty);
 
     private const int Started = 0, Succeeded = 1, Failed = 2, Skipped = 3;
 

@@ -80,12 +80,17 @@ internal sealed class ReservationController(RuntimeCore core, RuntimeModel model
             }
         }
 
-        if (!copying && !e.ControlsApplied && core.Hypervisor.Capabilities.HasFlag(HypervisorCapabilities.CpuShares))
+        var caps = core.Hypervisor.Capabilities;
+        if (!copying && !e.ControlsApplied && caps.HasFlag(HypervisorCapabilities.CpuShares))
         {
+            // CPU shares by priority and, where the provider has it, the request's memory as the VM's memory
+            // reservation (libvirt: memory tune soft_limit): what the destination gives the VM under contention.
             e.ControlsApplied = true; // once, whatever the outcome (a failure is audited)
-            e.SavedControls = await executor.ApplyReservationControlsAsync(Name, d.Vm, d.Target,
-                new ResourceControls { CpuShares = SharesByPriority[(int)e.Steering.Priority] },
-                $"reservation of {command.ReservedMhz:F0} MHz held after switch-over (priority {e.Steering.Priority})", save: true, ct).ConfigureAwait(false);
+            e.SavedControls = await executor.ApplyReservationControlsAsync(Name, d.Vm, d.Target, new ResourceControls
+            {
+                CpuShares = SharesByPriority[(int)e.Steering.Priority],
+                MemoryReservationMiB = caps.HasFlag(HypervisorCapabilities.MemoryReservation) && e.Request.Amount.MemoryMiB > 0 ? e.Request.Amount.MemoryMiB : null,
+            }, $"reservation of {command.ReservedMhz:F0} MHz held after switch-over (priority {e.Steering.Priority})", save: true, ct).ConfigureAwait(false);
         }
     }
 
@@ -93,8 +98,12 @@ internal sealed class ReservationController(RuntimeCore core, RuntimeModel model
     {
         if (e.SavedControls is { } saved)
         {
-            await executor.ApplyReservationControlsAsync(Name, e.Decision.Vm, e.Decision.Target, new ResourceControls { CpuShares = saved.CpuShares ?? 1024 },
-                "reservation ended: previous CPU shares restored", save: false, ct).ConfigureAwait(false);
+            bool memory = core.Hypervisor.Capabilities.HasFlag(HypervisorCapabilities.MemoryReservation);
+            await executor.ApplyReservationControlsAsync(Name, e.Decision.Vm, e.Decision.Target, new ResourceControls
+            {
+                CpuShares = saved.CpuShares ?? 1024,
+                MemoryReservationMiB = memory ? saved.MemoryReservationMiB ?? double.PositiveInfinity : null,
+            }, "reservation ended: previous controls restored", save: false, ct).ConfigureAwait(false);
         }
 
         lock (model.Gate)
