@@ -50,6 +50,10 @@ public sealed class ConfigurationBindingTests
         Assert.Equal(3, runtime.CallRetries);
         Assert.Equal(TimeSpan.FromMinutes(2), runtime.MaxIterationBackoff);
         Assert.Equal(new DirtyRateEstimateOptions { IdleMiBps = 1, SteadyShare = 0.002, BurstyShare = 0.02 }, runtime.DirtyRateEstimate);
+        Assert.Equal(VmEcosystem.Reservations.ReservationMode.Static, runtime.Reservations.Mode);
+        Assert.Equal((0.9, TimeSpan.FromMinutes(2), 0.4, 0.18), (runtime.Reservations.Confidence, runtime.Reservations.HoldAfterSwitchOver, runtime.Reservations.Pid.Kp, runtime.Reservations.Pid.Ki));
+        Assert.Equal(VmEcosystem.Reservations.SloPriority.Critical, runtime.Reservations.PriorityOf("steady"));
+        Assert.Equal(VmEcosystem.Reservations.SloPriority.Critical, runtime.Reservations.PriorityOf("bursty"));
 
         var planning = sp.GetRequiredService<IOptions<PredictiveOptions>>().Value;
         Assert.Equal(0.95, planning.TargetUtilization);
@@ -92,6 +96,7 @@ public sealed class ConfigurationBindingTests
         Assert.Contains("VmEcosystem:Runtime:MetricsInterval must be at least 00:00:01 and at most 01:00:00; got 00:00:00.5000000.", ex.Message, StringComparison.Ordinal);
         Assert.Contains("VmEcosystem:Runtime:CallRetries", ex.Message, StringComparison.Ordinal);
         Assert.Contains("VmEcosystem:Runtime:DirtyRateEstimate:SteadyShare must be within [0, 1] (was 2).", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("VmEcosystem:Runtime:Reservations:Confidence must be within [0.5, 0.999] (was 1.5).", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
