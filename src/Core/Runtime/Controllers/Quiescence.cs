@@ -195,3 +195,65 @@ internal sealed class Quiescence
         public void Dispose() => owner.Exit();
     }
 }
+
+/// <summary>
+/// A wake-up a loop waits on without counting as busy; whoever sets it counts the loop busy until it resumes (as a
+/// timer's firing does in <see cref="Quiescence.DelayAsync"/>), so a driver never sees the runtime idle in between.
+/// A set with no waiter is kept for the next wait.
+/// </summary>
+internal sealed class QuietSignal(Quiescence quiet)
+{
+    private readonly Lock _gate = new();
+    private TaskCompletionSource? _waiter;
+    private bool _pending;
+
+    public void Set()
+    {
+        lock (_gate)
+        {
+            if (_waiter is { } waiter)
+            {
+                _waiter = null;
+                quiet.Enter();
+                waiter.TrySetResult();
+            }
+            else
+            {
+                _pending = true;
+            }
+        }
+    }
+
+    public async Task WaitAsync(CancellationToken cancellationToken)
+    {
+        TaskCompletionSource tcs;
+        lock (_gate)
+        {
+            if (_pending)
+            {
+                _pending = false;
+                return;
+            }
+
+            _waiter = tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        using var registration = cancellationToken.Register(() =>
+        {
+            lock (_gate)
+            {
+                if (ReferenceEquals(_waiter, tcs))
+                {
+                    _waiter = null;
+                    quiet.Enter();
+                    tcs.TrySetCanceled(cancellationToken);
+                }
+            }
+        });
+
+        // Only now, with the waiter registered, may a driver see this loop idle.
+        quiet.Exit();
+        await tcs.Task.ConfigureAwait(false);
+    }
+}
+

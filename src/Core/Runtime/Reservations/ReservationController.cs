@@ -16,6 +16,7 @@ namespace VmEcosystem.Runtime;
 internal sealed class ReservationController(RuntimeCore core, RuntimeModel model, ActionExecutor executor, ReservationTracker tracker) : IRuntimeController
 {
     public const string ControllerName = "reservations";
+    private readonly QuietSignal _admitted = Wire(core.Quiet, tracker);
 
     /// <summary>CPU shares per priority (libvirt's default weight is 1024).</summary>
     private static readonly int[] SharesByPriority = [2048, 1024, 512];
@@ -32,7 +33,7 @@ internal sealed class ReservationController(RuntimeCore core, RuntimeModel model
 
         if (entries.Count == 0)
         {
-            await context.WaitAsync(tracker.Admitted.WaitAsync(cancellationToken)).ConfigureAwait(false);
+            await _admitted.WaitAsync(cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -125,5 +126,14 @@ internal sealed class ReservationController(RuntimeCore core, RuntimeModel model
         int v = s!.IndexOf(vm);
         double capacity = s.HostCapacityMips(h);
         return (s.HostUtilizationAtUpdate(h) * capacity, capacity, v >= 0 ? s.VmRequestedMips[v] : 0);
+    }
+
+    // An admission wakes the controller through a signal the runtime's idleness sees (a driver of a virtual clock
+    // must not move time between the admission and the controller's first tick).
+    private static QuietSignal Wire(Quiescence quiet, ReservationTracker tracker)
+    {
+        var signal = new QuietSignal(quiet);
+        tracker.Admitted = signal.Set;
+        return signal;
     }
 }

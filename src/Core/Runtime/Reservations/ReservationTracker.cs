@@ -58,8 +58,8 @@ internal sealed class ReservationTracker
 
     public ReservationOptions Options => _options;
 
-    /// <summary>Released when a reservation is admitted (wakes the steering controller).</summary>
-    public SemaphoreSlim Admitted { get; } = new(0);
+    /// <summary>Called when a reservation is admitted (wakes the steering controller).</summary>
+    public Action? Admitted { get; set; }
 
     public ReservationPredictor Predictor => _predictor;
 
@@ -105,7 +105,7 @@ internal sealed class ReservationTracker
 
         double staticMhz = s.VmTotalMips[v] + request.Explanation.SpikeMhz;
         _entries[d.Vm] = new TrackedReservation(d, request, new MigrationSteering(request, staticMhz, _options), link);
-        Admitted.Release();
+        Admitted?.Invoke();
         return null;
     }
 
