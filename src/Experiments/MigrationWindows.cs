@@ -93,10 +93,15 @@ internal sealed class MigrationWindows
         var move = new PlannedMove(info.Id, host.Id, new ResourceVector(_sim.VmVcpus(v), _sim.VmCapacityMips(v), memory),
             _cycle.Session.UpperBound(info.Id, 1, _options.Confidence), _sim.VmDemandMips(v),
             new ResourceVector(0, 0, 0, _sim.VmNetworkMbps(v), _sim.VmDiskIops(v)), _class[v], link, estimate.TotalSeconds, host.CoreMhz);
-        var request = _predictor.Predict(move, _mode == ReservationMode.Static ? ReservationMode.Static : ReservationMode.Pid);
+        var mode = _mode == ReservationMode.Static ? ReservationMode.Static : ReservationMode.Pid;
+        var request = _predictor.Predict(move, mode);
         if (_mode != ReservationMode.None)
         {
+            // As the runtime does: a copy too costly for the destination starts slower where the controller steers it.
             var (load, freeMemory) = LoadOf(target, v);
+            double dirty = _sim.DirtyRate(v);
+            double free = host.Capacity.CpuMhz - load - _reservations.ReservedMhzOn(host.Id);
+            request = _predictor.FitTo(move, free, rate => _model.Estimate(memory, dirty, Math.Max(1e-6, rate)).TotalSeconds, mode) ?? request;
             if (!_reservations.TryReserve(request, host.Capacity.CpuMhz, load, freeMemory, now).Admitted)
             {
                 Deferred++;
@@ -104,7 +109,8 @@ internal sealed class MigrationWindows
             }
         }
 
-        double end = _sim.StartMigration(v, target);
+        double? cap = request.Explanation.CopyMiBps < link - 1e-9 && _mode != ReservationMode.None ? request.Explanation.CopyMiBps * 8 : null;
+        double end = _sim.StartMigration(v, target, cap);
         _cycle.MigrationStarted(decision, _scenario.Hosts[source].Id, now, TimeSpan.FromSeconds(end - _sim.Now), v, memory);
         if (_mode != ReservationMode.None)
         {
@@ -115,8 +121,8 @@ internal sealed class MigrationWindows
         var w = new Window(v, source, target, info.Id, _options.PriorityOf(_class[v]), _class[v])
         {
             Reserved = _mode == ReservationMode.None ? 0 : request.Amount.CpuMhz,
-            Steering = _mode == ReservationMode.Pid ? new MigrationSteering(request, staticMhz, _options) : null,
-            FairMbps = _sim.CopyRate(v) * 8,
+            Steering = _mode == ReservationMode.Pid ? new MigrationSteering(request, staticMhz, _options, Math.Min(1, request.Explanation.CopyMiBps / link)) : null,
+            FairMbps = cap is null ? _sim.CopyRate(v) * 8 : link * 8, // what a share of 1 means (the steering's shares are of the link)
             AppliedMbps = _sim.CopyRate(v) * 8,
             EstimatedSpikeMhz = _modelOptions.CpuOverhead(link).DestinationMhz,
         };

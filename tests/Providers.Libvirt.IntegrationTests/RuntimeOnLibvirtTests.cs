@@ -155,23 +155,9 @@ public sealed class RuntimeOnLibvirtTests(QemuHosts hosts)
         await runtime.StartAsync(ct);
         try
         {
-            var until = DateTime.UtcNow.AddSeconds(60);
-            ActionRequest? request = null;
-            while (request is null)
-            {
-                try
-                {
-                    request = await control.RequestMigrationAsync(vm, reason: "operator asked", cancellationToken: ct);
-                }
-                catch (InvalidOperationException) when (DateTime.UtcNow < until)
-                {
-                    await Task.Delay(250, ct); // not observed yet
-                }
-            }
-
-            Assert.NotEqual(RequestState.Refused, request.State);
+            var request = await RequestWhenObservedAsync(control, vm, ct);
             Assert.NotEqual(home, request.Target);
-            until = DateTime.UtcNow.AddMinutes(2);
+            var until = DateTime.UtcNow.AddMinutes(2);
             while (request.State is RequestState.Queued or RequestState.Running && DateTime.UtcNow < until)
             {
                 await Task.Delay(250, ct);
@@ -187,7 +173,27 @@ public sealed class RuntimeOnLibvirtTests(QemuHosts hosts)
         }
     }
 
-    private static async Task<List<AuditRecord>> TrailAsync(EcosystemRuntime runtime, CancellationToken ct)
+    /// <summary>Requests a move of <paramref name="vm"/> once the runtime has observed it (within a minute); never refused.</summary>
+    internal static async Task<ActionRequest> RequestWhenObservedAsync(IEcosystemControl control, VmId vm, CancellationToken ct)
+    {
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                var request = await control.RequestMigrationAsync(vm, reason: "operator asked", cancellationToken: ct);
+                Assert.True(request.State != RequestState.Refused, request.Message);
+                return request;
+            }
+            catch (InvalidOperationException) when (DateTime.UtcNow < until)
+            {
+                await Task.Delay(250, ct); // not observed yet
+            }
+        }
+    }
+
+    /// <summary>The runtime's whole audit trail.</summary>
+    internal static async Task<List<AuditRecord>> TrailAsync(EcosystemRuntime runtime, CancellationToken ct)
     {
         var trail = new List<AuditRecord>();
         await foreach (var r in runtime.Audit.QueryAsync(new AuditQuery(), ct))

@@ -7,13 +7,5 @@ public static class PolicySchema
     public const string FileName = "vm-ecosystem-policies.schema.json";
 
     /// <summary>The schema's text.</summary>
-    public static string Json { get; } = Load();
-
-    private static string Load()
-    {
-        using var stream = typeof(PolicySchema).Assembly.GetManifestResourceStream(FileName)
-            ?? throw new InvalidOperationException($"The embedded resource '{FileName}' is missing.");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
-    }
+    public static string Json { get; } = IO.EmbeddedText.Read(FileName);
 }

@@ -24,16 +24,17 @@ public sealed class MigrationSteering
     /// <param name="request">The admitted request (its CPU is the starting reservation).</param>
     /// <param name="staticMhz">The most the move may hold (its allocation plus the spike: the static size).</param>
     /// <param name="options">Settings (gains, headroom, targets).</param>
-    public MigrationSteering(ReservationRequest request, double staticMhz, ReservationOptions? options = null)
+    /// <param name="initialBandwidthShare">Share of its link the copy starts at (below 1 when admission slowed it to fit).</param>
+    public MigrationSteering(ReservationRequest request, double staticMhz, ReservationOptions? options = null, double initialBandwidthShare = 1)
     {
         ArgumentNullException.ThrowIfNull(request);
         _options = options ?? new ReservationOptions();
         double max = Math.Max(request.Amount.CpuMhz, staticMhz);
         _reservation = new PidController(_options.Pid with { MinOutput = 0, MaxOutput = max }, request.Amount.CpuMhz);
-        _bandwidth = new PidController(_options.BandwidthPid with { MinOutput = _options.MinBandwidthShare, MaxOutput = 1 }, 1);
+        _bandwidth = new PidController(_options.BandwidthPid with { MinOutput = _options.MinBandwidthShare, MaxOutput = 1 }, initialBandwidthShare);
         _utilizationTarget = _options.DestinationUtilizationTarget - (0.05 * (int)request.Explanation.Priority);
         Priority = request.Explanation.Priority;
-        Command = new SteeringCommand(request.Amount.CpuMhz, 1);
+        Command = new SteeringCommand(request.Amount.CpuMhz, _bandwidth.Output);
         _applied = request.Amount.CpuMhz;
     }
 

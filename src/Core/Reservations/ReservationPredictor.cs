@@ -80,6 +80,38 @@ public sealed class ReservationPredictor
     }
 
     /// <summary>
+    /// The request for <paramref name="move"/> on a destination with <paramref name="freeMhz"/> of CPU to give: as
+    /// predicted at the move's copy rate when it fits; otherwise (not under <see cref="ReservationMode.Static"/>,
+    /// which never slows a copy) at the fastest slower rate, down to <see cref="ReservationOptions.MinBandwidthShare"/>
+    /// of it, whose spike fits beside the baseline: the move then starts capped at that rate, takes longer
+    /// (<paramref name="expectedSeconds"/> gives its duration at a rate) and costs the host less. Null when even the
+    /// slowest rate does not fit: the move waits.
+    /// </summary>
+    public ReservationRequest? FitTo(in PlannedMove move, double freeMhz, Func<double, double> expectedSeconds, ReservationMode? mode = null)
+    {
+        ArgumentNullException.ThrowIfNull(expectedSeconds);
+        var full = Predict(move, mode);
+        if (full.Amount.CpuMhz <= freeMhz)
+        {
+            return full;
+        }
+
+        double perMiBps = full.Explanation.CopyMiBps > 0 ? full.Explanation.SpikeMhz / full.Explanation.CopyMiBps : 0;
+        if ((mode ?? _options.Mode) == ReservationMode.Static || perMiBps <= 0)
+        {
+            return null;
+        }
+
+        double rate = (freeMhz - full.Explanation.BaselineMhz) / perMiBps;
+        if (!(rate >= _options.MinBandwidthShare * move.CopyMiBps))
+        {
+            return null;
+        }
+
+        return Predict(move with { CopyMiBps = rate, ExpectedSeconds = expectedSeconds(rate) }, mode);
+    }
+
+    /// <summary>
     /// Teaches the class's correction from one finished move: the copy's mean CPU measured on the destination
     /// against what the model estimated for it (uncorrected). Ignored when either is not a positive number.
     /// </summary>

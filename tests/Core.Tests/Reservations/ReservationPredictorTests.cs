@@ -42,6 +42,22 @@ public sealed class ReservationPredictorTests
     }
 
     [Fact]
+    public void A_copy_too_costly_for_the_destination_is_reserved_at_a_slower_rate_down_to_the_floor_static_never_slows()
+    {
+        var predictor = new ReservationPredictor(new ReservationOptions { MinBandwidthShare = 0.25 });
+        var move = Move("steady", upper: 300); // 300 + 375 MHz at 62.5 MiB/s
+        Assert.Equal(675, predictor.FitTo(move, 1000, _ => 99)!.Amount.CpuMhz, 9); // fits: as predicted
+
+        var slowed = predictor.FitTo(move, 500, rate => 1024 / rate)!; // 200 MHz left for the spike: 33.3 MiB/s
+        Assert.Equal(500, slowed.Amount.CpuMhz, 9);
+        Assert.Equal(200 / 6.0, slowed.Explanation.CopyMiBps, 9);
+        Assert.Equal(1024 / (200 / 6.0), slowed.Explanation.ExpectedSeconds, 9);
+
+        Assert.Null(predictor.FitTo(move, 350, _ => 99)); // 50 MHz: under a quarter of the rate
+        Assert.Null(predictor.FitTo(move, 1200, _ => 99, ReservationMode.Static)); // 1000 + 375 does not fit, and static never slows
+    }
+
+    [Fact]
     public void Spikes_measured_on_past_moves_correct_the_estimate_of_their_class_only()
     {
         var predictor = new ReservationPredictor(new ReservationOptions { SpikeLearningRate = 0.5 });

@@ -17,25 +17,11 @@ public sealed class MigrationReservationRuntimeTests
     [Fact]
     public async Task Reservations_are_explained_steered_and_never_outlive_their_move_on_any_path()
     {
-        var ct = TestContext.Current.CancellationToken;
-        var clock = new VirtualClock();
-        await using var simulator = new SimulatorHypervisor(
-            new SimulatorOptions { Synthetic = new SyntheticWorkloadOptions { VmCount = 60, Seed = 5 }, HostCount = 40 }, clock);
-        var flaky = new FlakyMigrations(simulator);
-        var store = new InMemoryAuditStore();
-        await using var services = Services(clock, flaky, store, ReservationMode.Pid);
-        var runtime = services.GetRequiredService<EcosystemRuntime>();
-        await runtime.StartAsync(ct);
-        try
-        {
-            await SimulatedRuntime.AdvanceAsync(runtime, clock, clock.GetUtcNow() + TimeSpan.FromHours(6), ct);
-        }
-        finally
-        {
-            await SimulatedRuntime.StopAsync(runtime, clock);
-        }
-
+        FlakyMigrations? flaky = null;
+        var (runtime, clock, store) = await RunSixHoursAsync(ReservationMode.Pid, simulator => flaky = new FlakyMigrations(simulator));
+        await using var owned = runtime;
         var records = await store.ListAsync();
+        Assert.NotNull(flaky);
         Assert.True(flaky.RefusedStarts > 0 && flaky.CancelledMoves > 0, $"{flaky.RefusedStarts} refused, {flaky.CancelledMoves} cancelled");
 
         // Every start carries its request, per resource, with its explanation.
@@ -55,6 +41,8 @@ public sealed class MigrationReservationRuntimeTests
         }
 
         // After switch-over the landed VM got CPU shares by priority, and they were restored when the hold ended.
+        // The controller's records never carry a plan id: they are not the move's outcome (requests, reconciliation).
+        Assert.All(records.Where(r => r.Controller == "reservations"), r => Assert.Null(r.PlanId));
         var controls = records.Where(r => r.Controller == "reservations" && r.Message.StartsWith("reservation-controls", StringComparison.Ordinal)).ToList();
         Assert.Contains(controls, r => r.Kind == AuditKind.ActionSucceeded && r.Message.Contains("held after switch-over", StringComparison.Ordinal));
         Assert.Contains(controls, r => r.Kind == AuditKind.ActionSucceeded && r.Message.Contains("restored", StringComparison.Ordinal));
@@ -79,12 +67,25 @@ public sealed class MigrationReservationRuntimeTests
     [Fact]
     public async Task A_destination_that_cannot_hold_the_request_defers_the_move_and_says_why()
     {
+        var (runtime, _, store) = await RunSixHoursAsync(ReservationMode.Static, simulator => new DelegatingHypervisor(simulator));
+        await using var owned = runtime;
+        var deferred = (await store.ListAsync()).Where(r => r.Kind == AuditKind.DecisionSkipped && r.Message.Contains("deferred: destination", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(deferred);
+        Assert.All(deferred, r => Assert.Matches(@"cannot hold \d+ MHz for the move \(baseline \d+ \+ spike \d+\)", r.Message));
+        Assert.DoesNotContain(runtime.Reservations, s => s.Kind == ReservationKind.MigrationInFlight && deferred.Any(d => d.Vm?.Value == s.Owner)
+            && !runtime.RunningMigrations.Any(m => m.Decision.Vm.Value == s.Owner));
+    }
+
+    // Six simulated hours of a synthetic cluster through the runtime, with reservations in `mode`, on the provider
+    // `wrap` makes of the simulator; returns the stopped runtime (its owner disposes of it), the clock and the trail.
+    private static async Task<(RuntimeOwner Runtime, VirtualClock Clock, InMemoryAuditStore Store)> RunSixHoursAsync(ReservationMode mode, Func<IHypervisor, IHypervisor> wrap)
+    {
         var ct = TestContext.Current.CancellationToken;
         var clock = new VirtualClock();
-        await using var simulator = new SimulatorHypervisor(
+        var simulator = new SimulatorHypervisor(
             new SimulatorOptions { Synthetic = new SyntheticWorkloadOptions { VmCount = 60, Seed = 5 }, HostCount = 40 }, clock);
         var store = new InMemoryAuditStore();
-        await using var services = Services(clock, new DelegatingHypervisor(simulator), store, ReservationMode.Static);
+        var services = Services(clock, wrap(simulator), store, mode);
         var runtime = services.GetRequiredService<EcosystemRuntime>();
         await runtime.StartAsync(ct);
         try
@@ -96,11 +97,21 @@ public sealed class MigrationReservationRuntimeTests
             await SimulatedRuntime.StopAsync(runtime, clock);
         }
 
-        var deferred = (await store.ListAsync()).Where(r => r.Kind == AuditKind.DecisionSkipped && r.Message.Contains("deferred: destination", StringComparison.Ordinal)).ToList();
-        Assert.NotEmpty(deferred);
-        Assert.All(deferred, r => Assert.Matches(@"cannot hold \d+ MHz for the move \(baseline \d+ \+ spike \d+\)", r.Message));
-        Assert.DoesNotContain(runtime.Reservations, s => s.Kind == ReservationKind.MigrationInFlight && deferred.Any(d => d.Vm?.Value == s.Owner)
-            && !runtime.RunningMigrations.Any(m => m.Decision.Vm.Value == s.Owner));
+        return (new RuntimeOwner(runtime, services, simulator), clock, store);
+    }
+
+    /// <summary>A stopped runtime with what it ran on, disposed of together.</summary>
+    private sealed class RuntimeOwner(EcosystemRuntime runtime, ServiceProvider services, SimulatorHypervisor simulator) : IAsyncDisposable
+    {
+        public IReadOnlyList<ShadowSlot> Reservations => runtime.Reservations;
+
+        public IReadOnlyList<RunningMigration> RunningMigrations => runtime.RunningMigrations;
+
+        public async ValueTask DisposeAsync()
+        {
+            await services.DisposeAsync();
+            await simulator.DisposeAsync();
+        }
     }
 
     private static ServiceProvider Services(VirtualClock clock, IHypervisor hypervisor, InMemoryAuditStore store, ReservationMode mode) =>

@@ -7,13 +7,5 @@ public static class DeclarationSchema
     public const string FileName = "vm-ecosystem-declaration.schema.json";
 
     /// <summary>The schema's text.</summary>
-    public static string Json { get; } = Load();
-
-    private static string Load()
-    {
-        using var stream = typeof(DeclarationSchema).Assembly.GetManifestResourceStream(FileName)
-            ?? throw new InvalidOperationException($"The embedded resource '{FileName}' is missing.");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
-    }
+    public static string Json { get; } = IO.EmbeddedText.Read(FileName);
 }

@@ -43,7 +43,8 @@ internal sealed partial class ActionExecutor
             error = ex;
         }
 
-        await RecordAdjustmentAsync(controller, BandwidthKind, running.PlanId, vm, d.Source, d.Target, error,
+        // No plan id: the record must not read as the move's outcome (a request's state, a restart's reconciliation).
+        await RecordAdjustmentAsync(controller, BandwidthKind, null, vm, d.Source, d.Target, error,
             $"{BandwidthKind} of migration {running.Operation.Id} set to {bandwidthMbps:F0} Mbit/s: {why}").ConfigureAwait(false);
         return error is null;
     }

@@ -87,7 +87,6 @@ internal sealed class ReservationTracker
         var move = new PlannedMove(d.Vm, d.Target, new ResourceVector(s.VmPes[v], s.VmTotalMips[v], memory),
             cycle.Session.UpperBound(d.Vm, 1, _options.Confidence), s.VmRequestedMips[v],
             new ResourceVector(0, 0, 0, s.NetworkMbps(v), s.DiskIops(v)), cls, copy, estimate.TotalSeconds, s.HostCoreMips(target));
-        var request = _predictor.Predict(move);
 
         // CPU here; memory is already held per move, in-flight ones included, by the placement recheck before this.
         double load = 0;
@@ -97,6 +96,11 @@ internal sealed class ReservationTracker
             load += u != v && s.VmActive[u] && s.VmHost[u] == target && !held ? s.VmRequestedMips[u] : 0;
         }
 
+        // A copy too costly for what the destination has free starts slower instead (its spike then fits).
+        double free = s.HostTotalMips[target] - load - _reservations.ReservedMhzOn(d.Target) + (_reservations.HeldBy(d.Vm)?.CpuMhz ?? 0);
+        double dirty = s.DirtyMiBps(v);
+        var model = cycle.Context.MigrationModel;
+        var request = _predictor.FitTo(move, free, rate => model.Estimate(memory, dirty, Math.Max(1e-6, rate)).TotalSeconds) ?? _predictor.Predict(move);
         var admission = _reservations.TryReserve(request, s.HostTotalMips[target], load, double.PositiveInfinity, now);
         if (!admission.Admitted)
         {
@@ -104,7 +108,8 @@ internal sealed class ReservationTracker
         }
 
         double staticMhz = s.VmTotalMips[v] + request.Explanation.SpikeMhz;
-        _entries[d.Vm] = new TrackedReservation(d, request, new MigrationSteering(request, staticMhz, _options), link);
+        double share = link > 0 ? Math.Min(1, request.Explanation.CopyMiBps * 8 / link) : 1;
+        _entries[d.Vm] = new TrackedReservation(d, request, new MigrationSteering(request, staticMhz, _options, share), link) { AppliedShare = share };
         Admitted?.Invoke();
         return null;
     }
