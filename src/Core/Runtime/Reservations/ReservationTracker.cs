@@ -61,11 +61,7 @@ internal sealed class ReservationTracker
     /// <summary>Called when a reservation is admitted (wakes the steering controller).</summary>
     public Action? Admitted { get; set; }
 
-    public ReservationPredictor Predictor => _predictor;
-
     public IReadOnlyList<TrackedReservation> Snapshot() => [.. _entries.Values.OrderBy(e => e.Decision.Vm.Value, StringComparer.Ordinal)];
-
-    public TrackedReservation? Find(VmId vm) => _entries.GetValueOrDefault(vm);
 
     /// <summary>Why the move cannot start now (its destination cannot hold it), or null when its request is held.</summary>
     public string? Admit(MigrationDecision d, PlanningState? state, PlanningCycle cycle, DateTimeOffset now)
