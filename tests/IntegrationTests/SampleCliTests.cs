@@ -60,6 +60,22 @@ public sealed class SampleCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Simulate_with_resize_reports_the_resizing_day_and_refuses_policies_without_it()
+    {
+        var (code, output, error) = await Run("simulate", "--synthetic", "--vms", "200", "--hosts", "150", "--resize", "--report", Path.Combine(_dir, "r.html"), "--json");
+        Assert.True(code == 0, error);
+        var resizing = System.Text.Json.JsonDocument.Parse(output).RootElement.GetProperty("resizing");
+        Assert.Equal(12, resizing.GetProperty("policyVersion").GetString()!.Length);
+        long Violations(string mode) => resizing.GetProperty(mode).GetProperty("sloViolationMinutes").GetInt64();
+        Assert.True(resizing.GetProperty("predictive").GetProperty("resizes").GetInt32() > 0);
+        Assert.True(Violations("predictive") < Violations("reactive"), $"predictive {Violations("predictive")} vs reactive {Violations("reactive")}");
+
+        var refused = await Run("simulate", "--resize-policies", "p.json", "--report", Path.Combine(_dir, "r.html"));
+        Assert.NotEqual(0, refused.Code);
+        Assert.Contains("--resize-policies applies only with --resize", refused.Err);
+    }
+
+    [Fact]
     public async Task Simulate_runs_through_the_runtime_in_every_mode()
     {
         async Task<JsonElement> Mode(string mode)

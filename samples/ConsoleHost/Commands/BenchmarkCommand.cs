@@ -13,5 +13,6 @@ internal static class BenchmarkCommand
         PlannerScaleCommand.Create(),
         GraphBenchmarkCommand.Create(),
         ReservationBenchmark.Create(),
+        ResizingBenchmark.Create(),
     };
 }

@@ -1,9 +1,12 @@
 namespace VmEcosystem.ConsoleHost.Commands;
 
-/// <summary>Where the shipped PlanetLab day lives (copied next to the executable).</summary>
+/// <summary>Where the shipped data lives (copied next to the executable).</summary>
 internal static class SampleData
 {
     public const string Day = "20110303";
 
     public static string DefaultTraceDirectory => Path.Combine(AppContext.BaseDirectory, "data", "planetlab", Day);
+
+    /// <summary>The resizing policies `benchmark resizing` and `simulate --resize` use unless given others.</summary>
+    public static string DefaultResizingPolicies => Path.Combine(AppContext.BaseDirectory, "data", "resizing-policies.json");
 }

@@ -7,6 +7,7 @@ using VmEcosystem.Sqlite;
 using VmEcosystem.ConsoleHost.Reporting;
 using VmEcosystem.Hosting;
 using VmEcosystem.Planning;
+using VmEcosystem.Policies;
 using VmEcosystem.Runtime;
 using VmEcosystem.Simulation;
 
@@ -44,13 +45,15 @@ internal static class SimulateCommand
         var perHost = new Option<int>("--max-per-host") { Description = "Most migrations running at once touching one host.", DefaultValueFactory = _ => new RuntimeOptions().MaxConcurrentMigrationsPerHost };
         var inCluster = new Option<int>("--max-in-cluster") { Description = "Most migrations running at once in the cluster.", DefaultValueFactory = _ => new RuntimeOptions().MaxConcurrentMigrationsInCluster };
         var audit = new Option<FileInfo?>("--audit") { Description = "Write the audit trail to this SQLite file (default: in memory)." };
+        var resize = new Option<bool>("--resize") { Description = "Also run the day with per-VM allocations resized under policies (predictive, against the reactive baseline)." };
+        var resizePolicies = new Option<FileInfo?>("--resize-policies") { Description = "Resizing policy file for --resize (default: the sample's data/resizing-policies.json)." };
         vms.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > CliLimits.MaxSimulatedVms) { r.AddError($"--vms must be between 1 and {CliLimits.MaxSimulatedVms}."); } });
         hosts.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > CliLimits.MaxHosts) { r.AddError($"--hosts must be between 1 and {CliLimits.MaxHosts}."); } });
         explain.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 10_000) { r.AddError("--explain must be between 0 and 10000."); } });
 
         var command = new Command("simulate", "Run a simulated day on the built-in simulator; print a summary and write an HTML report.")
         {
-            traceDir, synthetic, vms, hosts, policy, param, seed, cloudSim, report, json, explain, mode, perHost, inCluster, audit,
+            traceDir, synthetic, vms, hosts, policy, param, seed, cloudSim, report, json, explain, mode, perHost, inCluster, audit, resize, resizePolicies,
         };
 
         // Options that contradict each other are refused, not silently ignored.
@@ -64,6 +67,11 @@ internal static class SimulateCommand
             if (r.GetResult(vms) is { Implicit: false } && !r.GetValue(synthetic))
             {
                 r.AddError("--vms applies only with --synthetic (with traces, each trace file is one VM).");
+            }
+
+            if (r.GetResult(resizePolicies) is { Implicit: false } && !r.GetValue(resize))
+            {
+                r.AddError("--resize-policies applies only with --resize.");
             }
 
             if (r.GetValue(json) && r.GetValue(explain) > 0)
@@ -81,17 +89,21 @@ internal static class SimulateCommand
                 CliFiles.CheckAuditStore(auditFile.FullName);
             }
 
+            var resizing = parse.GetValue(resize)
+                ? new PolicyParser().Parse(File.ReadAllBytes(parse.GetValue(resizePolicies)?.FullName ?? SampleData.DefaultResizingPolicies)).GetOrThrow()
+                : null;
             var model = parse.GetValue(cloudSim) ? SimulationModel.CloudSimCompatible : SimulationModel.Realistic;
             SimulationScenario scenario;
+            IReadOnlyList<DemandTrace> traces;
             if (parse.GetValue(synthetic))
             {
-                var traces = SyntheticWorkload.Generate(new SyntheticWorkloadOptions { VmCount = parse.GetValue(vms), Seed = parse.GetValue(seed) });
+                traces = SyntheticWorkload.Generate(new SyntheticWorkloadOptions { VmCount = parse.GetValue(vms), Seed = parse.GetValue(seed) });
                 scenario = CloudSimScenario.Create(traces, model, parse.GetValue(hosts), $"synthetic ({parse.GetValue(vms)} VMs, seed {parse.GetValue(seed)})");
             }
             else
             {
                 string dir = parse.GetValue(traceDir)?.FullName ?? SampleData.DefaultTraceDirectory;
-                var traces = PlanetLabTraces.ReadFolder(dir);
+                traces = PlanetLabTraces.ReadFolder(dir);
                 scenario = CloudSimScenario.Create(traces, model, parse.GetValue(hosts), $"PlanetLab {Path.GetFileName(dir)}");
             }
 
@@ -105,6 +117,7 @@ internal static class SimulateCommand
                 wanted > 0 ? plan => { lock (explanations) { explanations.AddRange(plan.Decisions.Take(wanted - explanations.Count)); } } : null);
             var summary = result.Summary;
             var rows = SummaryRows(scenario, name, p, result);
+            var resized = resizing is null ? null : ResizingRows.Run(traces, resizing, rows, ct);
             File.WriteAllText(reportFile.FullName, HtmlReport.Render($"VmEcosystem simulation — {scenario.Name}, policy {name}", rows, summary));
             if (quiet)
             {
@@ -133,6 +146,7 @@ internal static class SimulateCommand
                     summary.UnconvergedMigrations,
                     peakPerHost = result.Status.PeakConcurrency.PerHost,
                     peakInCluster = result.Status.PeakConcurrency.InCluster,
+                    resizing = resized,
                     report = reportFile.FullName,
                 }));
             }

@@ -23,7 +23,7 @@ public sealed partial class PolicyParser
     private static readonly string[] SelectFields = ["names", "labels", "hostSet", "workloadClass"];
     private static readonly string[] RuleFields = ["growAbove", "shrinkBelow", "shrinkHold", "min", "max", "step", "cooldown", "costPerUnit"];
     private static readonly (string Field, PolicyResource Resource, double Step)[] Resources =
-        [("cpu", PolicyResource.Cpu, 1), ("memory", PolicyResource.Memory, 512), ("diskIops", PolicyResource.DiskIops, 100), ("networkMbps", PolicyResource.NetworkMbps, 100)];
+        [("cpu", PolicyResource.Cpu, 0.25), ("memory", PolicyResource.Memory, 512), ("diskIops", PolicyResource.DiskIops, 100), ("networkMbps", PolicyResource.NetworkMbps, 100)];
 
     /// <summary>Field names accepted, by object (for the schema consistency test and documentation).</summary>
     public static IReadOnlyDictionary<string, IReadOnlyList<string>> KnownFields { get; } = new Dictionary<string, IReadOnlyList<string>>
@@ -281,6 +281,9 @@ public sealed partial class PolicyParser
             return new PolicySelector(names, labels, hostSet, cls);
         }
 
+        // A CPU quota below a hundredth of a core starves the guest's own kernel.
+        private const double MinCpuCores = 0.01;
+
         private ResourceRule? Rule(JsonElement e, string path, PolicyResource resource, double defaultStep)
         {
             if (!Object(e, path, RuleFields))
@@ -312,14 +315,9 @@ public sealed partial class PolicyParser
                 Error(path + ".min", $"must not exceed max ({max!.Value.ToString(CultureInfo.InvariantCulture)}); got {min.Value.ToString(CultureInfo.InvariantCulture)}");
             }
 
-            if (resource == PolicyResource.Cpu && (min % 1 != 0 || max % 1 != 0 || step % 1 != 0))
+            if (resource == PolicyResource.Cpu && min < MinCpuCores)
             {
-                Error(path, "vCPUs are whole: min, max and step must be integers");
-            }
-
-            if (resource == PolicyResource.Cpu && min < 1)
-            {
-                Error(path + ".min", "a VM keeps at least 1 vCPU");
+                Error(path + ".min", $"a VM keeps at least {MinCpuCores.ToString(CultureInfo.InvariantCulture)} core; got {min!.Value.ToString(CultureInfo.InvariantCulture)}");
             }
 
             return Errors.Count > before ? null : new ResourceRule(grow, shrink, hold, min!.Value, max!.Value, step, cooldown, cost);

@@ -5,7 +5,7 @@ namespace VmEcosystem.Policies;
 /// <summary>A resource a resizing policy governs, in its unit.</summary>
 public enum PolicyResource
 {
-    /// <summary>vCPUs (hot-plug; shares and quota).</summary>
+    /// <summary>CPU in cores: the VM's CPU quota (fractional), with its vCPUs hot-plugged to the quota rounded up.</summary>
     Cpu = 0,
 
     /// <summary>Memory, MiB (hot-plug, balloon).</summary>

@@ -33,6 +33,22 @@ public static class PlanetLabTraces
     public static IReadOnlyList<DemandTrace> ReadFolder(
         string folder, TraceOrder order = TraceOrder.Sorted, int? expectedSamples = SamplesPerDay, double defaultMemoryShare = 1.0)
     {
+        var files = TraceFiles(folder, order);
+        var traces = new DemandTrace[files.Length];
+        int? length = expectedSamples;
+        for (int i = 0; i < files.Length; i++)
+        {
+            traces[i] = ReadFile(files[i], length, defaultMemoryShare);
+            length ??= traces[i].Length;
+        }
+
+        return traces;
+    }
+
+    /// <summary>The trace files of <paramref name="folder"/> (hidden files and NOTICE/README left out), in <paramref name="order"/>.</summary>
+    /// <exception cref="TraceFormatException">Missing folder, a file instead, or no trace file.</exception>
+    internal static string[] TraceFiles(string folder, TraceOrder order)
+    {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         if (!Directory.Exists(folder))
         {
@@ -54,15 +70,7 @@ public static class PlanetLabTraces
             throw new TraceFormatException($"Trace folder '{folder}' contains no trace files.", folder);
         }
 
-        var traces = new DemandTrace[files.Length];
-        int? length = expectedSamples;
-        for (int i = 0; i < files.Length; i++)
-        {
-            traces[i] = ReadFile(files[i], length, defaultMemoryShare);
-            length ??= traces[i].Length;
-        }
-
-        return traces;
+        return files;
     }
 
     /// <summary>Reads the files listed in <paramref name="files"/> (full paths), in the given order.</summary>
@@ -79,34 +87,7 @@ public static class PlanetLabTraces
     /// <exception cref="TraceFormatException">Unreadable file, a line that is not an integer 0..100, or a wrong line count.</exception>
     public static DemandTrace ReadFile(string path, int? expectedSamples = SamplesPerDay, double defaultMemoryShare = 1.0)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        string[] lines;
-        try
-        {
-            lines = IO.InputFile.ReadAllLines(path, MaxFileBytes);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) // also: not a regular file, or too large
-        {
-            throw new TraceFormatException($"Cannot read trace file '{path}': {ex.Message}", path, null, ex);
-        }
-
-        int count = lines.Length;
-        while (count > 0 && lines[count - 1].Length == 0)
-        {
-            count--; // tolerate trailing empty lines
-        }
-
-        if (count == 0)
-        {
-            throw new TraceFormatException($"Trace file '{path}' is empty.", path);
-        }
-
-        if (expectedSamples is { } expected && count != expected)
-        {
-            throw new TraceFormatException(
-                $"Trace file '{path}' has {count} lines; expected {expected} (one CPU percentage per 5 minutes).", path);
-        }
-
+        var (lines, count) = ReadLines(path, expectedSamples, "one CPU percentage per 5 minutes");
         var cpu = new double[count];
         for (int i = 0; i < count; i++)
         {
@@ -127,6 +108,40 @@ public static class PlanetLabTraces
         }
 
         return new DemandTrace(System.IO.Path.GetFileName(path), cpu, IntervalSeconds) { DefaultMemoryShare = defaultMemoryShare };
+    }
+
+    /// <summary>The lines of a trace file without its trailing empty lines, checked for their number.</summary>
+    /// <exception cref="TraceFormatException">Unreadable, empty, or not <paramref name="expectedSamples"/> lines (<paramref name="perLine"/> says what each holds).</exception>
+    internal static (string[] Lines, int Count) ReadLines(string path, int? expectedSamples, string perLine)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string[] lines;
+        try
+        {
+            lines = IO.InputFile.ReadAllLines(path, MaxFileBytes);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) // also: not a regular file, or too large
+        {
+            throw new TraceFormatException($"Cannot read trace file '{path}': {ex.Message}", path, null, ex);
+        }
+
+        int count = lines.Length;
+        while (count > 0 && lines[count - 1].Trim().Length == 0)
+        {
+            count--; // tolerate trailing empty lines
+        }
+
+        if (count == 0)
+        {
+            throw new TraceFormatException($"Trace file '{path}' is empty.", path);
+        }
+
+        if (expectedSamples is { } expected && count != expected)
+        {
+            throw new TraceFormatException($"Trace file '{path}' has {count} lines; expected {expected} ({perLine}).", path);
+        }
+
+        return (lines, count);
     }
 
     private static bool IsHiddenOrNotice(string path)

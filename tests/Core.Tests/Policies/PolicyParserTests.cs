@@ -70,7 +70,7 @@ public sealed class PolicyParserTests
     [Theory]
     [InlineData("""{ "policies": [ { "name": "a", "cpu": { "min": 4, "max": 2 } } ] }""", "$.policies[0].cpu.min", "must not exceed max (2); got 4")]
     [InlineData("""{ "policies": [ { "name": "a", "cpu": { "min": 1, "max": 2, "growAbove": 0.5, "shrinkBelow": 0.6 } } ] }""", "$.policies[0].cpu.shrinkBelow", "must be below growAbove (0.5)")]
-    [InlineData("""{ "policies": [ { "name": "a", "cpu": { "min": 1, "max": 2.5 } } ] }""", "$.policies[0].cpu", "vCPUs are whole")]
+    [InlineData("""{ "policies": [ { "name": "a", "cpu": { "min": 0.001, "max": 2.5 } } ] }""", "$.policies[0].cpu.min", "at least 0.01 core; got 0.001")]
     [InlineData("""{ "policies": [ { "name": "a", "cpu": { "min": 1, "max": 2, "grow": 0.5 } } ] }""", "$.policies[0].cpu.grow", "unknown field")]
     [InlineData("""{ "policies": [ { "name": "a", "CPU": { "min": 1, "max": 2 } } ] }""", "$.policies[0].CPU", "did you mean 'cpu'?")]
     [InlineData("""{ "policies": [ { "name": "a", "memory": { "max": 2 } } ] }""", "$.policies[0].memory", "missing 'min'")]

@@ -1,0 +1,109 @@
+using System.CommandLine;
+using System.Globalization;
+using Spectre.Console;
+using VmEcosystem.ConsoleHost.Reporting;
+using VmEcosystem.Experiments;
+using VmEcosystem.Policies;
+using VmEcosystem.Simulation;
+
+namespace VmEcosystem.ConsoleHost.Commands;
+
+/// <summary>`benchmark resizing`: a day of per-VM allocations, once per resizing mode, in one process.</summary>
+internal static class ResizingBenchmark
+{
+    public static Command Create()
+    {
+        var traceDir = new Option<DirectoryInfo>("--trace-dir")
+        {
+            Description = "Folder of traces: a PlanetLab day (CPU) or Google-cluster-derived VMs (CPU and memory); the format is detected.",
+            Required = true,
+        };
+        var policies = new Option<FileInfo>("--policies") { Description = "Resizing policy file (default: the sample's data/resizing-policies.json)." };
+        var modes = new Option<string>("--modes")
+        {
+            Description = "Modes to run, comma-separated: static, reactive, predictive, oracle (oracle knows the future: a bound, not a controller).",
+            DefaultValueFactory = _ => "static,reactive,predictive",
+        };
+        var confidence = new Option<double>("--confidence") { Description = "Confidence of the forecast interval the predictive mode sizes for.", DefaultValueFactory = _ => new ResizingRunOptions().Confidence };
+        confidence.Validators.Add(r => { if (r.GetValueOrDefault<double>() is not (> 0.5 and < 1)) { r.AddError("--confidence must be within (0.5, 1)."); } });
+        var json = new Option<bool>("--json") { Description = "One JSON object per mode, one per line." };
+        var command = new Command("resizing", "Run a day of per-VM allocations once per resizing mode: static, reactive (VPA-style), predictive.")
+        {
+            traceDir, policies, modes, confidence, json,
+        };
+        command.SetAction((parse, ct) => CliErrors.RunAsync(() =>
+        {
+            var selected = ParseModes(parse.GetValue(modes)!);
+            var dir = parse.GetValue(traceDir)!;
+            string policyPath = parse.GetValue(policies)?.FullName ?? SampleData.DefaultResizingPolicies;
+            var set = new PolicyParser().Parse(File.ReadAllBytes(policyPath)).GetOrThrow();
+            var traces = TraceFolders.ReadFolder(dir.FullName, out var format);
+            var options = new ResizingRunOptions { Confidence = parse.GetValue(confidence) };
+            bool asJson = parse.GetValue(json);
+            var inv = CultureInfo.InvariantCulture;
+            var table = new Table().AddColumns("mode", "SLO violation min", "unserved core-h", "CPU slack %", "memory slack %", "resizes", "rollbacks", "planner requests", "wall s");
+            foreach (var mode in selected)
+            {
+                ct.ThrowIfCancellationRequested();
+                var r = ResizingExperiment.Run(traces, set, mode, options, ct);
+                if (asJson)
+                {
+                    CliOutput.Line(Json.Line(new
+                    {
+                        mode = mode.ToString().ToLowerInvariant(),
+                        traces = dir.Name,
+                        format = format == TraceFormat.GoogleCluster ? "google-cluster" : "planetlab",
+                        vms = r.Vms,
+                        hosts = r.Hosts,
+                        memory = r.WithMemory,
+                        sloViolationMinutes = r.SloViolationMinutes,
+                        violationMinutesByPriority = r.ViolationMinutesByPriority,
+                        unservedCoreHours = r.UnservedCoreHours,
+                        unservedMemoryGiBHours = r.WithMemory ? r.UnservedMemoryGiBHours : (double?)null,
+                        slackPercent = r.SlackPercent,
+                        memorySlackPercent = r.WithMemory ? r.MemorySlackPercent : (double?)null,
+                        resizes = r.Resizes,
+                        rollbacks = r.Rollbacks,
+                        plannerRequests = r.PlannerRequests,
+                        outOfPolicyMinutes = r.OutOfPolicyMinutes,
+                        policyVersion = r.PolicyVersion,
+                        confidence = options.Confidence,
+                        wallSeconds = r.WallSeconds,
+                    }));
+                }
+                else
+                {
+                    table.AddRow(mode.ToString().ToLowerInvariant(), r.SloViolationMinutes.ToString(inv), r.UnservedCoreHours.ToString("F1", inv),
+                        r.SlackPercent.ToString("F1", inv), r.WithMemory ? r.MemorySlackPercent.ToString("F1", inv) : "-", r.Resizes.ToString(inv),
+                        r.Rollbacks.ToString(inv), r.PlannerRequests.ToString(inv), r.WallSeconds.ToString("F1", inv));
+                }
+            }
+
+            if (!asJson)
+            {
+                CliOutput.Ansi.Write(table);
+            }
+
+            return Task.FromResult(0);
+        }));
+        return command;
+    }
+
+    private static List<ResizingMode> ParseModes(string text)
+    {
+        var result = new List<ResizingMode>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            result.Add(part.ToLowerInvariant() switch
+            {
+                "static" => ResizingMode.Static,
+                "reactive" => ResizingMode.Reactive,
+                "predictive" => ResizingMode.Predictive,
+                "oracle" => ResizingMode.Oracle,
+                _ => throw new ArgumentException($"--modes: '{part}' is not one of static, reactive, predictive, oracle."),
+            });
+        }
+
+        return result.Count > 0 ? result : throw new ArgumentException("--modes needs at least one of static, reactive, predictive, oracle.");
+    }
+}
