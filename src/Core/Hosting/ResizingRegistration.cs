@@ -3,19 +3,11 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using VmEcosystem.Adjustment;
 using VmEcosystem.Policies;
+using VmEcosystem.Runtime;
 
 namespace VmEcosystem.Hosting;
-
-/// <summary>Where resizing policies come from (configuration section <c>VmEcosystem:Resizing</c>).</summary>
-public sealed class ResizingOptions
-{
-    /// <summary>Path of the JSON policy document (required).</summary>
-    public string? PolicyFile { get; set; }
-
-    /// <summary>Reload the document when the file changes (a document with errors is reported and the last good version kept).</summary>
-    public bool Watch { get; set; } = true;
-}
 
 /// <summary>Registers resizing policies.</summary>
 public static class ResizingBuilderExtensions
@@ -23,7 +15,8 @@ public static class ResizingBuilderExtensions
     /// <summary>
     /// Loads resizing policies from <see cref="ResizingOptions.PolicyFile"/> into a <see cref="ResizePolicyStore"/>
     /// (a singleton), validated at start (every error with its JSON path, under the setting's name) and reloaded
-    /// when the file changes (<see cref="ResizingOptions.Watch"/>); every version is kept in the store.
+    /// when the file changes (<see cref="ResizingOptions.Watch"/>); every version is kept in the store. Adds the
+    /// runtime's <c>resizing</c> controller, which resizes VMs under the policies through the shared executor.
     /// </summary>
     public static VmEcosystemBuilder UseResizingPolicies(this VmEcosystemBuilder builder, Action<ResizingOptions>? configure = null)
     {
@@ -40,7 +33,7 @@ public static class ResizingBuilderExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetService<ILogger<PolicyFileSource>>() ?? NullLogger<PolicyFileSource>.Instance));
         builder.Services.TryAddSingleton(sp => sp.GetRequiredService<PolicyFileSource>().Store);
-        return builder;
+        return builder.AddController<ResizingController>();
     }
 }
 
@@ -50,12 +43,12 @@ internal sealed class ResizingOptionsValidator : IValidateOptions<ResizingOption
     public ValidateOptionsResult Validate(string? name, ResizingOptions options)
     {
         const string setting = "VmEcosystem:Resizing:PolicyFile";
-        if (string.IsNullOrWhiteSpace(options.PolicyFile))
+        if (options.Validate() is { Count: > 0 } errors)
         {
-            return ValidateOptionsResult.Fail($"{setting} is required: the path of the resizing policy document.");
+            return ValidateOptionsResult.Fail(errors);
         }
 
-        var result = new ResizePolicyStore().LoadFile(options.PolicyFile);
+        var result = new ResizePolicyStore().LoadFile(options.PolicyFile!);
         return result.Success
             ? ValidateOptionsResult.Success
             : ValidateOptionsResult.Fail($"{setting} '{options.PolicyFile}': {string.Join("; ", result.Errors.Take(10))}");

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using VmEcosystem.Adjustment;
 using VmEcosystem.Hosting;
 using VmEcosystem.Policies;
 

@@ -17,7 +17,7 @@ internal class DelegatingHypervisor(IHypervisor inner) : IHypervisor
 
     public virtual IAsyncEnumerable<InventoryChange> WatchInventoryAsync(CancellationToken cancellationToken = default) => inner.WatchInventoryAsync(cancellationToken);
 
-    public Task<IReadOnlyList<VmMetricSample>> GetVmMetricsAsync(IReadOnlyCollection<VmId>? vms = null, CancellationToken cancellationToken = default) =>
+    public virtual Task<IReadOnlyList<VmMetricSample>> GetVmMetricsAsync(IReadOnlyCollection<VmId>? vms = null, CancellationToken cancellationToken = default) =>
         inner.GetVmMetricsAsync(vms, cancellationToken);
 
     public Task<IReadOnlyList<HostMetricSample>> GetHostMetricsAsync(CancellationToken cancellationToken = default) => inner.GetHostMetricsAsync(cancellationToken);
@@ -26,7 +26,7 @@ internal class DelegatingHypervisor(IHypervisor inner) : IHypervisor
 
     public Task<ResourceControls> GetResourceControlsAsync(VmId vm, CancellationToken cancellationToken = default) => inner.GetResourceControlsAsync(vm, cancellationToken);
 
-    public Task<ResourceControls> SetResourceControlsAsync(VmId vm, ResourceControls controls, CancellationToken cancellationToken = default) =>
+    public virtual Task<ResourceControls> SetResourceControlsAsync(VmId vm, ResourceControls controls, CancellationToken cancellationToken = default) =>
         inner.SetResourceControlsAsync(vm, controls, cancellationToken);
 
     public virtual Task<IMigrationOperation> StartMigrationAsync(MigrationRequest request, CancellationToken cancellationToken = default) =>

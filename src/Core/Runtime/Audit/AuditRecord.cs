@@ -73,6 +73,9 @@ public enum AuditKind
 
     /// <summary>A dependency declaration removed at run time (the VM's name in the message); restored at start.</summary>
     DeclarationRemoved,
+
+    /// <summary>A version of the resizing policies came into use (its version and source in the message); decisions record the version they used.</summary>
+    PolicyVersionInUse,
 }
 
 /// <summary>One entry of the audit trail. Immutable.</summary>

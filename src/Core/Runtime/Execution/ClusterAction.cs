@@ -18,6 +18,12 @@ public abstract record ClusterAction(VmId Vm, HostId Host, string Reason)
 
     /// <summary>A second host the action touches (a migration's target), counted by the per-host limit.</summary>
     public virtual HostId? Target => null;
+
+    /// <summary>
+    /// True for an action that puts back what the VM had before a change that failed halfway: the VM's failure
+    /// backoff does not hold it (a VM must not stay half-changed while the backoff runs); every other limit does.
+    /// </summary>
+    public bool Restores { get; init; }
 }
 
 /// <summary>A live migration planned by a <see cref="MigrationDecision"/>.</summary>

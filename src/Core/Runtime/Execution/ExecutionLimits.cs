@@ -46,7 +46,7 @@ internal sealed class ExecutionLimits(RuntimeOptions options)
             return $"target {target} is in maintenance";
         }
 
-        if (_backoffUntil.TryGetValue(action.Vm, out var until) && now < until)
+        if (!action.Restores && _backoffUntil.TryGetValue(action.Vm, out var until) && now < until)
         {
             return $"the VM's last action failed; retry after {until:O}";
         }

@@ -1,0 +1,164 @@
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using VmEcosystem.Adjustment;
+using VmEcosystem.Cluster;
+using VmEcosystem.Hypervisor;
+using VmEcosystem.Policies;
+using VmEcosystem.Runtime.Audit;
+
+namespace VmEcosystem.Runtime;
+
+/// <summary>
+/// The runtime's <c>resizing</c> loop. Every <see cref="ResizingOptions.Interval"/>, for each running VM a policy
+/// governs: forecast its CPU (cores used) and memory use, compare the forecast's upper bound at the policy's horizon
+/// with its allocation (<see cref="ResizeAdvisor"/>), share each host's room among the resizes (<see cref="ResizeArbiter"/>;
+/// a grow the host cannot hold asks the planner to move the VM instead of overcommitting), and propose hot-plugs and
+/// CPU quotas through the executor (its modes, limits and audit; each reason names the policy and its version).
+/// What a proposal did is read back from the provider on the next pass: a partial apply is rolled back to the sizes
+/// before it, and a shrink after which the VM runs saturated is reverted and remembered.
+/// </summary>
+internal sealed class ResizingController(ResizePolicyStore policies, IOptions<ResizingOptions> options, IServiceProvider services) : IRuntimeController
+{
+    public const string ControllerName = "resizing";
+    public const int Cpu = 0, Memory = 1;
+
+    private static readonly PolicyResource[] Resources = [PolicyResource.Cpu, PolicyResource.Memory];
+    private readonly Dictionary<VmId, VmResizeState> _states = [];
+    private string? _versionInUse;
+    private long _passes, _rollbacks, _plannerRequests;
+
+    public string Name => ControllerName;
+
+    /// <summary>Resizes reverted (partial applies and shrinks that made things worse).</summary>
+    public long Rollbacks => Interlocked.Read(ref _rollbacks);
+
+    /// <summary>Grows the host could not hold, handed to the planner.</summary>
+    public long PlannerRequests => Interlocked.Read(ref _plannerRequests);
+
+    public async Task RunOnceAsync(ControllerContext context, CancellationToken cancellationToken)
+    {
+        var o = options.Value;
+        await context.DelayAsync(o.Interval, cancellationToken).ConfigureAwait(false);
+        var set = policies.Current;
+        if (set.Policies.Count == 0)
+        {
+            return;
+        }
+
+        if (set.Version != _versionInUse)
+        {
+            _versionInUse = set.Version;
+            string source = policies.Find(set.Version)?.Source ?? "unknown";
+            await context.AuditAsync(AuditKind.PolicyVersionInUse, $"resizing policies version {set.Version} in use ({set.Policies.Count} policies, from {source})").ConfigureAwait(false);
+        }
+
+        var inventory = await context.CallAsync("GetInventory", (h, ct) => h.GetInventoryAsync(ct), cancellationToken).ConfigureAwait(false);
+        var samples = await context.CallAsync("GetVmMetrics", (h, ct) => h.GetVmMetricsAsync(null, ct), cancellationToken).ConfigureAwait(false);
+        var pass = new ResizePass(context, inventory, samples, set, o, ++_passes);
+        foreach (var vm in inventory.Vms)
+        {
+            if (vm.State == VmPowerState.Running && pass.HostOf(vm.Id) is { } host && set.Resolve(pass.Subject(vm, host)) is { } policy)
+            {
+                if (!_states.TryGetValue(vm.Id, out var state))
+                {
+                    _states[vm.Id] = state = new VmResizeState();
+                }
+
+                await ConsiderAsync(pass, vm, host, policy, state, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        foreach (var gone in _states.Keys.Where(id => !pass.Exists(id)).ToList())
+        {
+            _states.Remove(gone);
+        }
+
+        var actions = pass.Arbitrate(_states, out var shortfalls);
+        foreach (var (vm, host, why) in shortfalls)
+        {
+            await AskPlannerAsync(context, vm, why, _states[vm], o, cancellationToken).ConfigureAwait(false);
+        }
+
+        Interlocked.Add(ref _rollbacks, pass.Rollbacks);
+        if (actions.Count > 0)
+        {
+            await context.ProposeAsync(actions, ControllerName).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task ConsiderAsync(ResizePass pass, VmInfo vm, HostInfo host, EffectivePolicy policy, VmResizeState state, CancellationToken cancellationToken)
+    {
+        var observed = await pass.ObserveAsync(vm, state, cancellationToken).ConfigureAwait(false);
+        if (pass.Usage(vm, host) is not { } usage)
+        {
+            return; // no sample this pass: nothing to decide on
+        }
+
+        for (int r = 0; r < 2; r++)
+        {
+            state.Forecasters[r].Update(usage[r]);
+            if (pass.Number % pass.Options.RetrainEvery == 0)
+            {
+                state.Forecasters[r].Refit();
+            }
+        }
+
+        if (state.RollbackTo is { } back)
+        {
+            if (!observed.SameAs(back))
+            {
+                pass.Restore(vm, host, state, observed, back, $"rolling back {vm.Name} to {back} (now {observed})"); // until it is through
+                return;
+            }
+
+            state.RollbackTo = null;
+        }
+
+        if (state.Outstanding is { } outstanding)
+        {
+            state.Outstanding = null;
+            if (!observed.SameAs(outstanding.Asked) && !observed.SameAs(outstanding.Before))
+            {
+                // Part of it took effect (a call failed halfway): back to the sizes before, whole.
+                pass.Rollback(vm, host, policy, state, observed, outstanding.Before, $"partial apply: asked {outstanding.Asked}, got {observed}");
+                return;
+            }
+        }
+
+        for (int r = 0; r < 2; r++)
+        {
+            if (!double.IsNaN(state.ShrunkFrom[r]) && observed[r] < state.ShrunkFrom[r])
+            {
+                double from = state.ShrunkFrom[r];
+                state.ShrunkFrom[r] = double.NaN;
+                if (usage[r] >= pass.Options.SaturatedAbove * observed[r])
+                {
+                    ResizeAdvisor.Remember(ref state.Tracks[r], from, pass.Seconds + pass.Options.RollbackMemory.TotalSeconds);
+                    pass.Rollback(vm, host, policy, state, observed, observed.With(r, from),
+                        FormattableString.Invariant($"the shrink of {Resources[r]} made things worse: use {usage[r]:0.##} at {usage[r] / observed[r]:P0} of {observed[r]:0.##}"));
+                    return;
+                }
+            }
+        }
+
+        pass.Propose(vm, host, policy, state, observed, usage);
+    }
+
+    private async Task AskPlannerAsync(ControllerContext context, VmId vm, string why, VmResizeState state, ResizingOptions o, CancellationToken cancellationToken)
+    {
+        var now = context.Time.GetUtcNow();
+        if (now - state.PlannerAskedAt < o.Interval * 3)
+        {
+            return; // asked recently: give the move time to happen
+        }
+
+        state.PlannerAskedAt = now;
+        Interlocked.Increment(ref _plannerRequests);
+        if (services.GetService<IEcosystemControl>() is { } control)
+        {
+            var request = await control.RequestMigrationAsync(vm, null, $"resizing needs room: {why}", cancellationToken).ConfigureAwait(false);
+            await context.AuditAsync(AuditKind.DecisionPlanned, string.Create(CultureInfo.InvariantCulture, $"{vm}: the host cannot hold its grow ({why}); asked the planner to move it: request {request.Id} {request.State}")).ConfigureAwait(false);
+        }
+    }
+}
