@@ -136,7 +136,8 @@ public sealed class QemuHosts : IAsyncLifetime
     }
 
     /// <summary>vm1 defined on hosta only, freshly started from its original definition, with the guest booted.</summary>
-    private async Task ResetVmAsync()
+    /// <summary>Defines vm1 afresh on hosta (1 vCPU, 256 MiB) and waits for its guest to come up.</summary>
+    internal async Task ResetVmAsync()
     {
         foreach (var host in new[] { "hosta", "hostb" })
         {

@@ -102,7 +102,7 @@ internal static class ResizeAdvisor
         double shrunk = Limit(RoundUp(Math.Max(target, floor), rule.Step), rule);
         return shrunk < allocation
             ? new ResizeAdvice(resource, allocation, shrunk,
-                $"{signalName} {Format(signal)} < {Percent(rule.ShrinkBelow)} of {Format(allocation)} for {Format(rule.ShrinkHold.TotalMinutes)} min")
+                $"{signalName} {Format(signal)} < {Percent(rule.ShrinkBelow)} of {Format(allocation)} for {Duration(rule.ShrinkHold)}")
             : null;
     }
 
@@ -136,6 +136,10 @@ internal static class ResizeAdvisor
 
     private static ResizeAdvice Over(PolicyResource resource, ResourceRule rule, double allocation) =>
         new(resource, allocation, rule.Max, $"allocation {Format(allocation)} is above the policy's max {Format(rule.Max)}");
+
+    /// <summary>"15 min", "2 s": how reasons name a duration.</summary>
+    public static string Duration(TimeSpan t) =>
+        t >= TimeSpan.FromMinutes(1) ? $"{Format(t.TotalMinutes)} min" : $"{Format(t.TotalSeconds)} s";
 
     private static string Format(double v) => v.ToString("0.##", CultureInfo.InvariantCulture);
 

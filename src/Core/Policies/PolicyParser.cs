@@ -210,7 +210,7 @@ public sealed partial class PolicyParser
 
             var select = e.TryGetProperty("select", out var s) ? Selector(s, path + ".select") : new PolicySelector();
             var priority = e.TryGetProperty("priority", out var pr) ? Priority(pr, path + ".priority") : SloPriority.Standard;
-            var horizon = e.TryGetProperty("horizon", out var h) ? Duration(h, path + ".horizon", TimeSpan.FromMinutes(1), TimeSpan.FromDays(1)) : TimeSpan.FromMinutes(15);
+            var horizon = e.TryGetProperty("horizon", out var h) ? Duration(h, path + ".horizon", TimeSpan.FromSeconds(1), TimeSpan.FromDays(1)) : TimeSpan.FromMinutes(15);
             var rules = new Dictionary<PolicyResource, ResourceRule>();
             foreach (var (field, resource, step) in Resources)
             {

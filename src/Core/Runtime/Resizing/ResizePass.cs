@@ -87,13 +87,13 @@ internal sealed class ResizePass
     }
 
     /// <summary>Advises on each governed resource and queues what changes for arbitration.</summary>
-    public void Propose(VmInfo vm, HostInfo host, EffectivePolicy policy, VmResizeState state, VmSizes observed, double[] usage)
+    public void Propose(VmInfo vm, HostInfo host, EffectivePolicy policy, VmResizeState state, VmSizes observed, double[] usage, bool skipMemory = false)
     {
         int steps = Math.Max(1, (int)Math.Ceiling(policy.Horizon / Options.Interval));
-        string signalName = $"{policy.Horizon.TotalMinutes.ToString("0.#", CultureInfo.InvariantCulture)}-min forecast upper bound";
+        string signalName = $"{ResizeAdvisor.Duration(policy.Horizon).Replace(' ', '-')} forecast upper bound";
         for (int r = 0; r < 2; r++)
         {
-            if (!policy.Rules.TryGetValue(Resources[r], out var effective) || Ceiling(vm, r, observed) is not { } ceiling)
+            if ((skipMemory && r == ResizingController.Memory) || !policy.Rules.TryGetValue(Resources[r], out var effective) || Ceiling(vm, r, observed) is not { } ceiling)
             {
                 continue;
             }
@@ -191,20 +191,20 @@ internal sealed class ResizePass
         return _caps.HasFlag(HypervisorCapabilities.CpuQuota) ? observed.Vcpus : null;
     }
 
-    // Hot-plug and quota that take the VM from `from` to `to`: vCPUs follow the quota rounded up (removed only where
+    // Hot-plug and quota that take the VM from `current` to `to`: vCPUs follow the quota rounded up (removed only where
     // the provider can unplug); growing, the vCPUs come first; shrinking, the quota does.
-    private void Emit(VmInfo vm, HostInfo host, VmResizeState state, VmSizes from, VmSizes to, string reason, bool restores = false)
+    private void Emit(VmInfo vm, HostInfo host, VmResizeState state, VmSizes current, VmSizes to, string reason, bool restores = false)
     {
         int wanted = Math.Max(1, (int)Math.Ceiling(to.Cores - 1e-9));
-        int vcpus = wanted > from.Vcpus || (wanted < from.Vcpus && _caps.HasFlag(HypervisorCapabilities.HotUnplugCpu)) ? wanted : from.Vcpus;
+        int vcpus = wanted > current.Vcpus || (wanted < current.Vcpus && _caps.HasFlag(HypervisorCapabilities.HotUnplugCpu)) ? wanted : current.Vcpus;
         bool quotaOk = _caps.HasFlag(HypervisorCapabilities.CpuQuota);
         double cores = quotaOk ? Math.Min(to.Cores, vcpus) : vcpus;
         var asked = new VmSizes(cores, vcpus, to.MemoryMiB);
-        HotPlugAction? hotPlug = vcpus != from.Vcpus || Math.Abs(to.MemoryMiB - from.MemoryMiB) > 1e-6
-            ? new HotPlugAction(vm.Id, host.Id, new HotPlugRequest(vcpus != from.Vcpus ? vcpus : null, Math.Abs(to.MemoryMiB - from.MemoryMiB) > 1e-6 ? to.MemoryMiB : null), reason) { Restores = restores }
+        HotPlugAction? hotPlug = vcpus != current.Vcpus || Math.Abs(to.MemoryMiB - current.MemoryMiB) > 1e-6
+            ? new HotPlugAction(vm.Id, host.Id, new HotPlugRequest(vcpus != current.Vcpus ? vcpus : null, Math.Abs(to.MemoryMiB - current.MemoryMiB) > 1e-6 ? to.MemoryMiB : null), reason) { Restores = restores }
             : null;
         double share = Share(cores, vcpus);
-        ResourceControlAction? quota = quotaOk && !SameShare(share, Share(from.Cores, from.Vcpus))
+        ResourceControlAction? quota = quotaOk && !SameShare(share, Share(current.Cores, current.Vcpus))
             ? new ResourceControlAction(vm.Id, host.Id, new ResourceControls { CpuQuota = share }, reason) { Restores = restores }
             : null;
         if (hotPlug is null && quota is null)
@@ -212,7 +212,7 @@ internal sealed class ResizePass
             return;
         }
 
-        bool growing = cores >= from.Cores;
+        bool growing = cores >= current.Cores;
         foreach (var action in growing ? new ClusterAction?[] { hotPlug, quota } : [quota, hotPlug])
         {
             if (action is not null)
@@ -221,7 +221,14 @@ internal sealed class ResizePass
             }
         }
 
-        state.Outstanding = (from, asked);
+        // While a memory change is still showing, the next check compares against where the memory came from.
+        var before = current;
+        if (state.Outstanding is { } prior)
+        {
+            before = current with { MemoryMiB = prior.Before.MemoryMiB };
+        }
+
+        state.Outstanding = (before, asked);
         if (quotaOk)
         {
             state.QuotaCores = double.IsPositiveInfinity(share) ? null : cores;

@@ -16,7 +16,8 @@ namespace VmEcosystem.Runtime;
 /// a grow the host cannot hold asks the planner to move the VM instead of overcommitting), and propose hot-plugs and
 /// CPU quotas through the executor (its modes, limits and audit; each reason names the policy and its version).
 /// What a proposal did is read back from the provider on the next pass: a partial apply is rolled back to the sizes
-/// before it, and a shrink after which the VM runs saturated is reverted and remembered.
+/// before it, and a shrink after which the VM runs saturated is reverted and remembered. A VM's use comes from the
+/// provider's samples, or from an <see cref="IResizingUsageSource"/> when the application registers one.
 /// </summary>
 internal sealed class ResizingController(ResizePolicyStore policies, IOptions<ResizingOptions> options, IServiceProvider services) : IRuntimeController
 {
@@ -65,7 +66,10 @@ internal sealed class ResizingController(ResizePolicyStore policies, IOptions<Re
                     _states[vm.Id] = state = new VmResizeState();
                 }
 
-                await ConsiderAsync(pass, vm, host, policy, state, cancellationToken).ConfigureAwait(false);
+                var use = services.GetService<IResizingUsageSource>() is { } source
+                    ? await context.WaitAsync(source.GetUseAsync(vm, cancellationToken).AsTask()).ConfigureAwait(false)
+                    : null;
+                await ConsiderAsync(pass, vm, host, policy, state, use, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -87,10 +91,11 @@ internal sealed class ResizingController(ResizePolicyStore policies, IOptions<Re
         }
     }
 
-    private static async Task ConsiderAsync(ResizePass pass, VmInfo vm, HostInfo host, EffectivePolicy policy, VmResizeState state, CancellationToken cancellationToken)
+    private static async Task ConsiderAsync(
+        ResizePass pass, VmInfo vm, HostInfo host, EffectivePolicy policy, VmResizeState state, ResourceUse? use, CancellationToken cancellationToken)
     {
         var observed = await pass.ObserveAsync(vm, state, cancellationToken).ConfigureAwait(false);
-        if (pass.Usage(vm, host) is not { } usage)
+        if ((use is { } u ? [u.CpuCores, u.MemoryMiB] : pass.Usage(vm, host)) is not { } usage)
         {
             return; // no sample this pass: nothing to decide on
         }
@@ -115,10 +120,22 @@ internal sealed class ResizingController(ResizePolicyStore policies, IOptions<Re
             state.RollbackTo = null;
         }
 
+        bool memoryMoving = false;
         if (state.Outstanding is { } outstanding)
         {
-            state.Outstanding = null;
-            if (!observed.SameAs(outstanding.Asked) && !observed.SameAs(outstanding.Before))
+            if (Converging(observed, outstanding.Before, outstanding.Asked) && ++state.WaitedPasses <= MaxConvergingPasses)
+            {
+                // A balloon gives memory back (or takes it) over seconds: decide on its target, leave memory alone meanwhile.
+                memoryMoving = true;
+                observed = observed with { MemoryMiB = outstanding.Asked.MemoryMiB };
+            }
+            else
+            {
+                state.Outstanding = null;
+                state.WaitedPasses = 0;
+            }
+
+            if (!memoryMoving && !observed.SameAs(outstanding.Asked) && !observed.SameAs(outstanding.Before))
             {
                 // Part of it took effect (a call failed halfway): back to the sizes before, whole.
                 pass.Rollback(vm, host, policy, state, observed, outstanding.Before, $"partial apply: asked {outstanding.Asked}, got {observed}");
@@ -126,7 +143,7 @@ internal sealed class ResizingController(ResizePolicyStore policies, IOptions<Re
             }
         }
 
-        for (int r = 0; r < 2; r++)
+        for (int r = 0; r < 2 && !memoryMoving; r++)
         {
             if (!double.IsNaN(state.ShrunkFrom[r]) && observed[r] < state.ShrunkFrom[r])
             {
@@ -142,8 +159,17 @@ internal sealed class ResizingController(ResizePolicyStore policies, IOptions<Re
             }
         }
 
-        pass.Propose(vm, host, policy, state, observed, usage);
+        pass.Propose(vm, host, policy, state, observed, usage, skipMemory: memoryMoving);
     }
+
+    // Passes a memory change may take to show before a difference counts as a partial apply.
+    private const int MaxConvergingPasses = 6;
+
+    // The CPU is as asked and the memory lies strictly between what it was and what was asked: on its way.
+    private static bool Converging(VmSizes observed, VmSizes before, VmSizes asked) =>
+        observed.Vcpus == asked.Vcpus && Math.Abs(observed.Cores - asked.Cores) < 1e-4 && !observed.SameAs(asked)
+        && Math.Abs(asked.MemoryMiB - before.MemoryMiB) > 0.5
+        && (observed.MemoryMiB - before.MemoryMiB) * (asked.MemoryMiB - observed.MemoryMiB) >= 0;
 
     private async Task AskPlannerAsync(ControllerContext context, VmId vm, string why, VmResizeState state, ResizingOptions o, CancellationToken cancellationToken)
     {
@@ -157,8 +183,19 @@ internal sealed class ResizingController(ResizePolicyStore policies, IOptions<Re
         Interlocked.Increment(ref _plannerRequests);
         if (services.GetService<IEcosystemControl>() is { } control)
         {
-            var request = await control.RequestMigrationAsync(vm, null, $"resizing needs room: {why}", cancellationToken).ConfigureAwait(false);
-            await context.AuditAsync(AuditKind.DecisionPlanned, string.Create(CultureInfo.InvariantCulture, $"{vm}: the host cannot hold its grow ({why}); asked the planner to move it: request {request.Id} {request.State}")).ConfigureAwait(false);
+            string outcome;
+            try
+            {
+                var request = await control.RequestMigrationAsync(vm, null, $"resizing needs room: {why}", cancellationToken).ConfigureAwait(false);
+                outcome = $"request {request.Id} {request.State}";
+            }
+            catch (InvalidOperationException ex) // the runtime has not observed the cluster yet: asked again later
+            {
+                state.PlannerAskedAt = DateTimeOffset.MinValue;
+                outcome = $"not yet: {ex.Message}";
+            }
+
+            await context.AuditAsync(AuditKind.DecisionPlanned, string.Create(CultureInfo.InvariantCulture, $"{vm}: the host cannot hold its grow ({why}); asked the planner to move it: {outcome}")).ConfigureAwait(false);
         }
     }
 }

@@ -32,6 +32,9 @@ internal sealed class VmResizeState
     /// <summary>The sizes asked for by the last proposal and those the VM had then (null: nothing outstanding).</summary>
     public (VmSizes Before, VmSizes Asked)? Outstanding { get; set; }
 
+    /// <summary>Passes spent waiting for the outstanding change to show.</summary>
+    public int WaitedPasses { get; set; }
+
     /// <summary>Sizes a rollback must bring the VM back to (null: none); proposed again each pass until observed.</summary>
     public VmSizes? RollbackTo { get; set; }
 
