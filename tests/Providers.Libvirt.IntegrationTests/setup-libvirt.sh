@@ -102,6 +102,9 @@ t2=$(date +%s)
 start_host() {
   local N=$1 UUID=$2 PORT_MIN=$3 D=$BASE/$1
   mkdir -p $D/etc $D/run $D/lib $D/log $D/cache
+  # a socket left by an earlier daemon (killed, or a machine reused between runs) would end the wait below before
+  # the new daemon listens: remove it so the wait is for this daemon's socket
+  rm -f $D/run/libvirt-sock $D/run/libvirt-sock-ro $D/run/libvirt-admin-sock
   mkdir -p /etc/libvirt /run/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt
   cat > $D/etc/libvirtd.conf <<EOC
 host_uuid = "$UUID"
@@ -156,8 +159,20 @@ EOC
     '
   " > $D/stdout.log 2>&1 &
   echo $! > $D/libvirtd.pid
-  for i in $(seq 100); do [ -S $D/run/libvirt-sock ] && break; sleep 0.1; done
-  virsh -q -c "$(uri $N)" version >/dev/null   # first connect probes QEMU capabilities (~7 s, cached after)
+  for i in $(seq 300); do [ -S $D/run/libvirt-sock ] && break; kill -0 $(cat $D/libvirtd.pid) 2>/dev/null || break; sleep 0.1; done
+  # first connect probes QEMU capabilities (~7 s, cached after); retried while the daemon starts listening
+  local ok=0
+  for i in $(seq 30); do
+    if virsh -q -c "$(uri $N)" version >/dev/null 2>&1; then ok=1; break; fi
+    kill -0 $(cat $D/libvirtd.pid) 2>/dev/null || break
+    sleep 1
+  done
+  if [ $ok = 0 ]; then
+    echo "libvirtd $N did not start; its output and log:" >&2
+    tail -n 30 $D/stdout.log $D/log/libvirtd.log >&2 2>/dev/null || true
+    virsh -q -c "$(uri $N)" version >&2 || true
+    exit 1
+  fi
   echo "libvirtd $N pid $(cat $D/libvirtd.pid) uri $(uri $N)"
 }
 uuid_of() { case $1 in hosta) echo 11111111-1111-1111-1111-aaaaaaaaaaaa;; *) echo 22222222-2222-2222-2222-bbbbbbbbbbbb;; esac; }
