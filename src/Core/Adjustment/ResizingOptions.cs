@@ -3,7 +3,7 @@ namespace VmEcosystem.Adjustment;
 /// <summary>Proactive resizing (configuration section <c>VmEcosystem:Resizing</c>).</summary>
 public sealed class ResizingOptions
 {
-    /// <summary>Path of the JSON policy document (required).</summary>
+    /// <summary>Path of the JSON policy document; without one, the policies are read inline from <c>VmEcosystem:Resizing:Policies</c>.</summary>
     public string? PolicyFile { get; set; }
 
     /// <summary>Reload the document when the file changes (a document with errors is reported and the last good version kept).</summary>
@@ -32,11 +32,6 @@ public sealed class ResizingOptions
     {
         const string p = "VmEcosystem:Resizing:";
         var errors = new List<string>();
-        if (string.IsNullOrWhiteSpace(PolicyFile))
-        {
-            errors.Add($"{p}PolicyFile is required: the path of the resizing policy document.");
-        }
-
         if (Interval < TimeSpan.FromSeconds(1) || Interval > TimeSpan.FromDays(1))
         {
             errors.Add($"{p}Interval must be between 1 second and 1 day; got {Interval}.");

@@ -1,8 +1,10 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 using VmEcosystem.Adjustment;
 using VmEcosystem.Policies;
 using VmEcosystem.Runtime;
@@ -13,72 +15,122 @@ namespace VmEcosystem.Hosting;
 public static class ResizingBuilderExtensions
 {
     /// <summary>
-    /// Loads resizing policies from <see cref="ResizingOptions.PolicyFile"/> into a <see cref="ResizePolicyStore"/>
-    /// (a singleton), validated at start (every error with its JSON path, under the setting's name) and reloaded
-    /// when the file changes (<see cref="ResizingOptions.Watch"/>); every version is kept in the store. Adds the
-    /// runtime's <c>resizing</c> controller, which resizes VMs under the policies through the shared executor.
+    /// Loads resizing policies into a <see cref="ResizePolicyStore"/> (a singleton) from the file named by
+    /// <see cref="ResizingOptions.PolicyFile"/> or, without one, from the policies written inline in configuration
+    /// under <c>VmEcosystem:Resizing:Policies</c> (the same objects as the document's <c>policies</c> array); validated
+    /// at start (every error with its JSON path or configuration key) and reloaded when the file or the configuration
+    /// changes (<see cref="ResizingOptions.Watch"/>); every version is kept in the store. Adds the runtime's
+    /// <c>resizing</c> controller, which resizes VMs under the policies through the shared executor.
     /// </summary>
     public static VmEcosystemBuilder UseResizingPolicies(this VmEcosystemBuilder builder, Action<ResizingOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var options = builder.Services.AddOptions<ResizingOptions>().BindSection(builder, "Resizing").ValidateOnStart();
+        var options = builder.Services.AddOptions<ResizingOptions>().ValidateOnStart();
+        if (builder.Section("Resizing") is { } section)
+        {
+            // strict like every other section, except for the inline policies, which the policy parser reads
+            options.Configure(o => new ConfigurationBuilder()
+                .AddInMemoryCollection(section.AsEnumerable(makePathsRelative: true)
+                    .Where(kv => kv.Value is not null && !kv.Key.Split(':')[0].Equals("Policies", StringComparison.OrdinalIgnoreCase)))
+                .Build()
+                .Bind(o, b => b.ErrorOnUnknownConfiguration = true));
+        }
+
         if (configure is not null)
         {
             options.Configure(configure);
         }
 
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ResizingOptions>, ResizingOptionsValidator>());
-        builder.Services.TryAddSingleton(sp => new PolicyFileSource(
+        var inline = builder.Section("Resizing:Policies");
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ResizingOptions>>(new ResizingOptionsValidator(inline)));
+        builder.Services.TryAddSingleton(sp => new PolicySource(
             sp.GetRequiredService<IOptions<ResizingOptions>>().Value,
+            inline,
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetService<ILogger<PolicyFileSource>>() ?? NullLogger<PolicyFileSource>.Instance));
-        builder.Services.TryAddSingleton(sp => sp.GetRequiredService<PolicyFileSource>().Store);
+            sp.GetService<ILogger<PolicySource>>() ?? NullLogger<PolicySource>.Instance));
+        builder.Services.TryAddSingleton(sp => sp.GetRequiredService<PolicySource>().Store);
         return builder.AddController<ResizingController>();
     }
 }
 
-/// <summary>Checks the policy file at start: it must exist and parse; the message names the setting and every error.</summary>
-internal sealed class ResizingOptionsValidator : IValidateOptions<ResizingOptions>
+/// <summary>Checks the policies at start: a file or inline policies, which must parse; the message names the setting and every error.</summary>
+internal sealed class ResizingOptionsValidator(IConfigurationSection? inline) : IValidateOptions<ResizingOptions>
 {
     public ValidateOptionsResult Validate(string? name, ResizingOptions options)
     {
-        const string setting = "VmEcosystem:Resizing:PolicyFile";
         if (options.Validate() is { Count: > 0 } errors)
         {
             return ValidateOptionsResult.Fail(errors);
         }
 
-        var result = new ResizePolicyStore().LoadFile(options.PolicyFile!);
+        bool hasInline = inline?.Exists() == true;
+        if (string.IsNullOrWhiteSpace(options.PolicyFile) && !hasInline)
+        {
+            return ValidateOptionsResult.Fail(
+                $"VmEcosystem:Resizing:PolicyFile (the path of a policy document) or {PolicyConfiguration.SectionPath} (policies inline) is required.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.PolicyFile) && hasInline)
+        {
+            return ValidateOptionsResult.Fail(
+                $"VmEcosystem:Resizing:PolicyFile and {PolicyConfiguration.SectionPath} are both set: keep one source of policies.");
+        }
+
+        var result = PolicySource.LoadInto(new ResizePolicyStore(), options, inline);
         return result.Success
             ? ValidateOptionsResult.Success
-            : ValidateOptionsResult.Fail($"{setting} '{options.PolicyFile}': {string.Join("; ", result.Errors.Take(10))}");
+            : ValidateOptionsResult.Fail(hasInline
+                ? string.Join("; ", result.Errors.Take(10))
+                : $"VmEcosystem:Resizing:PolicyFile '{options.PolicyFile}': {string.Join("; ", result.Errors.Take(10))}");
     }
 }
 
-/// <summary>Loads the policy file into a store and, when asked, reloads it on every change of the file.</summary>
-internal sealed partial class PolicyFileSource : IDisposable
+/// <summary>
+/// Loads the policies (the file, or the inline configuration) into a store and, when asked, reloads them on every
+/// change of the file or of the configuration.
+/// </summary>
+internal sealed partial class PolicySource : IDisposable
 {
-    private readonly string _path;
+    private readonly ResizingOptions _options;
+    private readonly IConfigurationSection? _inline;
+    private readonly string _source;
     private readonly ILogger _logger;
     private readonly FileSystemWatcher? _watcher;
+    private readonly IDisposable? _configurationWatch;
 
-    public PolicyFileSource(ResizingOptions options, TimeProvider time, ILogger logger)
+    public PolicySource(ResizingOptions options, IConfigurationSection? inline, TimeProvider time, ILogger logger)
     {
-        _path = Path.GetFullPath(options.PolicyFile ?? throw new ArgumentException("VmEcosystem:Resizing:PolicyFile is required.", nameof(options)));
+        _options = options;
         _logger = logger;
+        bool fromFile = !string.IsNullOrWhiteSpace(options.PolicyFile);
+        _inline = fromFile || inline?.Exists() != true ? null : inline;
+        if (!fromFile && _inline is null)
+        {
+            throw new ArgumentException($"VmEcosystem:Resizing:PolicyFile or {PolicyConfiguration.SectionPath} is required.", nameof(options));
+        }
+
+        _source = fromFile ? Path.GetFullPath(options.PolicyFile!) : PolicyConfiguration.SectionPath;
         Store = new ResizePolicyStore(time);
         Reload();
-        if (options.Watch)
+        if (!options.Watch)
         {
-            _watcher = new FileSystemWatcher(Path.GetDirectoryName(_path)!, Path.GetFileName(_path))
-            {
-                NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size | NotifyFilters.CreationTime,
-            };
-            _watcher.Changed += (_, _) => Reload();
-            _watcher.Created += (_, _) => Reload();
-            _watcher.Renamed += (_, _) => Reload(); // editors that save by renaming a temporary file over it
-            _watcher.EnableRaisingEvents = true;
+            return;
         }
+
+        if (_inline is not null)
+        {
+            _configurationWatch = ChangeToken.OnChange(_inline.GetReloadToken, Reload);
+            return;
+        }
+
+        _watcher = new FileSystemWatcher(Path.GetDirectoryName(_source)!, Path.GetFileName(_source))
+        {
+            NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size | NotifyFilters.CreationTime,
+        };
+        _watcher.Changed += (_, _) => Reload();
+        _watcher.Created += (_, _) => Reload();
+        _watcher.Renamed += (_, _) => Reload(); // editors that save by renaming a temporary file over it
+        _watcher.EnableRaisingEvents = true;
     }
 
     public ResizePolicyStore Store { get; }
@@ -86,29 +138,45 @@ internal sealed partial class PolicyFileSource : IDisposable
     /// <summary>The errors of the last load that failed (empty after a good one).</summary>
     public IReadOnlyList<PolicyError> LastErrors { get; private set; } = [];
 
+    /// <summary>Loads the file, or else the inline policies, into <paramref name="store"/>; inline errors carry configuration keys.</summary>
+    public static PolicyParseResult LoadInto(ResizePolicyStore store, ResizingOptions options, IConfigurationSection? inline)
+    {
+        if (!string.IsNullOrWhiteSpace(options.PolicyFile) || inline is null)
+        {
+            return store.LoadFile(Path.GetFullPath(options.PolicyFile!));
+        }
+
+        var result = store.Load(PolicyConfiguration.ToDocument(inline), PolicyConfiguration.SectionPath);
+        return result.Success ? result : result with { Errors = result.Errors.Select(PolicyConfiguration.ToConfigurationKey).ToList() };
+    }
+
     public void Reload()
     {
         string before = Store.Current.Version;
-        var result = Store.LoadFile(_path);
+        var result = LoadInto(Store, _options, _inline);
         LastErrors = result.Errors;
         if (!result.Success)
         {
-            Log.Rejected(_logger, _path, Store.Current.Version, string.Join("; ", result.Errors.Take(10)));
+            Log.Rejected(_logger, _source, Store.Current.Version, string.Join("; ", result.Errors.Take(10)));
         }
         else if (Store.Current.Version != before)
         {
-            Log.Loaded(_logger, _path, Store.Current.Version, Store.Current.Policies.Count);
+            Log.Loaded(_logger, _source, Store.Current.Version, Store.Current.Policies.Count);
         }
     }
 
-    public void Dispose() => _watcher?.Dispose();
+    public void Dispose()
+    {
+        _watcher?.Dispose();
+        _configurationWatch?.Dispose();
+    }
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Resizing policies {Path} loaded: version {Version}, {Count} policies")]
-        public static partial void Loaded(ILogger logger, string path, string version, int count);
+        [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Resizing policies {Source} loaded: version {Version}, {Count} policies")]
+        public static partial void Loaded(ILogger logger, string source, string version, int count);
 
-        [LoggerMessage(EventId = 1302, Level = LogLevel.Error, Message = "Resizing policies {Path} rejected, version {Version} stays: {Errors}")]
-        public static partial void Rejected(ILogger logger, string path, string version, string errors);
+        [LoggerMessage(EventId = 1302, Level = LogLevel.Error, Message = "Resizing policies {Source} rejected, version {Version} stays: {Errors}")]
+        public static partial void Rejected(ILogger logger, string source, string version, string errors);
     }
 }

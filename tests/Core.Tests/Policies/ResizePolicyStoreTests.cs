@@ -90,7 +90,7 @@ public sealed class ResizePolicyStoreTests : IDisposable
         Assert.Equal(8, MaxCpu(store.Current));
 
         File.WriteAllText(file, Broken);
-        var source = sp.GetRequiredService<PolicyFileSource>();
+        var source = sp.GetRequiredService<PolicySource>();
         await WaitUntil(() => source.LastErrors.Count > 0);
         Assert.Equal(8, MaxCpu(store.Current));
         Assert.Equal(2, store.Versions.Count);
