@@ -12,7 +12,7 @@ namespace VmEcosystem.Forecasting;
 /// <para><b>Aggregating intervals.</b> A host's forecast is the sum of its VMs' point forecasts. Summing the
 /// interval half-widths would assume the VMs' errors are perfectly correlated (far too wide); adding them in
 /// quadrature would assume independence (too narrow when an application's VMs rise together). The profiler
-/// estimates the average pairwise correlation ρ of the VMs' recent one-step CPU errors from the variance of their
+/// estimates, per metric, the average pairwise correlation ρ of the VMs' recent one-step errors from the variance of their
 /// sum, ρ̂ = (Var(Σe) − ΣVar(eᵢ)) / ((Σσᵢ)² − Σσᵢ²), shrinks it toward <see cref="WorkloadProfilerOptions.CorrelationPrior"/>
 /// in proportion to how few residuals exist, clamps it to [0, 1], and combines the half-widths uᵢ as
 /// √((1 − ρ)Σuᵢ² + ρ(Σuᵢ)²) — exact for equal pairwise correlations.</para>
@@ -179,7 +179,7 @@ public sealed class WorkloadProfiler
                 lo += l;
             }
 
-            double rho = metric == MetricKind.Cpu ? EstimateCorrelation(states) : _options.CorrelationPrior;
+            double rho = EstimateCorrelation(states, (int)metric);
             double upper = Math.Sqrt(Math.Max(0, ((1 - rho) * upSq) + (rho * up * up)));
             double lower = Math.Sqrt(Math.Max(0, ((1 - rho) * loSq) + (rho * lo * lo)));
             return new AggregateForecast(metric, horizon, new Forecast(point, Math.Max(0, point - lower), point + upper), states.Count, rho);
@@ -365,7 +365,7 @@ public sealed class WorkloadProfiler
         }
     }
 
-    private double EstimateCorrelation(List<VmState> states)
+    private double EstimateCorrelation(List<VmState> states, int metric)
     {
         if (states.Count < 2)
         {
@@ -386,7 +386,7 @@ public sealed class WorkloadProfiler
             double v = 0;
             for (int k = 0; k < window; k++)
             {
-                double e = s.Residual(k);
+                double e = s.Residual(metric, k);
                 v += e * e;
                 totals[k] += e;
             }
@@ -410,9 +410,12 @@ public sealed class WorkloadProfiler
 
     private sealed class VmState(VmId vm, int capacity, IForecaster[] models)
     {
-        private readonly double[] _residuals = new double[ResidualWindow];
+        private const int Metrics = 4;
+
+        // one-step errors per metric (CPU, memory, network, disk) in one flat ring: metric m's k-th slot is at m * window + k
+        private readonly double[] _residuals = new double[Metrics * ResidualWindow];
+        private readonly double[] _pending = [double.NaN, double.NaN, double.NaN, double.NaN];
         private int _residualNext;
-        private double _pending = double.NaN;
 
         public VmId Vm { get; } = vm;
 
@@ -426,11 +429,14 @@ public sealed class WorkloadProfiler
 
         public void Observe(in VmMetricSample s, long round)
         {
-            if (!double.IsNaN(_pending))
+            if (!double.IsNaN(_pending[0]))
             {
-                _residuals[_residualNext] = s.CpuMhz - _pending;
-                _residualNext = (_residualNext + 1) % _residuals.Length;
-                ResidualCount = Math.Min(ResidualCount + 1, _residuals.Length);
+                _residuals[_residualNext] = s.CpuMhz - _pending[0];
+                _residuals[ResidualWindow + _residualNext] = s.MemoryMiB - _pending[1];
+                _residuals[(2 * ResidualWindow) + _residualNext] = s.NetworkRxMbps + s.NetworkTxMbps - _pending[2];
+                _residuals[(3 * ResidualWindow) + _residualNext] = s.DiskReadIops + s.DiskWriteIops - _pending[3];
+                _residualNext = (_residualNext + 1) % ResidualWindow;
+                ResidualCount = Math.Min(ResidualCount + 1, ResidualWindow);
             }
 
             Models[(int)MetricKind.Cpu].Update(s.CpuMhz);
@@ -441,14 +447,19 @@ public sealed class WorkloadProfiler
             LastRound = round;
         }
 
-        public void RememberOneStep(double confidence) =>
-            _pending = Cpu.Count > 0 ? Models[(int)MetricKind.Cpu].Forecast(1, confidence).Point : double.NaN;
+        public void RememberOneStep(double confidence)
+        {
+            for (int m = 0; m < Metrics; m++)
+            {
+                _pending[m] = Cpu.Count > 0 ? Models[m].Forecast(1, confidence).Point : double.NaN;
+            }
+        }
 
         // k = 0 is the newest residual.
-        public double Residual(int k)
+        public double Residual(int metric, int k)
         {
             int i = _residualNext - 1 - k;
-            return _residuals[i < 0 ? i + _residuals.Length : i];
+            return _residuals[(metric * ResidualWindow) + (i < 0 ? i + ResidualWindow : i)];
         }
     }
 }
