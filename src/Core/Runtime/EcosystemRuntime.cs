@@ -138,6 +138,19 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
     /// <summary>Reservations held in the shadow-slot ledger (the ledger is thread-safe: reading never waits for a planning pass).</summary>
     public IReadOnlyList<ShadowSlot> Reservations => _model.Session.Ledger.Snapshot();
 
+    /// <summary>
+    /// The correction the migration reservations have learnt for a workload class's copy spike from the moves measured
+    /// so far (the destination's CPU the copy really cost, against the pre-copy model), and how many moves taught it;
+    /// (1, 0) before any, or without reservations.
+    /// </summary>
+    public (double Factor, int Samples) MigrationSpikeCorrectionOf(string? workloadClass)
+    {
+        lock (_model.Gate)
+        {
+            return _model.Reservations?.CorrectionOf(workloadClass) ?? (1.0, 0);
+        }
+    }
+
     /// <summary>The counters and state now (never waits for a planning pass).</summary>
     public RuntimeStatus Status
     {

@@ -45,6 +45,9 @@ internal sealed partial class ClusterSimulation
     /// <summary>The rate the VM's running migration copies at, MiB/s (0 when none runs or without the pre-copy model).</summary>
     public double CopyRate(int vm) => _vmCopyMiBps[vm];
 
+    /// <summary>A host's CPU capacity, MHz.</summary>
+    public double HostCapacityMhz(int host) => _hostTotalMips[host];
+
     /// <summary>CPU the VM's running copy costs on its target (<paramref name="atTarget"/>) or its source, MHz (0 when none runs).</summary>
     public double CopyOverheadMhz(int vm, bool atTarget) => CopyOverhead(vm, atTarget);
 

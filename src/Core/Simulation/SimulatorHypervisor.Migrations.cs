@@ -25,6 +25,35 @@ internal sealed partial class SimulatorHypervisor
         }
     }
 
+    /// <summary>
+    /// The CPU of copies that began after the simulation's last update, on their source and target (MHz per host),
+    /// which that update's utilisation does not include yet: a provider's host sample shows what a copy costs as it
+    /// runs. Empty without the pre-copy model (CloudSim's flat shares are charged at updates only).
+    /// </summary>
+    private double[]? CopiesSinceUpdate()
+    {
+        if (_scenario.Model.PreCopy is null || _running.Count == 0)
+        {
+            return null;
+        }
+
+        double[]? extra = null;
+        foreach (var (v, running) in _running)
+        {
+            int source = _sim.HostOf(v), target = _sim.MigrationTargetOf(v);
+            if (running.Execution.IsCompleted || running.StartedAt <= _sim.LastUpdateTime || source < 0 || target < 0)
+            {
+                continue;
+            }
+
+            extra ??= new double[_scenario.Hosts.Count];
+            extra[source] += _sim.CopyOverheadMhz(v, atTarget: false);
+            extra[target] += _sim.CopyOverheadMhz(v, atTarget: true);
+        }
+
+        return extra;
+    }
+
     private sealed class RunningMigration(MigrationExecution execution, int vm, double start, double end, long bytes)
     {
         public MigrationExecution Execution { get; } = execution;
@@ -32,6 +61,9 @@ internal sealed partial class SimulatorHypervisor
         public int Vm { get; } = vm;
 
         public double Start { get; private set; } = start;
+
+        /// <summary>When the copy began (<see cref="Start"/> moves on a bandwidth change).</summary>
+        public double StartedAt { get; } = start;
 
         public double End { get; private set; } = end;
 

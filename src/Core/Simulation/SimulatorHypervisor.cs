@@ -173,9 +173,10 @@ internal sealed partial class SimulatorHypervisor : HypervisorProvider, ISimulat
             Sync();
             var stamp = ToClock(_sim.LastUpdateTime);
             var result = new HostMetricSample[_scenario.Hosts.Count];
+            var copies = CopiesSinceUpdate();
             for (int h = 0; h < result.Length; h++)
             {
-                double u = _sim.HostUtilization(h);
+                double u = copies is null ? _sim.HostUtilization(h) : Math.Min(1, _sim.HostUtilization(h) + (copies[h] / _sim.HostCapacityMhz(h)));
                 double memory = 0;
                 foreach (int v in _sim.VmsOn(h))
                 {

@@ -222,7 +222,7 @@ internal sealed class RuntimeModel : IMigrationObserver
             Outcomes?.Started(d.Vm, expected, before);
             Cycle.MigrationStarted(d, d.Source, now, TimeSpan.FromSeconds(expected), v, memory);
             // What the cycle holds on the target, read from the ledger itself (nothing with a policy that plans without forecasts).
-            var request = Reservations?.OnStarted(d.Vm, now);
+            var request = Reservations?.OnStarted(d.Vm, now, state);
             var held = Cycle.Session.Ledger.Find(d.Vm.Value, Planning.ShadowSlots.ReservationKind.MigrationInFlight)?.Amount ?? default;
             return v < 0 ? null : new InFlightReservation(held.CpuMhz, held.MemoryMiB, expected, estimate.DowntimeSeconds * 1000, dirty, bandwidth, estimate.Converged)
             {

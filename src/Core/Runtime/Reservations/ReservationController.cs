@@ -39,13 +39,33 @@ internal sealed class ReservationController(RuntimeCore core, RuntimeModel model
 
         await context.DelayAsync(tracker.Options.SteeringInterval, cancellationToken).ConfigureAwait(false);
         var now = core.Time.GetUtcNow();
+        var hosts = entries.Any(e => e.Started && e.SwitchedOverAt is null) ? await HostSamplesAsync(context, cancellationToken).ConfigureAwait(false) : null;
         foreach (var e in entries.Where(e => e.Started))
         {
-            await SteerAsync(e, now, cancellationToken).ConfigureAwait(false);
+            await SteerAsync(e, now, hosts, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private async Task SteerAsync(TrackedReservation e, DateTimeOffset now, CancellationToken ct)
+    // A fresh sample of every host's CPU while copies run (what a copy costs its destination shows there as it runs);
+    // null when the provider has no host metrics or the call fails (steering then goes on without measuring).
+    private async Task<IReadOnlyList<HostMetricSample>?> HostSamplesAsync(ControllerContext context, CancellationToken ct)
+    {
+        if (!core.Hypervisor.Capabilities.HasFlag(HypervisorCapabilities.HostMetrics))
+        {
+            return null;
+        }
+
+        try
+        {
+            return await context.CallAsync("GetHostMetrics", (h, c) => h.GetHostMetricsAsync(c), ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HypervisorException or TimeoutException)
+        {
+            return null;
+        }
+    }
+
+    private async Task SteerAsync(TrackedReservation e, DateTimeOffset now, IReadOnlyList<HostMetricSample>? hosts, CancellationToken ct)
     {
         var d = e.Decision;
         if (e.HoldUntil is { } until && now >= until)
@@ -66,6 +86,11 @@ internal sealed class ReservationController(RuntimeCore core, RuntimeModel model
             // its source, so what it needs on the destination is the copy's overhead (the model's, at the share it runs
             // at); after it, what the VM was last seen using.
             (destination, capacity, double used) = Observed(d.Target, d.Vm);
+            if (copying && hosts?.FirstOrDefault(x => x.Host == d.Target) is { } sample)
+            {
+                tracker.Measure(e, sample.CpuUtilization * capacity, model.LastState);
+            }
+
             double demand = copying ? e.Request.Explanation.SpikeMhz * e.AppliedShare : used;
             command = e.Steering.Tick(demand, destination, capacity, copying, dt);
             tracker.Resize(d.Vm, command.ReservedMhz);

@@ -33,6 +33,25 @@ internal sealed class TrackedReservation(MigrationDecision decision, Reservation
     public ResourceControls? SavedControls { get; set; }
 
     public bool ControlsApplied { get; set; }
+
+    /// <summary>The copy's spike as measured on the destination so far (see <see cref="ReservationTracker.Measure"/>).</summary>
+    public SpikeMeasurement Spike { get; } = new();
+}
+
+/// <summary>
+/// What a running copy costs its destination, measured: the destination's CPU not explained by the VMs it runs
+/// (host use minus its resident VMs' use: the host's own overhead and, while the copy runs, the copy's), against the
+/// same when the copy started.
+/// </summary>
+internal sealed class SpikeMeasurement
+{
+    public double BaselineMhz { get; set; } = double.NaN;
+
+    public double MeasuredSum { get; set; }
+
+    public double EstimatedSum { get; set; }
+
+    public int Count { get; set; }
 }
 
 /// <summary>
@@ -111,7 +130,7 @@ internal sealed class ReservationTracker
     }
 
     /// <summary>The move started: its request replaces the planner's own in-flight slot. Returns it (null when none was admitted).</summary>
-    public ReservationRequest? OnStarted(VmId vm, DateTimeOffset now)
+    public ReservationRequest? OnStarted(VmId vm, DateTimeOffset now, PlanningState? state = null)
     {
         if (!_entries.TryGetValue(vm, out var e))
         {
@@ -119,6 +138,11 @@ internal sealed class ReservationTracker
         }
 
         e.Started = true;
+        if (state is not null && Unexplained(state, e.Decision.Target, e.Decision.Vm) is { } baseline)
+        {
+            e.Spike.BaselineMhz = baseline;
+        }
+
         _reservations.Hold(e.Request, now);
         _reservations.ResizeCpu(vm, e.Steering.Command.ReservedMhz);
         return e.Request;
@@ -133,6 +157,12 @@ internal sealed class ReservationTracker
             return false;
         }
 
+        if (moved && e.Spike.Count > 0)
+        {
+            // Online correction: what the copies of this class really cost their destinations, against the model.
+            _predictor.ObserveSpike(e.Request.Explanation.WorkloadClass, e.Spike.EstimatedSum / e.Spike.Count, e.Spike.MeasuredSum / e.Spike.Count);
+        }
+
         if (!moved || _options.HoldAfterSwitchOver <= TimeSpan.Zero)
         {
             Release(vm);
@@ -144,6 +174,66 @@ internal sealed class ReservationTracker
         var held = _reservations.HeldBy(vm) ?? e.Request.Amount;
         _reservations.Hold(e.Request with { Amount = held, Window = _options.HoldAfterSwitchOver }, now);
         return true;
+    }
+
+    /// <summary>The spike correction learnt for a workload class from the moves measured so far.</summary>
+    public (double Factor, int Samples) CorrectionOf(string? workloadClass) => _predictor.CorrectionOf(workloadClass);
+
+    /// <summary>
+    /// One measurement of a running copy's spike from a fresh sample of its destination's CPU
+    /// (<paramref name="destinationMhz"/>): what the VMs placed there (in <paramref name="state"/>) do not explain, over
+    /// the baseline taken when the copy started, against the model's spike (uncorrected) at the share the copy runs at.
+    /// </summary>
+    public void Measure(TrackedReservation e, double destinationMhz, PlanningState? state)
+    {
+        var m = e.Spike;
+        if (state is null || double.IsNaN(m.BaselineMhz) || !double.IsFinite(destinationMhz) || SharesItsDestination(e)
+            || Residents(state, e.Decision.Target, e.Decision.Vm) is not { } residents)
+        {
+            return;
+        }
+
+        var why = e.Request.Explanation;
+        double startShare = e.LinkMbps > 0 ? Math.Min(1, why.CopyMiBps * 8 / e.LinkMbps) : 1;
+        double estimated = why.SpikeMhz / Math.Max(1e-9, why.SpikeCorrection) * (startShare > 0 ? e.AppliedShare / startShare : 1);
+        m.MeasuredSum += Math.Max(0, destinationMhz - residents.Mhz - m.BaselineMhz);
+        m.EstimatedSum += estimated;
+        m.Count++;
+    }
+
+    // Another copy into or out of the same destination would be counted as this one's: such samples are not taken.
+    private bool SharesItsDestination(TrackedReservation e)
+    {
+        foreach (var o in _entries.Values)
+        {
+            if (!ReferenceEquals(o, e) && o.Started && o.SwitchedOverAt is null && (o.Decision.Target == e.Decision.Target || o.Decision.Source == e.Decision.Target))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static double? Unexplained(PlanningState s, HostId host, VmId incoming) =>
+        Residents(s, host, incoming) is { } r ? (s.HostUtilizationAtUpdate(r.Host) * s.HostCapacityMips(r.Host)) - r.Mhz : null;
+
+    // The host's index and what the VMs placed on it use (the incoming VM left out), MHz; null when the host is unknown.
+    private static (int Host, double Mhz)? Residents(PlanningState s, HostId host, VmId incoming)
+    {
+        int h = Array.IndexOf(s.HostIds, host, 0, s.HostCount);
+        if (h < 0)
+        {
+            return null;
+        }
+
+        double residents = 0;
+        for (int u = 0; u < s.VmCount; u++)
+        {
+            residents += s.VmActive[u] && s.VmHost[u] == h && s.VmIds[u] != incoming ? s.VmRequestedMips[u] : 0;
+        }
+
+        return (h, residents);
     }
 
     /// <summary>Applies the controller's reservation to the ledger.</summary>
