@@ -21,6 +21,12 @@ public sealed class ResizingOptions
     /// <summary>After a shrink, use at or above this share of the new size means the shrink made things worse: it is reverted.</summary>
     public double SaturatedAbove { get; set; } = 0.98;
 
+    /// <summary>
+    /// A resource whose use sits at or above <see cref="SaturatedAbove"/> of its cap (a CPU quota, an IOPS or bandwidth
+    /// limit) hides its real demand: a grow then is at least this factor of the cap.
+    /// </summary>
+    public double SaturatedGrowth { get; set; } = 1.5;
+
     /// <summary>How long a reverted shrink keeps the VM from shrinking below the restored size.</summary>
     public TimeSpan RollbackMemory { get; set; } = TimeSpan.FromHours(1);
 
@@ -50,6 +56,11 @@ public sealed class ResizingOptions
         if (!(SaturatedAbove is > 0 and <= 1))
         {
             errors.Add($"{p}SaturatedAbove must be within (0, 1]; got {SaturatedAbove}.");
+        }
+
+        if (!(SaturatedGrowth is >= 1 and <= 10))
+        {
+            errors.Add($"{p}SaturatedGrowth must be within [1, 10]; got {SaturatedGrowth}.");
         }
 
         if (RollbackMemory < TimeSpan.Zero)

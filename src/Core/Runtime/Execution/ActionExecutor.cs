@@ -205,7 +205,12 @@ internal sealed partial class ActionExecutor(RuntimeCore core, IMigrationObserve
 
     private static string Describe(ResourceControls c) =>
         $"shares {c.CpuShares?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}, quota {c.CpuQuota?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}"
-        + (c.MemoryReservationMiB is { } m ? $", memory reservation {(double.IsPositiveInfinity(m) ? "none" : m.ToString("F0", System.Globalization.CultureInfo.InvariantCulture) + " MiB")}" : string.Empty);
+        + (c.MemoryReservationMiB is { } m ? $", memory reservation {Limit(m, "F0", " MiB")}" : string.Empty)
+        + (c.DiskIopsLimit is { } iops ? $", disk limit {Limit(iops, "F0", " IOPS")}" : string.Empty)
+        + (c.NetworkBandwidthLimitMbps is { } mbps ? $", network limit {Limit(mbps, "0.#", " Mbit/s")}" : string.Empty);
+
+    private static string Limit(double value, string format, string unit) =>
+        double.IsPositiveInfinity(value) ? "none" : value.ToString(format, System.Globalization.CultureInfo.InvariantCulture) + unit;
 
     private const int Started = 0, Succeeded = 1, Failed = 2, Skipped = 3;
 

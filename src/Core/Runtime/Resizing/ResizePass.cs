@@ -9,7 +9,7 @@ namespace VmEcosystem.Runtime;
 /// <summary>One pass of the resizing controller: what it observed, what it proposes, and the actions that carry it out.</summary>
 internal sealed class ResizePass
 {
-    private static readonly PolicyResource[] Resources = [PolicyResource.Cpu, PolicyResource.Memory];
+    private static readonly PolicyResource[] Resources = [PolicyResource.Cpu, PolicyResource.Memory, PolicyResource.DiskIops, PolicyResource.NetworkMbps];
     private readonly ControllerContext _context;
     private readonly InventorySnapshot _inventory;
     private readonly Dictionary<VmId, HostId> _hostOf = [];
@@ -54,23 +54,50 @@ internal sealed class ResizePass
 
     public PolicySubject Subject(VmInfo vm, HostInfo host) => new(vm.Name, vm.Labels, host.HostSet?.Value, vm.Profile.WorkloadClass);
 
-    /// <summary>The VM's sizes now; the CPU quota is read back from the provider while a proposal is outstanding.</summary>
-    public async Task<VmSizes> ObserveAsync(VmInfo vm, VmResizeState state, CancellationToken cancellationToken)
+    /// <summary>
+    /// The VM's sizes now; its controls (CPU quota, disk and network limits) are read back from the provider while a
+    /// proposal is outstanding, and once when its policy governs a limit the controller has not read yet.
+    /// </summary>
+    public async Task<VmSizes> ObserveAsync(VmInfo vm, VmResizeState state, EffectivePolicy policy, CancellationToken cancellationToken)
     {
         int vcpus = Math.Max(1, (int)Math.Round(vm.Allocation.CpuCores));
-        if (state.Outstanding is not null && _caps.HasFlag(HypervisorCapabilities.CpuQuota))
+        bool limits = GovernsLimits(policy);
+        bool quota = _caps.HasFlag(HypervisorCapabilities.CpuQuota);
+        if ((state.Outstanding is not null && (quota || limits)) || (limits && state.Limits is null))
         {
             var controls = await _context.CallAsync("GetResourceControls", (h, ct) => h.GetResourceControlsAsync(vm.Id, ct), cancellationToken).ConfigureAwait(false);
-            state.QuotaCores = controls.CpuQuota is { } share && double.IsFinite(share) ? share * vcpus : null;
+            if (quota)
+            {
+                state.QuotaCores = controls.CpuQuota is { } share && double.IsFinite(share) ? share * vcpus : null;
+            }
+
+            state.Limits = (controls.DiskIopsLimit ?? double.PositiveInfinity, controls.NetworkBandwidthLimitMbps ?? double.PositiveInfinity);
         }
 
         double cores = state.QuotaCores is { } q ? Math.Min(q, vcpus) : vcpus;
-        return new VmSizes(cores, vcpus, vm.Allocation.MemoryMiB);
+        var (disk, network) = state.Limits ?? (double.PositiveInfinity, double.PositiveInfinity);
+        return new VmSizes(cores, vcpus, vm.Allocation.MemoryMiB, disk, network);
     }
 
-    /// <summary>CPU cores and memory MiB the VM uses (null: no sample this pass).</summary>
-    public double[]? Usage(VmInfo vm, HostInfo host) =>
-        _samples.TryGetValue(vm.Id, out var s) && host.CoreMhz > 0 ? [s.CpuMhz / host.CoreMhz, s.MemoryMiB] : null;
+    // Disk and network limits are resized only where the provider sets them and a policy rule governs them.
+    private bool GovernsLimits(EffectivePolicy policy) =>
+        (policy.Rules.ContainsKey(PolicyResource.DiskIops) && _caps.HasFlag(HypervisorCapabilities.DiskIopsLimit))
+        || (policy.Rules.ContainsKey(PolicyResource.NetworkMbps) && _caps.HasFlag(HypervisorCapabilities.NetworkBandwidthLimit));
+
+    /// <summary>
+    /// CPU cores, memory MiB, disk IOPS and network Mbit/s the VM uses (null: no sample this pass); what the
+    /// application reports (<paramref name="use"/>) replaces the provider's sample where it says something.
+    /// </summary>
+    public double[]? Usage(VmInfo vm, HostInfo host, ResourceUse? use)
+    {
+        bool sampled = _samples.TryGetValue(vm.Id, out var s) && host.CoreMhz > 0;
+        if (use is { } u)
+        {
+            return [u.CpuCores, u.MemoryMiB, u.DiskIops ?? (sampled ? s!.DiskReadIops + s.DiskWriteIops : 0), u.NetworkMbps ?? (sampled ? s!.NetworkRxMbps + s.NetworkTxMbps : 0)];
+        }
+
+        return sampled ? [s!.CpuMhz / host.CoreMhz, s.MemoryMiB, s.DiskReadIops + s.DiskWriteIops, s.NetworkRxMbps + s.NetworkTxMbps] : null;
+    }
 
     /// <summary>Restores <paramref name="to"/> at once (the room is the VM's own of a moment ago), proposed again until observed.</summary>
     public void Rollback(VmInfo vm, HostInfo host, EffectivePolicy policy, VmResizeState state, VmSizes observed, VmSizes to, string why)
@@ -91,12 +118,15 @@ internal sealed class ResizePass
     {
         int steps = Math.Max(1, (int)Math.Ceiling(policy.Horizon / Options.Interval));
         string signalName = $"{ResizeAdvisor.Duration(policy.Horizon).Replace(' ', '-')} forecast upper bound";
-        for (int r = 0; r < 2; r++)
+        for (int r = 0; r < ResizingController.ResourceCount; r++)
         {
             if ((skipMemory && r == ResizingController.Memory) || !policy.Rules.TryGetValue(Resources[r], out var effective) || Ceiling(vm, r, observed) is not { } ceiling)
             {
                 continue;
             }
+
+            // a limit not set yet counts as the rule's maximum: the VM may use that much
+            double current = double.IsFinite(observed[r]) ? observed[r] : effective.Rule.Max;
 
             double upper = usage[r];
             for (int h = 1; h <= steps; h++)
@@ -106,8 +136,17 @@ internal sealed class ResizePass
 
             var rule = effective.Rule with { Max = Math.Min(effective.Rule.Max, ceiling) };
             double guestFloor = r == ResizingController.Memory ? usage[r] * Options.GuestMemoryKeep : 0;
-            if (ResizeAdvisor.Advise(Resources[r], rule, observed[r], upper, upper / rule.GrowAbove, guestFloor, Seconds, ref state.Tracks[r], signalName) is { } advice)
+            // Use pinned at a cap (a CPU quota, an IOPS or bandwidth limit) hides how much more the VM wants: grow by at
+            // least SaturatedGrowth then, or a steep ramp outruns steps sized on what the cap lets through.
+            bool capped = r != ResizingController.Memory && usage[r] >= Options.SaturatedAbove * current;
+            double target = capped ? Math.Max(upper / rule.GrowAbove, current * Options.SaturatedGrowth) : upper / rule.GrowAbove;
+            if (ResizeAdvisor.Advise(Resources[r], rule, current, upper, target, guestFloor, Seconds, ref state.Tracks[r], signalName) is { } advice)
             {
+                if (capped && advice.Grows)
+                {
+                    advice = advice with { Reason = FormattableString.Invariant($"{advice.Reason} (use at the cap: at least ×{Options.SaturatedGrowth:0.##})") };
+                }
+
                 _proposals.Add(new Proposal(vm, host, policy, effective.Policy.Name, state, observed, r, advice, upper));
             }
         }
@@ -161,23 +200,61 @@ internal sealed class ResizePass
 
     private double Free(HostInfo host, int resource, Dictionary<VmId, VmResizeState> states)
     {
+        double capacity = resource switch
+        {
+            ResizingController.Cpu => host.Capacity.CpuCores,
+            ResizingController.Memory => host.Capacity.MemoryMiB,
+            ResizingController.Disk => host.Capacity.DiskIops,
+            _ => host.Capacity.NetworkMbps,
+        };
+        if (resource >= ResizingController.Disk && !(capacity > 0))
+        {
+            return double.PositiveInfinity; // the host's disk or link capacity is not known: limits are the only bound
+        }
+
         double used = 0;
         foreach (var vm in _inventory.Vms)
         {
             if (_hostOf.TryGetValue(vm.Id, out var h) && h == host.Id)
             {
-                used += resource == ResizingController.Cpu
-                    ? (states.TryGetValue(vm.Id, out var s) && s.QuotaCores is { } q ? Math.Min(q, vm.Allocation.CpuCores) : vm.Allocation.CpuCores)
-                    : vm.Allocation.MemoryMiB;
+                var s = states.GetValueOrDefault(vm.Id);
+                used += resource switch
+                {
+                    ResizingController.Cpu => s?.QuotaCores is { } q ? Math.Min(q, vm.Allocation.CpuCores) : vm.Allocation.CpuCores,
+                    ResizingController.Memory => vm.Allocation.MemoryMiB,
+                    _ => Limited(vm, resource, s),
+                };
             }
         }
 
-        return (resource == ResizingController.Cpu ? host.Capacity.CpuCores : host.Capacity.MemoryMiB) - used;
+        return capacity - used;
+    }
+
+    // A VM's share of the host's disk or link: its limit, or what it uses when it has none.
+    private double Limited(VmInfo vm, int resource, VmResizeState? state)
+    {
+        double limit = state?.Limits is { } l ? (resource == ResizingController.Disk ? l.DiskIops : l.NetworkMbps) : double.PositiveInfinity;
+        if (double.IsFinite(limit))
+        {
+            return limit;
+        }
+
+        return _samples.TryGetValue(vm.Id, out var s) ? (resource == ResizingController.Disk ? s.DiskReadIops + s.DiskWriteIops : s.NetworkRxMbps + s.NetworkTxMbps) : 0;
     }
 
     // The most this resource can reach by the means the provider offers (null: it cannot be resized here).
     private double? Ceiling(VmInfo vm, int resource, VmSizes observed)
     {
+        if (resource == ResizingController.Disk)
+        {
+            return _caps.HasFlag(HypervisorCapabilities.DiskIopsLimit) ? double.PositiveInfinity : null;
+        }
+
+        if (resource == ResizingController.Network)
+        {
+            return _caps.HasFlag(HypervisorCapabilities.NetworkBandwidthLimit) ? double.PositiveInfinity : null;
+        }
+
         if (resource == ResizingController.Memory)
         {
             return _caps.HasFlag(HypervisorCapabilities.HotPlugMemory) ? vm.MaxAllocation.MemoryMiB : null;
@@ -191,29 +268,37 @@ internal sealed class ResizePass
         return _caps.HasFlag(HypervisorCapabilities.CpuQuota) ? observed.Vcpus : null;
     }
 
-    // Hot-plug and quota that take the VM from `current` to `to`: vCPUs follow the quota rounded up (removed only where
-    // the provider can unplug); growing, the vCPUs come first; shrinking, the quota does.
+    // Hot-plug and controls (quota, disk and network limits) that take the VM from `current` to `to`: vCPUs follow the
+    // quota rounded up (removed only where the provider can unplug); growing CPU, the vCPUs come first; shrinking, the
+    // quota does.
     private void Emit(VmInfo vm, HostInfo host, VmResizeState state, VmSizes current, VmSizes to, string reason, bool restores = false)
     {
         int wanted = Math.Max(1, (int)Math.Ceiling(to.Cores - 1e-9));
         int vcpus = wanted > current.Vcpus || (wanted < current.Vcpus && _caps.HasFlag(HypervisorCapabilities.HotUnplugCpu)) ? wanted : current.Vcpus;
         bool quotaOk = _caps.HasFlag(HypervisorCapabilities.CpuQuota);
         double cores = quotaOk ? Math.Min(to.Cores, vcpus) : vcpus;
-        var asked = new VmSizes(cores, vcpus, to.MemoryMiB);
+        var asked = to with { Cores = cores, Vcpus = vcpus };
         HotPlugAction? hotPlug = vcpus != current.Vcpus || Math.Abs(to.MemoryMiB - current.MemoryMiB) > 1e-6
             ? new HotPlugAction(vm.Id, host.Id, new HotPlugRequest(vcpus != current.Vcpus ? vcpus : null, Math.Abs(to.MemoryMiB - current.MemoryMiB) > 1e-6 ? to.MemoryMiB : null), reason) { Restores = restores }
             : null;
         double share = Share(cores, vcpus);
-        ResourceControlAction? quota = quotaOk && !SameShare(share, Share(current.Cores, current.Vcpus))
-            ? new ResourceControlAction(vm.Id, host.Id, new ResourceControls { CpuQuota = share }, reason) { Restores = restores }
+        bool quotaChanges = quotaOk && !SameShare(share, Share(current.Cores, current.Vcpus));
+        bool diskChanges = !VmSizes.SameLimit(to.DiskIops, current.DiskIops), networkChanges = !VmSizes.SameLimit(to.NetworkMbps, current.NetworkMbps);
+        ResourceControlAction? controls = quotaChanges || diskChanges || networkChanges
+            ? new ResourceControlAction(vm.Id, host.Id, new ResourceControls
+            {
+                CpuQuota = quotaChanges ? share : null,
+                DiskIopsLimit = diskChanges ? to.DiskIops : null,
+                NetworkBandwidthLimitMbps = networkChanges ? to.NetworkMbps : null,
+            }, reason) { Restores = restores }
             : null;
-        if (hotPlug is null && quota is null)
+        if (hotPlug is null && controls is null)
         {
             return;
         }
 
         bool growing = cores >= current.Cores;
-        foreach (var action in growing ? new ClusterAction?[] { hotPlug, quota } : [quota, hotPlug])
+        foreach (var action in growing ? new ClusterAction?[] { hotPlug, controls } : [controls, hotPlug])
         {
             if (action is not null)
             {
@@ -232,6 +317,11 @@ internal sealed class ResizePass
         if (quotaOk)
         {
             state.QuotaCores = double.IsPositiveInfinity(share) ? null : cores;
+        }
+
+        if (diskChanges || networkChanges)
+        {
+            state.Limits = (asked.DiskIops, asked.NetworkMbps);
         }
     }
 

@@ -22,9 +22,9 @@ namespace VmEcosystem.Runtime;
 internal sealed class ResizingController(ResizePolicyStore policies, IOptions<ResizingOptions> options, IServiceProvider services) : IRuntimeController
 {
     public const string ControllerName = "resizing";
-    public const int Cpu = 0, Memory = 1;
+    public const int Cpu = 0, Memory = 1, Disk = 2, Network = 3, ResourceCount = 4;
 
-    private static readonly PolicyResource[] Resources = [PolicyResource.Cpu, PolicyResource.Memory];
+    private static readonly PolicyResource[] Resources = [PolicyResource.Cpu, PolicyResource.Memory, PolicyResource.DiskIops, PolicyResource.NetworkMbps];
     private readonly Dictionary<VmId, VmResizeState> _states = [];
     private string? _versionInUse;
     private long _passes, _rollbacks, _plannerRequests;
@@ -94,13 +94,13 @@ internal sealed class ResizingController(ResizePolicyStore policies, IOptions<Re
     private static async Task ConsiderAsync(
         ResizePass pass, VmInfo vm, HostInfo host, EffectivePolicy policy, VmResizeState state, ResourceUse? use, CancellationToken cancellationToken)
     {
-        var observed = await pass.ObserveAsync(vm, state, cancellationToken).ConfigureAwait(false);
-        if ((use is { } u ? [u.CpuCores, u.MemoryMiB] : pass.Usage(vm, host)) is not { } usage)
+        var observed = await pass.ObserveAsync(vm, state, policy, cancellationToken).ConfigureAwait(false);
+        if (pass.Usage(vm, host, use) is not { } usage)
         {
             return; // no sample this pass: nothing to decide on
         }
 
-        for (int r = 0; r < 2; r++)
+        for (int r = 0; r < ResourceCount; r++)
         {
             state.Forecasters[r].Update(usage[r]);
             if (pass.Number % pass.Options.RetrainEvery == 0)
@@ -143,7 +143,7 @@ internal sealed class ResizingController(ResizePolicyStore policies, IOptions<Re
             }
         }
 
-        for (int r = 0; r < 2 && !memoryMoving; r++)
+        for (int r = 0; r < ResourceCount && !memoryMoving; r++)
         {
             if (!double.IsNaN(state.ShrunkFrom[r]) && observed[r] < state.ShrunkFrom[r])
             {
@@ -165,9 +165,9 @@ internal sealed class ResizingController(ResizePolicyStore policies, IOptions<Re
     // Passes a memory change may take to show before a difference counts as a partial apply.
     private const int MaxConvergingPasses = 6;
 
-    // The CPU is as asked and the memory lies strictly between what it was and what was asked: on its way.
+    // Everything else is as asked and the memory lies strictly between what it was and what was asked: on its way.
     private static bool Converging(VmSizes observed, VmSizes before, VmSizes asked) =>
-        observed.Vcpus == asked.Vcpus && Math.Abs(observed.Cores - asked.Cores) < 1e-4 && !observed.SameAs(asked)
+        observed.SameExceptMemory(asked) && !observed.SameAs(asked)
         && Math.Abs(asked.MemoryMiB - before.MemoryMiB) > 0.5
         && (observed.MemoryMiB - before.MemoryMiB) * (asked.MemoryMiB - observed.MemoryMiB) >= 0;
 
