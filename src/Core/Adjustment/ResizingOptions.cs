@@ -27,6 +27,12 @@ public sealed class ResizingOptions
     /// </summary>
     public double SaturatedGrowth { get; set; } = 1.5;
 
+    /// <summary>
+    /// After a shrink, application latency (from the provider's samples or an <c>IApplicationMetricsSource</c>) above
+    /// this multiple of its level before the shrink means the shrink made things worse: it is reverted.
+    /// </summary>
+    public double WorseLatencyRatio { get; set; } = 1.25;
+
     /// <summary>How long a reverted shrink keeps the VM from shrinking below the restored size.</summary>
     public TimeSpan RollbackMemory { get; set; } = TimeSpan.FromHours(1);
 
@@ -61,6 +67,11 @@ public sealed class ResizingOptions
         if (!(SaturatedGrowth is >= 1 and <= 10))
         {
             errors.Add($"{p}SaturatedGrowth must be within [1, 10]; got {SaturatedGrowth}.");
+        }
+
+        if (!(WorseLatencyRatio is > 1 and <= 10))
+        {
+            errors.Add($"{p}WorseLatencyRatio must be within (1, 10]; got {WorseLatencyRatio}.");
         }
 
         if (RollbackMemory < TimeSpan.Zero)

@@ -38,6 +38,17 @@ public sealed class ResizingRuntimeTests
         }
     }
 
+    /// <summary>web-1's application answers in 50 ms with its first 2 GiB and in 100 ms with less (it swaps).</summary>
+    private sealed class SlowerWhenShrunk(IHypervisor inner, DateTimeOffset start, TimeProvider time) : SyntheticDemand(inner, start, time)
+    {
+        public override async Task<IReadOnlyList<VmMetricSample>> GetVmMetricsAsync(IReadOnlyCollection<VmId>? vms = null, CancellationToken cancellationToken = default)
+        {
+            var samples = await base.GetVmMetricsAsync(vms, cancellationToken);
+            double memory = (await GetInventoryAsync(cancellationToken)).Vms.Single(v => v.Id.Value == "web-1").Allocation.MemoryMiB;
+            return [.. samples.Select(s => s.Vm.Value == "web-1" ? s with { Application = new ApplicationMetrics(memory >= 2048 ? 50 : 100, 1000) } : s)];
+        }
+    }
+
     /// <summary>Hot-plug works; setting a CPU quota fails: a grow past a vCPU boundary lands halfway.</summary>
     private sealed class QuotaFails(IHypervisor inner, DateTimeOffset start, TimeProvider time) : SyntheticDemand(inner, start, time)
     {
@@ -118,6 +129,32 @@ public sealed class ResizingRuntimeTests
             Assert.Contains(planned, m => m.Contains("shrank web-1 memory", StringComparison.Ordinal));
             Assert.True(runtime.Status.Actions["hot-plug"].Succeeded >= 2);
             Assert.True(controller.Rollbacks == 0, string.Join("\n", (await audit.ListAsync(new AuditQuery { Vm = web })).Select(r => $"{r.Timestamp:HH:mm} {r.Kind} {r.PlanId} {r.Message}")));
+        }
+        finally
+        {
+            await SimulatedRuntime.StopAsync(runtime, clock);
+        }
+    }
+
+    [Fact]
+    public async Task A_shrink_after_which_the_application_answers_slower_is_reverted_and_not_repeated()
+    {
+        var clock = new VirtualClock();
+        var ct = TestContext.Current.CancellationToken;
+        var start = clock.GetUtcNow();
+        var (runtime, controller, _, audit, provider) = await StartAsync(clock, (s, t0) => new SlowerWhenShrunk(s, t0, clock), ct);
+        try
+        {
+            // Quiet for the first hour: web-1 uses 1,200 of its 2,048 MiB, under the policy's 60% for 15 min.
+            await SimulatedRuntime.AdvanceAsync(runtime, clock, start + TimeSpan.FromMinutes(55), ct);
+            var records = await audit.ListAsync(new AuditQuery { Vm = new VmId("web-1") });
+            string trail = string.Join("\n", records.Select(r => $"{r.Timestamp:HH:mm} {r.Kind} {r.Message}"));
+            Assert.Contains(records, r => r.Kind == AuditKind.DecisionPlanned && r.Message.Contains("shrank web-1 memory from 2048", StringComparison.Ordinal));
+            var revert = records.Where(r => r.Kind == AuditKind.DecisionPlanned && r.Message.Contains("rolled back web-1", StringComparison.Ordinal)).ToList();
+            Assert.True(revert.Count == 1, trail);
+            Assert.Contains("application latency 100 ms against 50 ms before", revert[0].Message, StringComparison.Ordinal);
+            Assert.Equal(1, controller.Rollbacks);
+            Assert.Equal(2048, (await provider.GetInventoryAsync(ct)).Vms.Single(v => v.Id.Value == "web-1").Allocation.MemoryMiB);
         }
         finally
         {

@@ -63,6 +63,10 @@ public sealed class ControllerContext
     /// <summary>Awaits something outside the runtime without counting as busy meanwhile.</summary>
     public Task WaitAsync(Task task) => _core.Quiet.Waiting(task);
 
+    /// <summary>The application's own metrics of a VM (null: no source registered, or it failed or timed out).</summary>
+    internal Task<Cluster.ApplicationMetrics?> ReadApplicationAsync(Cluster.VmId vm, CancellationToken cancellationToken) =>
+        _core.Quiet.Waiting(_core.ReadApplicationAsync(vm, cancellationToken));
+
     /// <summary>A provider call with <see cref="RuntimeOptions.CallTimeout"/> and retries of transient failures.</summary>
     public Task<T> CallAsync<T>(string operation, Func<IHypervisor, CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {

@@ -62,7 +62,14 @@ internal sealed class ProviderCalls(Quiescence quiet, TimeProvider time, Runtime
                 quiet.Enter();
             }
 
-            call.Cancel();
+            try
+            {
+                call.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // the call finished (and its token source was disposed) between the check above and here: nothing to cancel
+            }
         }
 
         public void Done()

@@ -85,6 +85,13 @@ internal sealed class ResizePass
         || (policy.Rules.ContainsKey(PolicyResource.NetworkMbps) && _caps.HasFlag(HypervisorCapabilities.NetworkBandwidthLimit));
 
     /// <summary>
+    /// The application's indicators for the VM: what the provider's sample carries, else the application's
+    /// <see cref="Runtime.IApplicationMetricsSource"/> (null: neither has any).
+    /// </summary>
+    public async Task<ApplicationMetrics?> ApplicationAsync(VmInfo vm, CancellationToken cancellationToken) =>
+        _samples.TryGetValue(vm.Id, out var s) && s.Application is { } app ? app : await _context.ReadApplicationAsync(vm.Id, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
     /// CPU cores, memory MiB, disk IOPS and network Mbit/s the VM uses (null: no sample this pass); what the
     /// application reports (<paramref name="use"/>) replaces the provider's sample where it says something.
     /// </summary>
@@ -184,6 +191,7 @@ internal sealed class ResizePass
                 if (g.To < p.Advice.From)
                 {
                     p.State.ShrunkFrom[p.Resource] = p.Advice.From;
+                    p.State.LatencyBeforeShrink = p.State.LatencyBaseline;
                 }
 
                 ResizeAdvisor.Applied(ref p.State.Tracks[p.Resource], grew: g.To > p.Advice.From, Seconds);

@@ -95,6 +95,7 @@ internal sealed class ResizingController(ResizePolicyStore policies, IOptions<Re
         ResizePass pass, VmInfo vm, HostInfo host, EffectivePolicy policy, VmResizeState state, ResourceUse? use, CancellationToken cancellationToken)
     {
         var observed = await pass.ObserveAsync(vm, state, policy, cancellationToken).ConfigureAwait(false);
+        double? latency = (await pass.ApplicationAsync(vm, cancellationToken).ConfigureAwait(false))?.LatencyMs;
         if (pass.Usage(vm, host, use) is not { } usage)
         {
             return; // no sample this pass: nothing to decide on
@@ -143,23 +144,54 @@ internal sealed class ResizingController(ResizePolicyStore policies, IOptions<Re
             }
         }
 
-        for (int r = 0; r < ResourceCount && !memoryMoving; r++)
+        if (!memoryMoving && WorseAfterShrink(pass, state, observed, usage, latency) is { } worse)
         {
-            if (!double.IsNaN(state.ShrunkFrom[r]) && observed[r] < state.ShrunkFrom[r])
-            {
-                double from = state.ShrunkFrom[r];
-                state.ShrunkFrom[r] = double.NaN;
-                if (usage[r] >= pass.Options.SaturatedAbove * observed[r])
-                {
-                    ResizeAdvisor.Remember(ref state.Tracks[r], from, pass.Seconds + pass.Options.RollbackMemory.TotalSeconds);
-                    pass.Rollback(vm, host, policy, state, observed, observed.With(r, from),
-                        FormattableString.Invariant($"the shrink of {Resources[r]} made things worse: use {usage[r]:0.##} at {usage[r] / observed[r]:P0} of {observed[r]:0.##}"));
-                    return;
-                }
-            }
+            pass.Rollback(vm, host, policy, state, observed, worse.To, worse.Why);
+            return;
+        }
+
+        if (state.Outstanding is null && latency is { } l)
+        {
+            // the application's latency while sizes hold still: what a shrink is judged against
+            state.LatencyBaseline = double.IsNaN(state.LatencyBaseline) ? l : (0.7 * state.LatencyBaseline) + (0.3 * l);
         }
 
         pass.Propose(vm, host, policy, state, observed, usage, skipMemory: memoryMoving);
+    }
+
+    // A shrink that took effect and made things worse: the VM now runs at its new size (use at or above SaturatedAbove
+    // of it) or the application's latency rose past WorseLatencyRatio of its level before. The shrunk resources go
+    // back to their sizes before, and the VM is kept from shrinking below them for RollbackMemory.
+    private static (VmSizes To, string Why)? WorseAfterShrink(ResizePass pass, VmResizeState state, VmSizes observed, double[] usage, double? latency)
+    {
+        var to = observed;
+        var why = new List<string>();
+        double before = state.LatencyBeforeShrink;
+        bool slower = latency is { } now && before > 0 && now > pass.Options.WorseLatencyRatio * before;
+        for (int r = 0; r < ResourceCount; r++)
+        {
+            if (double.IsNaN(state.ShrunkFrom[r]) || !(observed[r] < state.ShrunkFrom[r]))
+            {
+                continue;
+            }
+
+            double from = state.ShrunkFrom[r];
+            state.ShrunkFrom[r] = double.NaN;
+            state.LatencyBeforeShrink = double.NaN;
+            bool saturated = usage[r] >= pass.Options.SaturatedAbove * observed[r];
+            if (!saturated && !slower)
+            {
+                continue;
+            }
+
+            ResizeAdvisor.Remember(ref state.Tracks[r], from, pass.Seconds + pass.Options.RollbackMemory.TotalSeconds);
+            to = to.With(r, from);
+            why.Add(saturated
+                ? FormattableString.Invariant($"the shrink of {Resources[r]} made things worse: use {usage[r]:0.##} at {usage[r] / observed[r]:P0} of {observed[r]:0.##}")
+                : FormattableString.Invariant($"the shrink of {Resources[r]} made things worse: application latency {latency:0.#} ms against {before:0.#} ms before (over {pass.Options.WorseLatencyRatio:0.##}x)"));
+        }
+
+        return why.Count > 0 ? (to, string.Join("; ", why)) : null;
     }
 
     // Passes a memory change may take to show before a difference counts as a partial apply.

@@ -70,6 +70,12 @@ internal sealed class VmResizeState
     /// <summary>Per resource, the size before a shrink that took effect (NaN: none to check).</summary>
     public double[] ShrunkFrom { get; } = [double.NaN, double.NaN, double.NaN, double.NaN];
 
+    /// <summary>The application's latency while the sizes held still, ms (smoothed; NaN: none reported).</summary>
+    public double LatencyBaseline { get; set; } = double.NaN;
+
+    /// <summary>The latency baseline when the last shrink was granted (NaN: none to check).</summary>
+    public double LatencyBeforeShrink { get; set; } = double.NaN;
+
     /// <summary>When the planner was last asked to make room for this VM.</summary>
     public DateTimeOffset PlannerAskedAt { get; set; } = DateTimeOffset.MinValue;
 }
