@@ -36,9 +36,9 @@ public static class ResizingExperiment
         var o = options ?? new ResizingRunOptions();
         var wall = Stopwatch.StartNew();
         var day = new ResizingDay(traces, policies, o);
-        int samples = traces[0].Length, warm = (int)Math.Round(o.WarmUp / o.Tick);
         double tick = o.Tick.TotalSeconds;
-        for (int k = 0; k < samples; k++)
+        int ticks = (int)Math.Floor((traces[0].Length * traces[0].IntervalSeconds / tick) + 1e-9), warm = (int)Math.Round(o.WarmUp / o.Tick);
+        for (int k = 0; k < ticks; k++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             double now = k * tick;
@@ -99,11 +99,12 @@ public static class ResizingExperiment
             Array.Fill(_pendingAt, double.NaN);
             Array.Fill(_shrunkFrom, double.NaN);
             Array.Fill(_track, ResizeTrack.New);
-            int warm = Math.Clamp((int)Math.Round(o.WarmUp / o.Tick), 1, traces[0].Length);
+            int warm = Math.Max(1, (int)Math.Round(o.WarmUp / o.Tick));
+            int warmSamples = Math.Clamp((int)Math.Round(o.WarmUp.TotalSeconds / traces[0].IntervalSeconds), 1, traces[0].Length);
             var classifier = new DefaultWorkloadClassifier();
             for (int i = 0; i < _n; i++)
             {
-                var cpuHistory = traces[i].Cpu[..warm];
+                var cpuHistory = traces[i].Cpu[..warmSamples];
                 string cls = classifier.Classify(new VmId(traces[i].Name), cpuHistory, 1.0);
                 _policy[i] = policies.Resolve(new PolicySubject(traces[i].Name, null, null, cls));
                 for (int r = 0; r < _r; r++)
@@ -130,8 +131,16 @@ public static class ResizingExperiment
         private ResourceRule? Rule(int vm, int r) =>
             _policy[vm] is { } p && p.Rules.TryGetValue(r == Cpu ? PolicyResource.Cpu : PolicyResource.Memory, out var e) ? e.Rule : null;
 
-        private double Sample(int vm, int r, int k) =>
-            (r == Cpu ? _traces[vm].Cpu[k] : _traces[vm].MemoryAt(k * _traces[vm].IntervalSeconds)) * _unit[r];
+        // What a controller sampling at the tick sees at tick k: the traces' demand there (interpolated between samples,
+        // as the accounting has it; exactly the sample when the tick is the traces' interval).
+        private double Sample(int vm, int r, int k)
+        {
+            double t = k * _o.Tick.TotalSeconds;
+            var trace = _traces[vm];
+            return (r == Cpu ? trace.CpuAt(t) : trace.MemoryAt(t)) * _unit[r];
+        }
+
+        private int Ticks => (int)Math.Floor((_traces[0].Length * _traces[0].IntervalSeconds / _o.Tick.TotalSeconds) + 1e-9);
 
         // First fit, in trace order, up to the initial fill of every resource.
         private (double[] Capacity, double[] Allocated) Place()
@@ -263,7 +272,7 @@ public static class ResizingExperiment
                     break;
                 case ResizingMode.Oracle:
                     signal = usage;
-                    for (int h = 1; h <= horizon && k + h < _traces[i].Length; h++)
+                    for (int h = 1; h <= horizon && k + h < Ticks; h++)
                     {
                         signal = Math.Max(signal, Sample(i, r, k + h));
                     }

@@ -26,10 +26,16 @@ internal static class ResizingBenchmark
         };
         var confidence = new Option<double>("--confidence") { Description = "Confidence of the forecast interval the predictive mode sizes for.", DefaultValueFactory = _ => new ResizingRunOptions().Confidence };
         confidence.Validators.Add(r => { if (r.GetValueOrDefault<double>() is not (> 0.5 and < 1)) { r.AddError("--confidence must be within (0.5, 1)."); } });
+        var tick = new Option<int>("--tick-seconds")
+        {
+            Description = "The controller's interval, seconds (it sees the traces' demand at each tick; forecasts retrain hourly).",
+            DefaultValueFactory = _ => (int)new ResizingRunOptions().Tick.TotalSeconds,
+        };
+        tick.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 10 or > 3600) { r.AddError("--tick-seconds must be within [10, 3600]."); } });
         var json = new Option<bool>("--json") { Description = "One JSON object per mode, one per line." };
         var command = new Command("resizing", "Run a day of per-VM allocations once per resizing mode: static, reactive (VPA-style), predictive.")
         {
-            traceDir, policies, modes, confidence, json,
+            traceDir, policies, modes, confidence, tick, json,
         };
         command.SetAction((parse, ct) => CliErrors.RunAsync(() =>
         {
@@ -38,7 +44,13 @@ internal static class ResizingBenchmark
             string policyPath = parse.GetValue(policies)?.FullName ?? SampleData.DefaultResizingPolicies;
             var set = new PolicyParser().Parse(File.ReadAllBytes(policyPath)).GetOrThrow();
             var traces = TraceFolders.ReadFolder(dir.FullName, out var format);
-            var options = new ResizingRunOptions { Confidence = parse.GetValue(confidence) };
+            int tickSeconds = parse.GetValue(tick);
+            var options = new ResizingRunOptions
+            {
+                Confidence = parse.GetValue(confidence),
+                Tick = TimeSpan.FromSeconds(tickSeconds),
+                RetrainEveryTicks = Math.Max(1, 3600 / tickSeconds),
+            };
             bool asJson = parse.GetValue(json);
             var inv = CultureInfo.InvariantCulture;
             var table = new Table().AddColumns("mode", "SLO violation min", "unserved core-h", "CPU slack %", "memory slack %", "resizes", "rollbacks", "planner requests", "wall s");
@@ -68,6 +80,7 @@ internal static class ResizingBenchmark
                         outOfPolicyMinutes = r.OutOfPolicyMinutes,
                         policyVersion = r.PolicyVersion,
                         confidence = options.Confidence,
+                        tickSeconds = tickSeconds,
                         wallSeconds = r.WallSeconds,
                     }));
                 }
