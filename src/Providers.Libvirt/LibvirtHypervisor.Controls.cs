@@ -8,7 +8,7 @@ namespace VmEcosystem.Providers.Libvirt;
 /// <summary>
 /// Hot-plug (<c>virDomainSetVcpusFlags</c>, <c>virDomainSetMemoryFlags</c>, live) and resource controls:
 /// <c>cpu_shares</c> and <c>global_period</c>/<c>global_quota</c> (scheduler), <c>soft_limit</c>/<c>hard_limit</c>
-/// (memory tune), <c>total_iops_sec</c> (block I/O tune, every disk) and <c>inbound/outbound.average</c>
+/// (memory tune), <c>weight</c> (blkio tune), <c>total_iops_sec</c> (block I/O tune, every disk) and <c>inbound/outbound.average</c>
 /// (interface bandwidth, every interface). Changes apply to the running domain (its live definition travels with
 /// a migration).
 /// </summary>
@@ -138,6 +138,12 @@ internal sealed partial class LibvirtHypervisor
             Check(p.Invoke((ptr, n) => LibvirtNative.virDomainSetMemoryParameters(d, (TypedParameter*)ptr, n, 0)), $"Setting memory controls of VM '{vm}'");
         }
 
+        if (controls.DiskWeight is { } weight)
+        {
+            using var p = new TypedParameterList().AddUInt("weight", (uint)Math.Clamp(weight, 100, 1000));
+            Check(p.Invoke((ptr, n) => LibvirtNative.virDomainSetBlkioParameters(d, (TypedParameter*)ptr, n, 0)), $"Setting the disk I/O weight of VM '{vm}'");
+        }
+
         var devices = DomainDevices.Read(d);
         if (controls.DiskIopsLimit is { } iops)
         {
@@ -183,6 +189,7 @@ internal sealed partial class LibvirtHypervisor
         }
 
         var memory = ReadParameters((TypedParameter* p, ref int n) => LibvirtNative.virDomainGetMemoryParameters(d, p, ref n, 0));
+        var blkio = testDriver ? null : ReadParameters((TypedParameter* p, ref int n) => LibvirtNative.virDomainGetBlkioParameters(d, p, ref n, 0));
         var devices = DomainDevices.Read(d);
         Dictionary<string, double>? disk = null, nic = null;
         if (devices.Disks.Count > 0)
@@ -205,6 +212,7 @@ internal sealed partial class LibvirtHypervisor
             MemoryLimitMiB = Limit(memory, "hard_limit"),
             DiskIopsLimit = disk is not null && disk.TryGetValue("total_iops_sec", out double iops) && iops > 0 ? iops : null,
             NetworkBandwidthLimitMbps = nic is not null && nic.TryGetValue("inbound.average", out double kBps) && kBps > 0 ? kBps * 1024 * 8 / 1e6 : null,
+            DiskWeight = blkio is not null && blkio.TryGetValue("weight", out double w) && w > 0 ? (int)w : null,
         };
     }
 

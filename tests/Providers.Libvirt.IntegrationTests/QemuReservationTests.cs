@@ -102,6 +102,13 @@ public sealed class QemuReservationTests(QemuHosts hosts)
             Assert.Contains("memory reservation 256 MiB", applied.Message, StringComparison.Ordinal); // memory tune soft_limit
             var (_, sched) = await hosts.VirshAsync(away.Value, "schedinfo", vm.Value);
             Assert.Contains("cpu_shares", sched, StringComparison.Ordinal);
+
+            // Block I/O tune: the landed domain's disk weight followed its priority while the reservation held, and
+            // came back to what it had (the fixture's domain: libvirt's 100) when it ended.
+            Assert.Matches("disk weight (1000|500|100)", applied.Message);
+            Assert.Contains("disk weight 100", restored.Message, StringComparison.Ordinal);
+            var (_, blkio) = await hosts.VirshAsync(away.Value, "blkiotune", vm.Value);
+            Assert.Matches(@"weight\s*:\s*100\b", blkio);
             Assert.DoesNotContain(runtime.Reservations, s => s.Owner == vm.Value && s.Kind == Planning.ShadowSlots.ReservationKind.MigrationInFlight);
         }
         finally

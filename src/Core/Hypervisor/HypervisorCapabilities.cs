@@ -74,8 +74,11 @@ public enum HypervisorCapabilities : long
     /// <summary>Migration bandwidth and maximum downtime can be set per migration, and the bandwidth changed while it runs.</summary>
     MigrationTuning = 1 << 20,
 
+    /// <summary>A relative disk I/O weight can be set.</summary>
+    DiskWeight = 1 << 21,
+
     /// <summary>Every resource control.</summary>
-    AllResourceControls = CpuShares | CpuQuota | MemoryReservation | MemoryLimit | DiskIopsLimit | NetworkBandwidthLimit,
+    AllResourceControls = CpuShares | CpuQuota | MemoryReservation | MemoryLimit | DiskIopsLimit | NetworkBandwidthLimit | DiskWeight,
 
     /// <summary>Every metric kind.</summary>
     AllMetrics = VmMetrics | DiskMetrics | NetworkMetrics | HostMetrics | ApplicationMetrics,

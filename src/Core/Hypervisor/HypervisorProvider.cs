@@ -137,6 +137,15 @@ public abstract partial class HypervisorProvider : IHypervisor, IAsyncDisposable
         needed |= CheckLimit(op, controls.MemoryLimitMiB, nameof(controls.MemoryLimitMiB), HypervisorCapabilities.MemoryLimit);
         needed |= CheckLimit(op, controls.DiskIopsLimit, nameof(controls.DiskIopsLimit), HypervisorCapabilities.DiskIopsLimit);
         needed |= CheckLimit(op, controls.NetworkBandwidthLimitMbps, nameof(controls.NetworkBandwidthLimitMbps), HypervisorCapabilities.NetworkBandwidthLimit);
+        if (controls.DiskWeight is { } weight)
+        {
+            if (weight is < 100 or > 1000)
+            {
+                throw Invalid(op, $"DiskWeight must be within [100, 1000]; got {weight}.");
+            }
+
+            needed |= HypervisorCapabilities.DiskWeight;
+        }
         if (controls.MemoryReservationMiB is { } reservation && controls.MemoryLimitMiB is { } limit && reservation > limit)
         {
             throw Invalid(op, $"MemoryReservationMiB ({reservation}) cannot exceed MemoryLimitMiB ({limit}).");

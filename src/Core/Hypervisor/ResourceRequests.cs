@@ -29,6 +29,9 @@ public sealed record ResourceControls
     /// <summary>Network bandwidth limit, Mbit/s.</summary>
     public double? NetworkBandwidthLimitMbps { get; init; }
 
+    /// <summary>Relative disk I/O weight under contention, 100 to 1000 (libvirt <c>blkiotune</c> weight, vSphere disk shares).</summary>
+    public int? DiskWeight { get; init; }
+
     /// <summary>The controls of <paramref name="update"/> applied on top of these.</summary>
     public ResourceControls Apply(ResourceControls update) => new()
     {
@@ -38,5 +41,6 @@ public sealed record ResourceControls
         MemoryLimitMiB = update.MemoryLimitMiB ?? MemoryLimitMiB,
         DiskIopsLimit = update.DiskIopsLimit ?? DiskIopsLimit,
         NetworkBandwidthLimitMbps = update.NetworkBandwidthLimitMbps ?? NetworkBandwidthLimitMbps,
+        DiskWeight = update.DiskWeight ?? DiskWeight,
     };
 }

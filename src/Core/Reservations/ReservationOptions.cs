@@ -81,6 +81,19 @@ public sealed record ReservationOptions
     public SloPriority PriorityOf(string? workloadClass) =>
         workloadClass is not null && PriorityByClass.TryGetValue(workloadClass, out var p) ? p : SloPriority.Standard;
 
+    /// <summary>
+    /// Priority for disk I/O per workload class, where it differs from <see cref="PriorityByClass"/> (databases first
+    /// for disk I/O): a landed VM's disk weight on its destination follows it while its reservation holds.
+    /// </summary>
+    public IReadOnlyDictionary<string, SloPriority> DiskPriorityByClass { get; init; } = new Dictionary<string, SloPriority>(StringComparer.Ordinal)
+    {
+        ["database"] = SloPriority.Critical,
+    };
+
+    /// <summary>The disk I/O priority of a VM of <paramref name="workloadClass"/>.</summary>
+    public SloPriority DiskPriorityOf(string? workloadClass) =>
+        workloadClass is not null && DiskPriorityByClass.TryGetValue(workloadClass, out var p) ? p : PriorityOf(workloadClass);
+
     /// <summary>Problems with these settings, each naming the setting (empty when valid).</summary>
     public IEnumerable<string> Validate(string prefix = "VmEcosystem:Reservations")
     {

@@ -49,4 +49,7 @@ internal static partial class RuntimeLog
 
     [LoggerMessage(EventId = 128, Level = LogLevel.Information, Message = "Runtime state restored from the audit trail: {Summary}")]
     public static partial void Restored(ILogger logger, string summary);
+
+    [LoggerMessage(EventId = 141, Level = LogLevel.Warning, Message = "Reservation controls an earlier run left set could not be looked up in the audit trail")]
+    public static partial void LeftoversUnknown(ILogger logger, Exception exception);
 }

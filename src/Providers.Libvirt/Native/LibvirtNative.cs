@@ -162,6 +162,12 @@ internal static partial class LibvirtNative
     public static unsafe partial int virDomainSetSchedulerParametersFlags(DomainHandle domain, TypedParameter* parameters, int nparams, uint flags);
 
     [LibraryImport(Library)]
+    public static unsafe partial int virDomainGetBlkioParameters(DomainHandle domain, TypedParameter* parameters, ref int nparams, uint flags);
+
+    [LibraryImport(Library)]
+    public static unsafe partial int virDomainSetBlkioParameters(DomainHandle domain, TypedParameter* parameters, int nparams, uint flags);
+
+    [LibraryImport(Library)]
     public static unsafe partial int virDomainGetMemoryParameters(DomainHandle domain, TypedParameter* parameters, ref int nparams, uint flags);
 
     [LibraryImport(Library)]

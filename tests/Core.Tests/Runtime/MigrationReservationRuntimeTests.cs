@@ -98,6 +98,51 @@ public sealed class MigrationReservationRuntimeTests
         Assert.InRange(factor, low, high);
     }
 
+    [Fact]
+    public async Task Controls_a_stopped_runtime_left_on_a_landed_vm_are_restored_by_the_next_one()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var clock = new VirtualClock();
+        await using var simulator = new SimulatorHypervisor(
+            new SimulatorOptions { Synthetic = new SyntheticWorkloadOptions { VmCount = 60, Seed = 5 }, HostCount = 40 }, clock);
+        var store = new InMemoryAuditStore();
+
+        // First run: stop right after a landed VM got its reservation's controls, before its hold ends.
+        await using (var first = Services(clock, new DelegatingHypervisor(simulator), store, ReservationMode.Pid))
+        {
+            var runtime = first.GetRequiredService<EcosystemRuntime>();
+            await runtime.StartAsync(ct);
+            AuditRecord? held = null;
+            for (var until = clock.GetUtcNow(); held is null && until < clock.GetUtcNow() + TimeSpan.FromHours(6);)
+            {
+                until += TimeSpan.FromSeconds(5);
+                await SimulatedRuntime.AdvanceAsync(runtime, clock, until, ct);
+                held = (await store.ListAsync()).LastOrDefault(r => r.Controller == "reservations" && r.Kind == AuditKind.ActionSucceeded
+                    && r.Message.Contains("held after switch-over", StringComparison.Ordinal));
+            }
+
+            await SimulatedRuntime.StopAsync(runtime, clock);
+            Assert.NotNull(held);
+            Assert.Contains("disk weight", held.Message, StringComparison.Ordinal);
+            Assert.Contains("\"restore\"", held.Detail, StringComparison.Ordinal);
+            var left = await simulator.GetResourceControlsAsync(held.Vm!.Value, ct);
+            Assert.True(left.CpuShares is 2048 or 1024 or 512 && left.DiskWeight is 1000 or 500 or 100, $"{left}");
+        }
+
+        // Second run on the same trail: the leftover is put back before anything else, and says so.
+        var vm = (await store.ListAsync()).Last(r => r.Message.Contains("held after switch-over", StringComparison.Ordinal)).Vm!.Value;
+        await using var second = Services(clock, new DelegatingHypervisor(simulator), store, ReservationMode.Pid);
+        var again = second.GetRequiredService<EcosystemRuntime>();
+        await again.StartAsync(ct);
+        await SimulatedRuntime.AdvanceAsync(again, clock, clock.GetUtcNow() + TimeSpan.FromSeconds(10), ct);
+        await SimulatedRuntime.StopAsync(again, clock);
+        var restored = (await store.ListAsync()).Where(r => r.Vm == vm && r.Message.Contains("reservation of an earlier run ended", StringComparison.Ordinal)).ToList();
+        Assert.Single(restored);
+        Assert.Equal(AuditKind.ActionSucceeded, restored[0].Kind);
+        var now = await simulator.GetResourceControlsAsync(vm, ct);
+        Assert.Equal((1024, 100), (now.CpuShares, now.DiskWeight)); // the simulator's VMs had none set: the defaults
+    }
+
     // Six simulated hours of a synthetic cluster through the runtime, with reservations in `mode`, on the provider
     // `wrap` makes of the simulator; returns the stopped runtime (its owner disposes of it), the clock and the trail.
     private static async Task<(RuntimeOwner Runtime, VirtualClock Clock, InMemoryAuditStore Store)> RunSixHoursAsync(

@@ -72,16 +72,17 @@ internal sealed partial class ActionExecutor
             error = ex;
         }
 
+        // The controls it had go into the record: a runtime that stops before restoring them restores them on its next start.
         await RecordAdjustmentAsync(controller, ReservationControlsKind, null, vm, host, null, error,
-            $"{ReservationControlsKind} on {vm}: {Describe(controls)}: {why}").ConfigureAwait(false);
+            $"{ReservationControlsKind} on {vm}: {Describe(controls)}: {why}", error is null && before is not null ? SavedControls.ToJson(before) : null).ConfigureAwait(false);
         return error is null ? before : null;
     }
 
-    private async Task RecordAdjustmentAsync(string controller, string kind, string? planId, VmId vm, HostId host, HostId? target, Exception? error, string message)
+    private async Task RecordAdjustmentAsync(string controller, string kind, string? planId, VmId vm, HostId host, HostId? target, Exception? error, string message, string? detail = null)
     {
         Count(kind, error is null ? Succeeded : Failed);
         core.Instruments.Actions.Add(1, new("kind", kind), new("outcome", error is null ? "succeeded" : "failed"), new("controller", controller));
         await core.Audit.AppendAsync(error is null ? AuditKind.ActionSucceeded : AuditKind.ActionFailed, controller, planId, vm, host, target,
-            error is null ? message : $"{message} (failed: {error.Message})").ConfigureAwait(false);
+            error is null ? message : $"{message} (failed: {error.Message})", detail).ConfigureAwait(false);
     }
 }

@@ -207,7 +207,8 @@ internal sealed partial class ActionExecutor(RuntimeCore core, IMigrationObserve
         $"shares {c.CpuShares?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}, quota {c.CpuQuota?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}"
         + (c.MemoryReservationMiB is { } m ? $", memory reservation {Limit(m, "F0", " MiB")}" : string.Empty)
         + (c.DiskIopsLimit is { } iops ? $", disk limit {Limit(iops, "F0", " IOPS")}" : string.Empty)
-        + (c.NetworkBandwidthLimitMbps is { } mbps ? $", network limit {Limit(mbps, "0.#", " Mbit/s")}" : string.Empty);
+        + (c.NetworkBandwidthLimitMbps is { } mbps ? $", network limit {Limit(mbps, "0.#", " Mbit/s")}" : string.Empty)
+        + (c.DiskWeight is { } weight ? $", disk weight {weight}" : string.Empty);
 
     private static string Limit(double value, string format, string unit) =>
         double.IsPositiveInfinity(value) ? "none" : value.ToString(format, System.Globalization.CultureInfo.InvariantCulture) + unit;

@@ -1,6 +1,7 @@
 using VmEcosystem.Cluster;
 using VmEcosystem.Hypervisor;
 using VmEcosystem.Reservations;
+using VmEcosystem.Runtime.Audit;
 
 namespace VmEcosystem.Runtime;
 
@@ -21,10 +22,24 @@ internal sealed class ReservationController(RuntimeCore core, RuntimeModel model
     /// <summary>CPU shares per priority (libvirt's default weight is 1024).</summary>
     private static readonly int[] SharesByPriority = [2048, 1024, 512];
 
+    /// <summary>Disk I/O weight per priority (blkio: 100 to 1000; libvirt reports 100 for a domain nobody tuned).</summary>
+    private static readonly int[] DiskWeightByPriority = [1000, 500, 100];
+
+    /// <summary>The disk weight to put back when the weight before could not be read.</summary>
+    private const int DefaultDiskWeight = 100;
+
+    private bool _reconciled;
+
     public string Name => ControllerName;
 
     public async Task RunOnceAsync(ControllerContext context, CancellationToken cancellationToken)
     {
+        if (!_reconciled)
+        {
+            _reconciled = true;
+            await RestoreLeftoversAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         IReadOnlyList<TrackedReservation> entries;
         lock (model.Gate)
         {
@@ -112,11 +127,13 @@ internal sealed class ReservationController(RuntimeCore core, RuntimeModel model
             // CPU shares by priority and, where the provider has it, the request's memory as the VM's memory
             // reservation (libvirt: memory tune soft_limit): what the destination gives the VM under contention.
             e.ControlsApplied = true; // once, whatever the outcome (a failure is audited)
+            var disk = tracker.Options.DiskPriorityOf(e.Request.Explanation.WorkloadClass);
             e.SavedControls = await executor.ApplyReservationControlsAsync(Name, d.Vm, d.Target, new ResourceControls
             {
                 CpuShares = SharesByPriority[(int)e.Steering.Priority],
                 MemoryReservationMiB = caps.HasFlag(HypervisorCapabilities.MemoryReservation) && e.Request.Amount.MemoryMiB > 0 ? e.Request.Amount.MemoryMiB : null,
-            }, $"reservation of {command.ReservedMhz:F0} MHz held after switch-over (priority {e.Steering.Priority})", save: true, ct).ConfigureAwait(false);
+                DiskWeight = caps.HasFlag(HypervisorCapabilities.DiskWeight) ? DiskWeightByPriority[(int)disk] : null,
+            }, $"reservation of {command.ReservedMhz:F0} MHz held after switch-over (priority {e.Steering.Priority}, disk {disk})", save: true, ct).ConfigureAwait(false);
         }
     }
 
@@ -124,12 +141,7 @@ internal sealed class ReservationController(RuntimeCore core, RuntimeModel model
     {
         if (e.SavedControls is { } saved)
         {
-            bool memory = core.Hypervisor.Capabilities.HasFlag(HypervisorCapabilities.MemoryReservation);
-            await executor.ApplyReservationControlsAsync(Name, e.Decision.Vm, e.Decision.Target, new ResourceControls
-            {
-                CpuShares = saved.CpuShares ?? 1024,
-                MemoryReservationMiB = memory ? saved.MemoryReservationMiB ?? double.PositiveInfinity : null,
-            }, "reservation ended: previous controls restored", save: false, ct).ConfigureAwait(false);
+            await executor.ApplyReservationControlsAsync(Name, e.Decision.Vm, e.Decision.Target, Restoring(saved), "reservation ended: previous controls restored", save: false, ct).ConfigureAwait(false);
         }
 
         lock (model.Gate)
@@ -137,6 +149,53 @@ internal sealed class ReservationController(RuntimeCore core, RuntimeModel model
             tracker.Release(e.Decision.Vm);
         }
     }
+
+    // What puts a VM's controls back as they were before its reservation's (defaults where they were not reported).
+    private ResourceControls Restoring(ResourceControls saved)
+    {
+        var caps = core.Hypervisor.Capabilities;
+        return new ResourceControls
+        {
+            CpuShares = saved.CpuShares ?? 1024,
+            MemoryReservationMiB = caps.HasFlag(HypervisorCapabilities.MemoryReservation) ? saved.MemoryReservationMiB ?? double.PositiveInfinity : null,
+            DiskWeight = caps.HasFlag(HypervisorCapabilities.DiskWeight) ? saved.DiskWeight ?? DefaultDiskWeight : null,
+        };
+    }
+
+    // A runtime that stopped (or died) while a landed VM held its reservation's controls left them set: the trail has
+    // the change with the controls before it and no restore after. Put them back before anything else.
+    private async Task RestoreLeftoversAsync(CancellationToken ct)
+    {
+        var last = new Dictionary<VmId, AuditRecord>();
+        try
+        {
+            var query = new AuditQuery { Controller = ControllerName, Kinds = [AuditKind.ActionSucceeded], From = core.Time.GetUtcNow() - LeftoverWindow };
+            await foreach (var r in core.Audit.Store.QueryAsync(query, ct).ConfigureAwait(false))
+            {
+                if (r.Vm is { } vm && r.Message.StartsWith(ActionExecutor.ReservationControlsKind, StringComparison.Ordinal))
+                {
+                    last[vm] = r; // the trail is in order: the last change per VM wins
+                }
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            RuntimeLog.LeftoversUnknown(core.Logger, ex);
+            return;
+        }
+
+        foreach (var (vm, r) in last)
+        {
+            if (SavedControls.FromJson(r.Detail) is { } saved)
+            {
+                await executor.ApplyReservationControlsAsync(Name, vm, r.Source ?? default, Restoring(saved.ToControls()),
+                    "reservation of an earlier run ended: previous controls restored", save: false, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>How far back the trail is read for controls an earlier run left set.</summary>
+    private static readonly TimeSpan LeftoverWindow = TimeSpan.FromDays(7);
 
     // The destination's demand and capacity and the VM's own demand, MHz, in the latest observation (zeros when unknown).
     private (double DestinationMhz, double CapacityMhz, double VmMhz) Observed(HostId host, VmId vm)
