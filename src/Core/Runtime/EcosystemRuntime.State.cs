@@ -115,7 +115,7 @@ public sealed partial class EcosystemRuntime
     // learned outcomes, and plans still awaiting approval.
     private async Task<string> RestoreAsync(CancellationToken cancellationToken)
     {
-        int declarations = 0, actions = 0, moves = 0, outcomes = 0;
+        int declarations = 0, actions = 0, moves = 0, outcomes = 0, spikes = 0;
         var parser = new DeclarationParser();
         var now = _core.Time.GetUtcNow();
         var o = _core.Options;
@@ -129,6 +129,7 @@ public sealed partial class EcosystemRuntime
                 AuditKind.DeclarationSet, AuditKind.DeclarationRemoved, AuditKind.MaintenanceEntered, AuditKind.MaintenanceExited,
                 AuditKind.MigrationStarted, AuditKind.ActionStarted, AuditKind.MigrationSucceeded, AuditKind.MigrationFailed, AuditKind.ActionFailed,
                 AuditKind.PlanAwaitingApproval, AuditKind.PlanApproved, AuditKind.PlanRejected, AuditKind.PlanDiscarded,
+                AuditKind.SpikeMeasured,
             ],
         };
         await foreach (var r in _core.Audit.Store.QueryAsync(query, cancellationToken).ConfigureAwait(false))
@@ -159,6 +160,18 @@ public sealed partial class EcosystemRuntime
                     break;
                 case AuditKind.PlanAwaitingApproval or AuditKind.PlanApproved or AuditKind.PlanRejected or AuditKind.PlanDiscarded:
                     plans.Add(r);
+                    break;
+                case AuditKind.SpikeMeasured:
+                    if (SpikeRecord.FromJson(r.Detail) is { } spike)
+                    {
+                        lock (_model.Gate)
+                        {
+                            _model.Reservations?.Replay(spike);
+                        }
+
+                        spikes++;
+                    }
+
                     break;
                 default: // the action records
                     if (r.Kind != AuditKind.MigrationSucceeded && r.Timestamp >= limitsSince && _executor.RestoreLimit(r, now))
@@ -193,6 +206,6 @@ public sealed partial class EcosystemRuntime
 
         int pending = await _execution.RestorePendingAsync(plans).ConfigureAwait(false);
         string forecasters = await _checkpoints.RestoreAsync(now, cancellationToken).ConfigureAwait(false);
-        return $"restored {declarations} declaration changes, {_model.Maintenance().Count} hosts in maintenance, {pending} plans awaiting approval, limits from {actions} recent action records, {moves} moves of the last day in the planner's history, {outcomes} learned move outcomes; {forecasters}";
+        return $"restored {declarations} declaration changes, {_model.Maintenance().Count} hosts in maintenance, {pending} plans awaiting approval, limits from {actions} recent action records, {moves} moves of the last day in the planner's history, {outcomes} learned move outcomes, {spikes} measured copy spikes; {forecasters}";
     }
 }

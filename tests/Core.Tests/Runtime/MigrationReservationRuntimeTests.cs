@@ -99,6 +99,29 @@ public sealed class MigrationReservationRuntimeTests
     }
 
     [Fact]
+    public async Task Measured_spikes_are_in_the_trail_and_a_restarted_runtime_learns_them_again()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (runtime, clock, store) = await RunSixHoursAsync(ReservationMode.Pid, simulator => new DelegatingHypervisor(simulator),
+            new PreCopyModelOptions { DestinationCpuMhzPerMiBps = 12 });
+        await using var owned = runtime;
+        var measured = (await store.ListAsync()).Where(r => r.Kind == AuditKind.SpikeMeasured).ToList();
+        Assert.NotEmpty(measured);
+        Assert.All(measured, r => Assert.Matches(@"cost h\S+ \d+ MHz against \d+ estimated \(class \w+\)", r.Message));
+        string[] classes = ["idle", "steady", "bursty", "unknown"];
+        var before = classes.Select(c => runtime.Runtime.MigrationSpikeCorrectionOf(c)).ToList();
+
+        await using var simulator = new SimulatorHypervisor(
+            new SimulatorOptions { Synthetic = new SyntheticWorkloadOptions { VmCount = 60, Seed = 5 }, HostCount = 40 }, clock);
+        await using var services = Services(clock, simulator, store, ReservationMode.Pid);
+        var again = services.GetRequiredService<EcosystemRuntime>();
+        await again.StartAsync(ct);
+        await SimulatedRuntime.StopAsync(again, clock);
+        Assert.Equal(before, classes.Select(c => again.MigrationSpikeCorrectionOf(c)).ToList());
+        Assert.Contains((await store.ListAsync()).Where(r => r.Kind == AuditKind.RuntimeStarted), r => r.Message.Contains($"{measured.Count} measured copy spikes", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Controls_a_stopped_runtime_left_on_a_landed_vm_are_restored_by_the_next_one()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -76,6 +76,12 @@ public enum AuditKind
 
     /// <summary>A version of the resizing policies came into use (its version and source in the message); decisions record the version they used.</summary>
     PolicyVersionInUse,
+
+    /// <summary>
+    /// What a landed move's copy cost its destination's CPU, measured, against the model's estimate (detail: class,
+    /// estimated and measured MHz); replayed at start, so the spike corrections learnt survive a restart.
+    /// </summary>
+    SpikeMeasured,
 }
 
 /// <summary>One entry of the audit trail. Immutable.</summary>

@@ -219,6 +219,14 @@ internal sealed partial class ActionExecutor
             string? learned = observer.OnMigrationOutcome(d, succeeded: true, result!.Duration.TotalSeconds, after);
             await core.Audit.AppendAsync(AuditKind.MigrationSucceeded, controller, running.PlanId, d.Vm, d.Source, d.Target,
                 $"migration {running.Operation.Id} succeeded in {result.Duration.TotalSeconds:F1} s", learned).ConfigureAwait(false);
+            if (observer.TakeSpikeMeasurement(d.Vm) is { } spike)
+            {
+                // No plan id: it is what the move taught, not its outcome.
+                await core.Audit.AppendAsync(AuditKind.SpikeMeasured, ReservationController.ControllerName, null, d.Vm, d.Source, d.Target,
+                    string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                        $"the copy of {d.Vm} cost {d.Target} {spike.MeasuredMhz:F0} MHz against {spike.EstimatedMhz:F0} estimated (class {spike.WorkloadClass})"),
+                    spike.ToJson()).ConfigureAwait(false);
+            }
         }
         else
         {

@@ -34,6 +34,9 @@ internal interface IMigrationObserver
 
     /// <summary>What the move taught (learning on): its outcome as JSON for the audit record's detail; null when not learning.</summary>
     string? OnMigrationOutcome(MigrationDecision decision, bool succeeded, double actualSeconds, ApplicationMetrics? after);
+
+    /// <summary>What the landed move's copy was measured to cost its destination (once), or null.</summary>
+    SpikeRecord? TakeSpikeMeasurement(VmId vm);
 }
 
 /// <summary>

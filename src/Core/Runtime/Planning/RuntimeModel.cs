@@ -231,6 +231,14 @@ internal sealed class RuntimeModel : IMigrationObserver
         }
     }
 
+    public SpikeRecord? TakeSpikeMeasurement(VmId vm)
+    {
+        lock (Gate)
+        {
+            return Reservations?.TakeMeasured(vm);
+        }
+    }
+
     public void OnMigrationEnded(VmId vm, bool moved, DateTimeOffset now)
     {
         lock (Gate)

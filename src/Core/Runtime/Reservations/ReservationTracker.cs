@@ -67,6 +67,7 @@ internal sealed class ReservationTracker
     private readonly MigrationReservations _reservations;
     private readonly IWorkloadClassifier _classifier = new DefaultWorkloadClassifier();
     private readonly Dictionary<VmId, TrackedReservation> _entries = [];
+    private readonly Dictionary<VmId, SpikeRecord> _measured = [];
 
     public ReservationTracker(ReservationOptions options, PlanningSession session)
     {
@@ -160,7 +161,9 @@ internal sealed class ReservationTracker
         if (moved && e.Spike.Count > 0)
         {
             // Online correction: what the copies of this class really cost their destinations, against the model.
-            _predictor.ObserveSpike(e.Request.Explanation.WorkloadClass, e.Spike.EstimatedSum / e.Spike.Count, e.Spike.MeasuredSum / e.Spike.Count);
+            var spike = new SpikeRecord(e.Request.Explanation.WorkloadClass, e.Spike.EstimatedSum / e.Spike.Count, e.Spike.MeasuredSum / e.Spike.Count);
+            _predictor.ObserveSpike(spike.WorkloadClass, spike.EstimatedMhz, spike.MeasuredMhz);
+            _measured[vm] = spike;
         }
 
         if (!moved || _options.HoldAfterSwitchOver <= TimeSpan.Zero)
@@ -175,6 +178,12 @@ internal sealed class ReservationTracker
         _reservations.Hold(e.Request with { Amount = held, Window = _options.HoldAfterSwitchOver }, now);
         return true;
     }
+
+    /// <summary>The spike the VM's landed move was measured at (once; null when none was): for the audit trail.</summary>
+    public SpikeRecord? TakeMeasured(VmId vm) => _measured.Remove(vm, out var spike) ? spike : null;
+
+    /// <summary>Teaches a spike measured by an earlier process (from its audit record).</summary>
+    public void Replay(SpikeRecord spike) => _predictor.ObserveSpike(spike.WorkloadClass, spike.EstimatedMhz, spike.MeasuredMhz);
 
     /// <summary>The spike correction learnt for a workload class from the moves measured so far.</summary>
     public (double Factor, int Samples) CorrectionOf(string? workloadClass) => _predictor.CorrectionOf(workloadClass);
