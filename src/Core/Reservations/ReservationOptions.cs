@@ -94,6 +94,25 @@ public sealed record ReservationOptions
     public SloPriority DiskPriorityOf(string? workloadClass) =>
         workloadClass is not null && DiskPriorityByClass.TryGetValue(workloadClass, out var p) ? p : PriorityOf(workloadClass);
 
+    /// <summary>
+    /// Priority for the network per workload class, where it differs from <see cref="PriorityByClass"/> (web servers
+    /// first for the network): of two copies into one destination, the lower one yields the link.
+    /// </summary>
+    public IReadOnlyDictionary<string, SloPriority> NetworkPriorityByClass { get; init; } = new Dictionary<string, SloPriority>(StringComparer.Ordinal)
+    {
+        ["web"] = SloPriority.Critical,
+    };
+
+    /// <summary>The network priority of a VM of <paramref name="workloadClass"/>.</summary>
+    public SloPriority NetworkPriorityOf(string? workloadClass) =>
+        workloadClass is not null && NetworkPriorityByClass.TryGetValue(workloadClass, out var p) ? p : PriorityOf(workloadClass);
+
+    /// <summary>
+    /// The most of its link share a copy may use while a copy of higher network priority runs into the same
+    /// destination (the link goes to the higher one first).
+    /// </summary>
+    public double YieldedBandwidthShare { get; init; } = 0.5;
+
     /// <summary>Problems with these settings, each naming the setting (empty when valid).</summary>
     public IEnumerable<string> Validate(string prefix = "VmEcosystem:Reservations")
     {
@@ -125,6 +144,11 @@ public sealed record ReservationOptions
         if (!(DestinationUtilizationTarget is > 0 and <= 1))
         {
             yield return $"{prefix}:DestinationUtilizationTarget must be within (0, 1] (was {DestinationUtilizationTarget}).";
+        }
+
+        if (!(YieldedBandwidthShare is > 0 and <= 1))
+        {
+            yield return $"{prefix}:YieldedBandwidthShare must be within (0, 1] (was {YieldedBandwidthShare}).";
         }
 
         if (!(MinBandwidthShare is > 0 and <= 1))

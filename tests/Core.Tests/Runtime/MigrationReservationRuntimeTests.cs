@@ -40,6 +40,10 @@ public sealed class MigrationReservationRuntimeTests
                 request.GetProperty("amount").GetProperty("cpuMhz").GetDouble(), 6);
         }
 
+        // Copies into one destination share its link by network priority: the lower one was slowed for the higher one.
+        var yields = records.Where(r => r.Message.Contains("yields the link", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(yields);
+        Assert.All(yields, r => Assert.Matches(@"set to \d+ Mbit/s: yields the link into \S+ to the copy of \S+ \(network priority (Critical|Standard) over (Standard|BestEffort)\)", r.Message));
         // After switch-over the landed VM got CPU shares by priority, and they were restored when the hold ended.
         // The controller's records never carry a plan id: they are not the move's outcome (requests, reconciliation).
         Assert.All(records.Where(r => r.Controller == "reservations"), r => Assert.Null(r.PlanId));

@@ -55,9 +55,11 @@ internal sealed class ReservationController(RuntimeCore core, RuntimeModel model
         await context.DelayAsync(tracker.Options.SteeringInterval, cancellationToken).ConfigureAwait(false);
         var now = core.Time.GetUtcNow();
         var hosts = entries.Any(e => e.Started && e.SwitchedOverAt is null) ? await HostSamplesAsync(context, cancellationToken).ConfigureAwait(false) : null;
+        var copies = entries.Where(e => e.Started && e.SwitchedOverAt is null)
+            .Select(e => new RunningCopy(e.Decision.Vm, e.Decision.Target, tracker.Options.NetworkPriorityOf(e.Request.Explanation.WorkloadClass))).ToArray();
         foreach (var e in entries.Where(e => e.Started))
         {
-            await SteerAsync(e, now, hosts, cancellationToken).ConfigureAwait(false);
+            await SteerAsync(e, now, hosts, copies, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -80,7 +82,7 @@ internal sealed class ReservationController(RuntimeCore core, RuntimeModel model
         }
     }
 
-    private async Task SteerAsync(TrackedReservation e, DateTimeOffset now, IReadOnlyList<HostMetricSample>? hosts, CancellationToken ct)
+    private async Task SteerAsync(TrackedReservation e, DateTimeOffset now, IReadOnlyList<HostMetricSample>? hosts, RunningCopy[] copies, CancellationToken ct)
     {
         var d = e.Decision;
         if (e.HoldUntil is { } until && now >= until)
@@ -111,13 +113,22 @@ internal sealed class ReservationController(RuntimeCore core, RuntimeModel model
             tracker.Resize(d.Vm, command.ReservedMhz);
         }
 
-        if (copying && Math.Abs(command.BandwidthShare - e.AppliedShare) > 0.05)
+        // The CPU loop's share, capped while a copy of higher network priority runs into the same destination.
+        var self = new RunningCopy(d.Vm, d.Target, tracker.Options.NetworkPriorityOf(e.Request.Explanation.WorkloadClass));
+        var (cap, yieldsTo) = LinkPriority.CapOf(self, copies, tracker.Options.YieldedBandwidthShare);
+        double share = Math.Min(command.BandwidthShare, cap);
+        if (copying && Math.Abs(share - e.AppliedShare) > 0.05)
         {
-            double mbps = Math.Max(1, e.LinkMbps * command.BandwidthShare);
+            double mbps = Math.Max(1, e.LinkMbps * share);
             string why = $"destination {d.Target} at {destination / Math.Max(1, capacity):P0} of its CPU (target {tracker.Options.DestinationUtilizationTarget:P0}, priority {e.Steering.Priority})";
+            if (yieldsTo is { } higher && share < command.BandwidthShare)
+            {
+                why = $"yields the link into {d.Target} to the copy of {higher.Vm} (network priority {higher.Priority} over {self.Priority})";
+            }
+
             if (await executor.SteerMigrationBandwidthAsync(Name, d.Vm, mbps, why, ct).ConfigureAwait(false))
             {
-                e.AppliedShare = command.BandwidthShare;
+                e.AppliedShare = share;
             }
         }
 
