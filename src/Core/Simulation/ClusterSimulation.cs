@@ -152,6 +152,7 @@ internal sealed partial class ClusterSimulation
         }
 
         _sla = new SlaAccounting(_hostCount, _vmCount);
+        InitAllocation();
         _nextTick = _model.StartSeconds + _model.TickIntervalSeconds;
         Now = 0;
     }
@@ -220,7 +221,7 @@ internal sealed partial class ClusterSimulation
     public double VmMemoryCapacityMiB(int vm) => _vmMemoryMiB[vm];
 
     /// <summary>Memory in use by a VM now, MiB.</summary>
-    public double VmMemoryUsedMiB(int vm) => _traces[vm].MemoryAt(Now) * _vmMemoryMiB[vm];
+    public double VmMemoryUsedMiB(int vm) => _vmReferenceMemoryMiB is null ? _traces[vm].MemoryAt(Now) * _vmMemoryMiB[vm] : Math.Min(VmMemoryDemandMiB(vm), _vmMemoryMiB[vm]);
 
     /// <summary>Network use of a VM now, Mbit/s.</summary>
     public double VmNetworkMbps(int vm) => _traces[vm].NetworkAt(Now) * _scenario.Vms[vm].Info.Allocation.NetworkMbps;
@@ -247,11 +248,26 @@ internal sealed partial class ClusterSimulation
     public void SetCpuQuota(int vm, double quota) =>
         _vmCpuQuota[vm] = quota is > 0 ? quota : throw new ArgumentOutOfRangeException(nameof(quota), quota, "Quota must be positive.");
 
-    /// <summary>Changes a VM's vCPUs (MIPS grow with them) and memory; takes effect at the next update.</summary>
+    /// <summary>
+    /// Changes a VM's vCPUs (MIPS grow with them) and memory; takes effect at the first update after
+    /// <see cref="SimulationModel.HotPlugDelaySeconds"/> (at the next update without a delay).
+    /// </summary>
     public void Resize(int vm, int vcpus, double memoryMiB)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(vcpus, 1);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(memoryMiB);
+        if (_model.HotPlugDelaySeconds > 0)
+        {
+            _pendingResizes.RemoveAll(p => p.Vm == vm); // the latest request wins
+            _pendingResizes.Add((vm, vcpus, memoryMiB, Now + _model.HotPlugDelaySeconds));
+            return;
+        }
+
+        ResizeNow(vm, vcpus, memoryMiB);
+    }
+
+    private void ResizeNow(int vm, int vcpus, double memoryMiB)
+    {
         double perVcpu = _vmTotalMips[vm] / _vmPes[vm];
         _vmPes[vm] = vcpus;
         _vmTotalMips[vm] = perVcpu * vcpus;
@@ -539,6 +555,7 @@ internal sealed partial class ClusterSimulation
         MeanMigrationSeconds = _preCopy?.MeanSeconds,
         MeanDowntimeMs = _preCopy is null ? null : _preCopy.MeanDowntimeSeconds * 1000,
         UnconvergedMigrations = _preCopy?.Unconverged,
+        Allocation = AllocationSummary(),
     };
 
     // ---- event processing --------------------------------------------------------------------------------
@@ -612,6 +629,8 @@ internal sealed partial class ClusterSimulation
 
     private void FullUpdate(double t, bool isTick)
     {
+        AccountAllocation(t - _lastProcessTime);
+        ApplyDueResizes(t);
         for (int h = 0; h < _hostCount; h++)
         {
             UpdateHost(h, t, isTick);
@@ -677,13 +696,7 @@ internal sealed partial class ClusterSimulation
                 _vmLastTick[v] = t;
             }
 
-            double quota = _vmCpuQuota[v];
-            if (quota < u)
-            {
-                u = quota;
-            }
-
-            double request = u * _vmTotalMips[v];
+            double request = RequestOf(v, u);
             _vmRequest[v] = request;
 
             // 2. Time-shared scheduler with over-subscription, in list order (CloudSim's arithmetic).

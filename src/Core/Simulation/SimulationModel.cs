@@ -31,6 +31,17 @@ public sealed record SimulationModel
     /// <summary>Dirty-page rates of VMs whose scenario gives none, under <see cref="PreCopy"/>.</summary>
     public Forecasting.DirtyRateEstimateOptions DirtyRates { get; init; } = new();
 
+    /// <summary>
+    /// Allocations separate from demand: a VM's demand is its trace's share of the size it starts with, whatever it
+    /// is resized to, and demand above its allocation (vCPUs under its CPU quota; memory) is unserved and counted
+    /// per VM and summed in <see cref="SimulationSummary.Allocation"/>.
+    /// Off by default: CloudSim's demand is a share of the VM's current size.
+    /// </summary>
+    public bool DemandBoundByAllocation { get; init; }
+
+    /// <summary>Seconds a hot-plug takes to take effect (0: at the next update).</summary>
+    public double HotPlugDelaySeconds { get; init; }
+
     /// <summary>Seconds between ticks (demand updates, accounting, planning).</summary>
     public double TickIntervalSeconds { get; init; } = 300;
 
@@ -83,6 +94,11 @@ public sealed record SimulationModel
         if (!(DurationSeconds > StartSeconds + TickIntervalSeconds))
         {
             throw new ArgumentException($"SimulationModel.DurationSeconds ({DurationSeconds}) must leave room for at least one tick.");
+        }
+
+        if (!(HotPlugDelaySeconds >= 0) || !double.IsFinite(HotPlugDelaySeconds))
+        {
+            throw new ArgumentException($"SimulationModel.HotPlugDelaySeconds must be non-negative; got {HotPlugDelaySeconds}.");
         }
 
         if (!(MigrationDegradation >= 0 && MigrationDegradation < 1))

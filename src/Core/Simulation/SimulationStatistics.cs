@@ -75,4 +75,13 @@ public sealed record SimulationSummary
 
     /// <summary>Migrations whose pre-copy did not converge, under the pre-copy model (null without it).</summary>
     public int? UnconvergedMigrations { get; init; }
+
+    /// <summary>Demand its allocation did not cover (null unless <see cref="SimulationModel.DemandBoundByAllocation"/>).</summary>
+    public AllocationShortfall? Allocation { get; init; }
 }
+
+/// <summary>What VMs' allocations did not cover in a run where demand is bound by allocation.</summary>
+/// <param name="ShortVmMinutes">VM-minutes short of CPU or memory (an SLO violation each).</param>
+/// <param name="UnservedCoreHours">CPU demand not served, core-hours.</param>
+/// <param name="ShortVmMinutesByClass">The short VM-minutes per workload class (VMs without one: "unclassified").</param>
+public sealed record AllocationShortfall(double ShortVmMinutes, double UnservedCoreHours, IReadOnlyDictionary<string, double> ShortVmMinutesByClass);

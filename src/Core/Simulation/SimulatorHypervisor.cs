@@ -219,6 +219,12 @@ internal sealed partial class SimulatorHypervisor : HypervisorProvider, ISimulat
                     Name, "HotPlug");
             }
 
+            if (_scenario.Model.DemandBoundByAllocation && memory < _sim.VmMemoryCapacityMiB(v))
+            {
+                // a guest gives back only memory it does not use (a balloon stops there)
+                memory = Math.Min(_sim.VmMemoryCapacityMiB(v), Math.Max(memory, Math.Ceiling(_sim.VmMemoryDemandMiB(v))));
+            }
+
             if (vcpus == _sim.VmVcpus(v) && memory == _sim.VmMemoryCapacityMiB(v))
             {
                 return Task.FromResult(info); // idempotent: nothing to change
