@@ -76,6 +76,16 @@ internal sealed class SimulatorOptionsValidator : IValidateOptions<SimulatorOpti
             errors.Add($"{prefix}MigrationFailureProbability must be within 0..1; got {options.MigrationFailureProbability}.");
         }
 
+        if (options.HotPlugDelay < TimeSpan.Zero || options.HotPlugDelay > TimeSpan.FromHours(1))
+        {
+            errors.Add($"{prefix}HotPlugDelay must be within 0 to 1 hour; got {options.HotPlugDelay}.");
+        }
+
+        if (options.CloudSimCompatible && (options.DemandBoundByAllocation || options.HotPlugDelay > TimeSpan.Zero))
+        {
+            errors.Add($"{prefix}DemandBoundByAllocation and HotPlugDelay do not apply with CloudSimCompatible (CloudSim's demand is a share of the VM's current size).");
+        }
+
         if (!Enum.IsDefined(options.TraceOrder))
         {
             errors.Add($"{prefix}TraceOrder has an unknown value {options.TraceOrder}.");

@@ -115,7 +115,8 @@ public sealed partial class EcosystemRuntime
     // learned outcomes, and plans still awaiting approval.
     private async Task<string> RestoreAsync(CancellationToken cancellationToken)
     {
-        int declarations = 0, actions = 0, moves = 0, outcomes = 0, spikes = 0;
+        int declarations = 0, actions = 0, moves = 0, outcomes = 0;
+        var spikes = new List<SpikeRecord>();
         var parser = new DeclarationParser();
         var now = _core.Time.GetUtcNow();
         var o = _core.Options;
@@ -164,12 +165,7 @@ public sealed partial class EcosystemRuntime
                 case AuditKind.SpikeMeasured:
                     if (SpikeRecord.FromJson(r.Detail) is { } spike)
                     {
-                        lock (_model.Gate)
-                        {
-                            _model.Reservations?.Replay(spike);
-                        }
-
-                        spikes++;
+                        spikes.Add(spike);
                     }
 
                     break;
@@ -204,8 +200,17 @@ public sealed partial class EcosystemRuntime
             }
         }
 
+        lock (_model.Gate)
+        {
+            // in the order they were learnt, not the order they reached the trail
+            foreach (var spike in spikes.OrderBy(s => s.LearntAt).ThenBy(s => s.Order))
+            {
+                _model.Reservations?.Replay(spike);
+            }
+        }
+
         int pending = await _execution.RestorePendingAsync(plans).ConfigureAwait(false);
         string forecasters = await _checkpoints.RestoreAsync(now, cancellationToken).ConfigureAwait(false);
-        return $"restored {declarations} declaration changes, {_model.Maintenance().Count} hosts in maintenance, {pending} plans awaiting approval, limits from {actions} recent action records, {moves} moves of the last day in the planner's history, {outcomes} learned move outcomes, {spikes} measured copy spikes; {forecasters}";
+        return $"restored {declarations} declaration changes, {_model.Maintenance().Count} hosts in maintenance, {pending} plans awaiting approval, limits from {actions} recent action records, {moves} moves of the last day in the planner's history, {outcomes} learned move outcomes, {spikes.Count} measured copy spikes; {forecasters}";
     }
 }

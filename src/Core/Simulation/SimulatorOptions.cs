@@ -18,6 +18,16 @@ public sealed class SimulatorOptions
     /// <summary>Reproduce CloudSim 3.0.3's model exactly (including its quirks) instead of the default physics.</summary>
     public bool CloudSimCompatible { get; set; }
 
+    /// <summary>
+    /// Allocations separate from demand (<see cref="SimulationModel.DemandBoundByAllocation"/>): a resized VM keeps
+    /// its demand, and demand above its allocation is unserved and counted (<see cref="SimulationSummary.Allocation"/>).
+    /// Not with <see cref="CloudSimCompatible"/>.
+    /// </summary>
+    public bool DemandBoundByAllocation { get; set; }
+
+    /// <summary>How long a hot-plug takes to take effect (<see cref="SimulationModel.HotPlugDelaySeconds"/>).</summary>
+    public TimeSpan HotPlugDelay { get; set; }
+
     /// <summary>How VMs are placed at the start.</summary>
     public InitialPlacementStrategy InitialPlacement { get; set; } = InitialPlacementStrategy.PowerAwareBestFit;
 
@@ -43,6 +53,16 @@ public sealed class SimulatorOptions
         }
 
         var model = CloudSimCompatible ? SimulationModel.CloudSimCompatible : SimulationModel.Realistic;
+        if (DemandBoundByAllocation || HotPlugDelay > TimeSpan.Zero)
+        {
+            if (CloudSimCompatible)
+            {
+                throw new ArgumentException("VmEcosystem:Simulator:DemandBoundByAllocation and HotPlugDelay do not apply to the CloudSim-compatible model.");
+            }
+
+            model = model with { DemandBoundByAllocation = DemandBoundByAllocation, HotPlugDelaySeconds = HotPlugDelay.TotalSeconds };
+        }
+
         if (TraceDirectory is not null)
         {
             var traces = PlanetLabTraces.ReadFolder(TraceDirectory, TraceOrder);

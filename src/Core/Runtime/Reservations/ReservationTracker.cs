@@ -68,6 +68,7 @@ internal sealed class ReservationTracker
     private readonly IWorkloadClassifier _classifier = new DefaultWorkloadClassifier();
     private readonly Dictionary<VmId, TrackedReservation> _entries = [];
     private readonly Dictionary<VmId, SpikeRecord> _measured = [];
+    private long _learnt;
 
     public ReservationTracker(ReservationOptions options, PlanningSession session)
     {
@@ -161,7 +162,7 @@ internal sealed class ReservationTracker
         if (moved && e.Spike.Count > 0)
         {
             // Online correction: what the copies of this class really cost their destinations, against the model.
-            var spike = new SpikeRecord(e.Request.Explanation.WorkloadClass, e.Spike.EstimatedSum / e.Spike.Count, e.Spike.MeasuredSum / e.Spike.Count);
+            var spike = new SpikeRecord(e.Request.Explanation.WorkloadClass, e.Spike.EstimatedSum / e.Spike.Count, e.Spike.MeasuredSum / e.Spike.Count, now, ++_learnt);
             _predictor.ObserveSpike(spike.WorkloadClass, spike.EstimatedMhz, spike.MeasuredMhz);
             _measured[vm] = spike;
         }

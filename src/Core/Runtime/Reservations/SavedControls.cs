@@ -41,8 +41,12 @@ internal sealed record SavedControlsDetail(SavedControls Restore);
 [System.Text.Json.Serialization.JsonSerializable(typeof(SavedControlsDetail))]
 internal sealed partial class SavedControlsJson : System.Text.Json.Serialization.JsonSerializerContext;
 
-/// <summary>One landed move's copy cost on its destination: measured against the model's estimate (uncorrected), MHz.</summary>
-internal sealed record SpikeRecord(string WorkloadClass, double EstimatedMhz, double MeasuredMhz)
+/// <summary>
+/// One landed move's copy cost on its destination: measured against the model's estimate (uncorrected), MHz; when
+/// and in which order it was learnt (the correction is an exponential average: replaying must keep the order, and two
+/// moves ending together may reach the trail the other way round).
+/// </summary>
+internal sealed record SpikeRecord(string WorkloadClass, double EstimatedMhz, double MeasuredMhz, DateTimeOffset LearntAt, long Order)
 {
     public string ToJson() => JsonSerializer.Serialize(this, SpikeRecordJson.Default.SpikeRecord);
 
