@@ -70,6 +70,12 @@ public sealed class SampleCliTests : IDisposable
         Assert.True(resizing.GetProperty("predictive").GetProperty("resizes").GetInt32() > 0);
         Assert.True(Violations("predictive") < Violations("reactive"), $"predictive {Violations("predictive")} vs reactive {Violations("reactive")}");
 
+        // The runtime's own day with its resizing controller on the simulator's allocation model.
+        var runtime = resizing.GetProperty("runtime");
+        Assert.True(runtime.GetProperty("changes").GetInt32() > 0);
+        Assert.InRange(runtime.GetProperty("slackPercent").GetDouble(), 0, 100);
+        Assert.True(runtime.GetProperty("allocatedCoreHours").GetDouble() > 0 && runtime.GetProperty("shortVmMinutes").GetDouble() >= 0);
+
         var refused = await Run("simulate", "--resize-policies", "p.json", "--report", Path.Combine(_dir, "r.html"));
         Assert.NotEqual(0, refused.Code);
         Assert.Contains("--resize-policies applies only with --resize", refused.Err);

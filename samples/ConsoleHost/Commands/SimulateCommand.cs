@@ -89,9 +89,8 @@ internal static class SimulateCommand
                 CliFiles.CheckAuditStore(auditFile.FullName);
             }
 
-            var resizing = parse.GetValue(resize)
-                ? new PolicyParser().Parse(File.ReadAllBytes(parse.GetValue(resizePolicies)?.FullName ?? SampleData.DefaultResizingPolicies)).GetOrThrow()
-                : null;
+            string resizingFile = parse.GetValue(resizePolicies)?.FullName ?? SampleData.DefaultResizingPolicies;
+            var resizing = parse.GetValue(resize) ? new PolicyParser().Parse(File.ReadAllBytes(resizingFile)).GetOrThrow() : null;
             var model = parse.GetValue(cloudSim) ? SimulationModel.CloudSimCompatible : SimulationModel.Realistic;
             SimulationScenario scenario;
             IReadOnlyList<DemandTrace> traces;
@@ -117,7 +116,15 @@ internal static class SimulateCommand
                 wanted > 0 ? plan => { lock (explanations) { explanations.AddRange(plan.Decisions.Take(wanted - explanations.Count)); } } : null);
             var summary = result.Summary;
             var rows = SummaryRows(scenario, name, p, result);
-            var resized = resizing is null ? null : ResizingRows.Run(traces, resizing, rows, ct);
+            object? resized = null;
+            if (resizing is not null)
+            {
+                // The same day again through the runtime with its resizing controller, on the simulator's allocation
+                // model (demand bound by allocation, 60 s hot-plugs); then the trace-level comparison.
+                var runtimeDay = await RunAsync(setup with { ResizingPolicyFile = resizingFile, AuditPath = null }, quiet: true, ct, null);
+                resized = ResizingRows.Run(traces, resizing, rows, runtimeDay.Summary.Allocation!, runtimeDay.Status, ct);
+            }
+
             File.WriteAllText(reportFile.FullName, HtmlReport.Render($"VmEcosystem simulation — {scenario.Name}, policy {name}", rows, summary));
             if (quiet)
             {
@@ -185,7 +192,11 @@ internal static class SimulateCommand
         _ => ExecutionMode.Automatic,
     };
 
-    private sealed record RunSetup(SimulationScenario Scenario, IMigrationPolicy Policy, int Seed, ExecutionMode Mode, int MaxPerHost, int MaxInCluster, string? AuditPath);
+    private sealed record RunSetup(SimulationScenario Scenario, IMigrationPolicy Policy, int Seed, ExecutionMode Mode, int MaxPerHost, int MaxInCluster, string? AuditPath)
+    {
+        /// <summary>With a policy file: the resizing controller runs too, on the simulator's allocation model.</summary>
+        public string? ResizingPolicyFile { get; init; }
+    }
 
     private sealed record RunResult(SimulationSummary Summary, RuntimeStatus Status, double WallSeconds);
 
@@ -200,7 +211,10 @@ internal static class SimulateCommand
             b.Configure(o => o.Seed = setup.Seed);
             b.UseSimulator(o =>
             {
-                o.Scenario = () => setup.Scenario;
+                o.Scenario = () => setup.ResizingPolicyFile is null
+                    ? setup.Scenario
+                    : new SimulationScenario(setup.Scenario.Name, setup.Scenario.Hosts, setup.Scenario.Vms,
+                        setup.Scenario.Model with { DemandBoundByAllocation = true, HotPlugDelaySeconds = 60 }, setup.Scenario.Topology);
                 o.Seed = setup.Seed;
                 o.InitialPlacement = setup.Policy is NoMigrationPolicy ? InitialPlacementStrategy.FirstFit : InitialPlacementStrategy.PowerAwareBestFit;
             });
@@ -219,6 +233,16 @@ internal static class SimulateCommand
             if (setup.AuditPath is not null)
             {
                 b.UseSqliteAudit(setup.AuditPath);
+            }
+
+            if (setup.ResizingPolicyFile is { } policies)
+            {
+                b.UseResizingPolicies(o =>
+                {
+                    o.PolicyFile = policies;
+                    o.Watch = false;
+                    o.Interval = TimeSpan.FromSeconds(setup.Scenario.Model.TickIntervalSeconds);
+                });
             }
         });
         await using var provider = services.BuildServiceProvider();

@@ -8,7 +8,8 @@ namespace VmEcosystem.Simulation;
 /// </summary>
 internal sealed partial class ClusterSimulation
 {
-    private double[]? _vmReferenceMips, _vmReferenceMemoryMiB, _vmUnservedMips, _vmUnservedMipsSeconds, _vmShortSeconds;
+    private double[]? _vmReferenceMips, _vmReferenceMemoryMiB, _vmUnservedMips, _vmAllocatedMips, _vmUnservedMipsSeconds, _vmShortSeconds;
+    private double _allocatedCoreSeconds, _usedCoreSeconds;
     private readonly List<(int Vm, int Vcpus, double MemoryMiB, double Due)> _pendingResizes = [];
 
     /// <summary>Unserved CPU demand of the VM so far, MHz-seconds (0 unless demand is bound by allocation).</summary>
@@ -32,13 +33,17 @@ internal sealed partial class ClusterSimulation
         for (int v = 0; v < _vmCount; v++)
         {
             shortSeconds += _vmShortSeconds[v];
-            coreSeconds += _vmUnservedMipsSeconds![v] / Math.Max(1e-9, _vmReferenceMips![v] / Math.Max(1, _scenario.Vms[v].Info.Allocation.CpuCores));
+            coreSeconds += _vmUnservedMipsSeconds![v] / CoreMips(v);
             string cls = _scenario.Vms[v].Info.Profile.WorkloadClass ?? "unclassified";
             byClass[cls] = byClass.GetValueOrDefault(cls) + (_vmShortSeconds[v] / 60);
         }
 
-        return new AllocationShortfall(shortSeconds / 60, coreSeconds / 3600, byClass);
+        double slack = _allocatedCoreSeconds > 0 ? 100 * (_allocatedCoreSeconds - _usedCoreSeconds) / _allocatedCoreSeconds : 0;
+        return new AllocationShortfall(shortSeconds / 60, coreSeconds / 3600, byClass) { AllocatedCoreHours = _allocatedCoreSeconds / 3600, CpuSlackPercent = slack };
     }
+
+    // MHz of one of the VM's vCPUs as it started (what a core of it is).
+    private double CoreMips(int v) => Math.Max(1e-9, _vmReferenceMips![v] / Math.Max(1, _scenario.Vms[v].Info.Allocation.CpuCores));
 
     private void InitAllocation()
     {
@@ -50,6 +55,7 @@ internal sealed partial class ClusterSimulation
         _vmReferenceMips = (double[])_vmTotalMips.Clone();
         _vmReferenceMemoryMiB = (double[])_vmMemoryMiB.Clone();
         _vmUnservedMips = new double[_vmCount];
+        _vmAllocatedMips = new double[_vmCount];
         _vmUnservedMipsSeconds = new double[_vmCount];
         _vmShortSeconds = new double[_vmCount];
     }
@@ -72,6 +78,7 @@ internal sealed partial class ClusterSimulation
         double demand = u * _vmReferenceMips[v];
         double allocation = (quota < 1 ? quota : 1) * _vmTotalMips[v];
         _vmUnservedMips![v] = demand > allocation ? demand - allocation : 0;
+        _vmAllocatedMips![v] = allocation;
         return demand > allocation ? allocation : demand;
     }
 
@@ -92,6 +99,9 @@ internal sealed partial class ClusterSimulation
 
             double unserved = _vmUnservedMips[v];
             _vmUnservedMipsSeconds![v] += unserved * dt;
+            double perCore = CoreMips(v);
+            _allocatedCoreSeconds += _vmAllocatedMips![v] / perCore * dt;
+            _usedCoreSeconds += _vmRequest[v] / perCore * dt;
             bool memoryShort = _traces[v].MemoryAt(_lastProcessTime) * _vmReferenceMemoryMiB![v] > _vmMemoryMiB[v] + 1e-9;
             if (unserved > 1e-9 || memoryShort)
             {

@@ -84,4 +84,11 @@ public sealed record SimulationSummary
 /// <param name="ShortVmMinutes">VM-minutes short of CPU or memory (an SLO violation each).</param>
 /// <param name="UnservedCoreHours">CPU demand not served, core-hours.</param>
 /// <param name="ShortVmMinutesByClass">The short VM-minutes per workload class (VMs without one: "unclassified").</param>
-public sealed record AllocationShortfall(double ShortVmMinutes, double UnservedCoreHours, IReadOnlyDictionary<string, double> ShortVmMinutesByClass);
+public sealed record AllocationShortfall(double ShortVmMinutes, double UnservedCoreHours, IReadOnlyDictionary<string, double> ShortVmMinutesByClass)
+{
+    /// <summary>CPU allocated to VMs over the run, core-hours.</summary>
+    public double AllocatedCoreHours { get; init; }
+
+    /// <summary>Allocated CPU the VMs did not use: (allocated − used) / allocated, time-weighted, percent.</summary>
+    public double CpuSlackPercent { get; init; }
+}

@@ -230,9 +230,11 @@ internal sealed partial class SimulatorHypervisor : HypervisorProvider, ISimulat
                 return Task.FromResult(info); // idempotent: nothing to change
             }
 
+            // what the VM is given now (a hot-plug delay postpones its effect on the physics, not the answer)
+            double perVcpu = _sim.VmCapacityMips(v) / Math.Max(1, _sim.VmVcpus(v));
             _sim.Resize(v, vcpus, memory);
             var old = info.Allocation;
-            var updated = new VmInfo(info.Id, old with { CpuCores = vcpus, CpuMhz = _sim.VmCapacityMips(v), MemoryMiB = memory })
+            var updated = new VmInfo(info.Id, old with { CpuCores = vcpus, CpuMhz = perVcpu * vcpus, MemoryMiB = memory })
             {
                 Name = info.Name,
                 MaxAllocation = info.MaxAllocation,

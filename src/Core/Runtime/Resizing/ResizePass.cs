@@ -97,13 +97,15 @@ internal sealed class ResizePass
     /// </summary>
     public double[]? Usage(VmInfo vm, HostInfo host, ResourceUse? use)
     {
-        bool sampled = _samples.TryGetValue(vm.Id, out var s) && host.CoreMhz > 0;
+        // a core of the VM is one of its vCPUs (the quota is a share of them): its own MHz per vCPU, else the host's
+        double coreMhz = vm.Allocation.CpuMhz > 0 && vm.Allocation.CpuCores > 0 ? vm.Allocation.CpuMhz / vm.Allocation.CpuCores : host.CoreMhz;
+        bool sampled = _samples.TryGetValue(vm.Id, out var s) && coreMhz > 0;
         if (use is { } u)
         {
             return [u.CpuCores, u.MemoryMiB, u.DiskIops ?? (sampled ? s!.DiskReadIops + s.DiskWriteIops : 0), u.NetworkMbps ?? (sampled ? s!.NetworkRxMbps + s.NetworkTxMbps : 0)];
         }
 
-        return sampled ? [s!.CpuMhz / host.CoreMhz, s.MemoryMiB, s.DiskReadIops + s.DiskWriteIops, s.NetworkRxMbps + s.NetworkTxMbps] : null;
+        return sampled ? [s!.CpuMhz / coreMhz, s.MemoryMiB, s.DiskReadIops + s.DiskWriteIops, s.NetworkRxMbps + s.NetworkTxMbps] : null;
     }
 
     /// <summary>Restores <paramref name="to"/> at once (the room is the VM's own of a moment ago), proposed again until observed.</summary>
