@@ -1,10 +1,5 @@
-using System.Text;
-using Microsoft.Extensions.Options;
-using VmEcosystem.Adjustment;
 using VmEcosystem.Cluster;
 using VmEcosystem.Hypervisor;
-using VmEcosystem.Planning.Predictive;
-using VmEcosystem.Policies;
 using VmEcosystem.Runtime;
 using VmEcosystem.Runtime.Audit;
 using VmEcosystem.Simulation;
@@ -58,15 +53,7 @@ public sealed class ResizingLimitsRuntimeTests
         var start = clock.GetUtcNow();
         var simulator = new SimulatorHypervisor(new SimulatorOptions { Scenario = Scenario }, clock);
         var provider = new SyntheticIo(simulator, start, clock);
-        var store = new ResizePolicyStore(clock);
-        Assert.True(store.Load(Encoding.UTF8.GetBytes(Policy), "test").Success);
-        var controller = new ResizingController(store, Options.Create(new ResizingOptions { PolicyFile = "test" }), new EmptyServices());
-        var audit = new InMemoryAuditStore();
-        var options = new RuntimeOptions { Mode = ExecutionMode.Automatic, PlanOnForecastAbove = null };
-        options.Modes["migrate"] = ExecutionMode.DryRun;
-        var runtime = new EcosystemRuntime(provider, PredictivePolicy.Create(), Options.Create(options), clock,
-            new RuntimeComponents { Audit = audit, Controllers = [controller] });
-        await runtime.StartAsync(ct);
+        var (runtime, controller, store, audit) = await ResizingTestRuntime.StartAsync(provider, Policy, clock);
         try
         {
             var db = new VmId("db-1");
@@ -108,10 +95,5 @@ public sealed class ResizingLimitsRuntimeTests
         {
             await SimulatedRuntime.StopAsync(runtime, clock);
         }
-    }
-
-    private sealed class EmptyServices : IServiceProvider
-    {
-        public object? GetService(Type serviceType) => null;
     }
 }

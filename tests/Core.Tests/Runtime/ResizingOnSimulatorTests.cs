@@ -1,9 +1,4 @@
-using System.Text;
-using Microsoft.Extensions.Options;
-using VmEcosystem.Adjustment;
 using VmEcosystem.Cluster;
-using VmEcosystem.Planning.Predictive;
-using VmEcosystem.Policies;
 using VmEcosystem.Runtime;
 using VmEcosystem.Runtime.Audit;
 using VmEcosystem.Simulation;
@@ -38,11 +33,6 @@ public sealed class ResizingOnSimulatorTests
             SimulationModel.Realistic with { DurationSeconds = 6.5 * 3600, DemandBoundByAllocation = true, HotPlugDelaySeconds = 60 });
     }
 
-    private sealed class NoServices : IServiceProvider
-    {
-        public object? GetService(Type serviceType) => null;
-    }
-
     [Fact]
     public async Task The_controller_shrinks_a_quiet_vm_and_grows_it_back_ahead_of_its_own_traces_peak()
     {
@@ -64,15 +54,7 @@ public sealed class ResizingOnSimulatorTests
         var ct = TestContext.Current.CancellationToken;
         var start = clock.GetUtcNow();
         await using var simulator = new SimulatorHypervisor(new SimulatorOptions { Scenario = Scenario }, clock);
-        var store = new ResizePolicyStore(clock);
-        Assert.True(store.Load(Encoding.UTF8.GetBytes(policy), "test").Success);
-        var controller = new ResizingController(store, Options.Create(new ResizingOptions { PolicyFile = "test" }), new NoServices());
-        var audit = new InMemoryAuditStore();
-        var options = new RuntimeOptions { Mode = ExecutionMode.Automatic, PlanOnForecastAbove = null };
-        options.Modes["migrate"] = ExecutionMode.DryRun;
-        var runtime = new EcosystemRuntime(simulator, PredictivePolicy.Create(), Options.Create(options), clock,
-            new RuntimeComponents { Audit = audit, Controllers = [controller] });
-        await runtime.StartAsync(ct);
+        var (runtime, _, _, audit) = await ResizingTestRuntime.StartAsync(simulator, policy, clock);
         double lowest = double.PositiveInfinity;
         try
         {
