@@ -106,16 +106,28 @@ public sealed class VirtualClock : TimeProvider
         }
     }
 
-    /// <summary>Advances to the next timer's due time and fires it (and any due at the same instant); false when none is armed.</summary>
+    /// <summary>
+    /// Advances to the next timer's due time and fires that one timer only; false when none is armed. Timers due at
+    /// the same instant fire one per call, in the order they were armed, so a driver that waits for the runtime to be
+    /// idle between calls sees their work done in that order (firing them together let the loops they wake race:
+    /// a planning pass could run before or after the observation due at the same tick).
+    /// </summary>
     public bool AdvanceToNextTimer()
     {
-        var due = NextDue;
-        if (due is null)
+        VirtualTimer? next;
+        lock (_gate)
         {
-            return false;
+            next = Earliest();
+            if (next is null)
+            {
+                return false;
+            }
+
+            _now = next.Due!.Value;
+            next.Rearm(++_sequence);
         }
 
-        AdvanceTo(due.Value);
+        next.Fire();
         return true;
     }
 
