@@ -19,7 +19,7 @@ public sealed partial class PolicyParser
 
     private const int MaxDepth = 16, MaxString = 256, MaxPolicies = 10_000, MaxErrors = 100;
     private static readonly string[] DocumentFields = ["$schema", "policies"];
-    private static readonly string[] PolicyFields = ["name", "select", "priority", "horizon", "cpu", "memory", "diskIops", "networkMbps"];
+    private static readonly string[] PolicyFields = ["name", "select", "priority", "horizon", "latencyAboveMs", "cpu", "memory", "diskIops", "networkMbps"];
     private static readonly string[] SelectFields = ["names", "labels", "hostSet", "workloadClass"];
     private static readonly string[] RuleFields = ["growAbove", "shrinkBelow", "shrinkHold", "min", "max", "step", "cooldown", "costPerUnit"];
     private static readonly (string Field, PolicyResource Resource, double Step)[] Resources =
@@ -211,6 +211,7 @@ public sealed partial class PolicyParser
             var select = e.TryGetProperty("select", out var s) ? Selector(s, path + ".select") : new PolicySelector();
             var priority = e.TryGetProperty("priority", out var pr) ? Priority(pr, path + ".priority") : SloPriority.Standard;
             var horizon = e.TryGetProperty("horizon", out var h) ? Duration(h, path + ".horizon", TimeSpan.FromSeconds(1), TimeSpan.FromDays(1)) : TimeSpan.FromMinutes(15);
+            double? latency = e.TryGetProperty("latencyAboveMs", out _) ? Number(e, "latencyAboveMs", path, 0, 0, 1e7, exclusiveMin: true) : null;
             var rules = new Dictionary<PolicyResource, ResourceRule>();
             foreach (var (field, resource, step) in Resources)
             {
@@ -225,7 +226,7 @@ public sealed partial class PolicyParser
                 Error(path, "governs no resource: give at least one of cpu, memory, diskIops, networkMbps");
             }
 
-            return Errors.Count == before && name is not null && select is not null ? new ResizePolicy(name, select, priority, horizon, rules) : null;
+            return Errors.Count == before && name is not null && select is not null ? new ResizePolicy(name, select, priority, horizon, rules) { LatencyAboveMs = latency } : null;
         }
 
         private PolicySelector? Selector(JsonElement e, string path)

@@ -14,7 +14,11 @@ public sealed record EffectiveRule(ResourceRule Rule, ResizePolicy Policy);
 /// <param name="Horizon">The forecast horizon.</param>
 /// <param name="Rules">A rule per resource, each from the most specific policy governing it.</param>
 /// <param name="Version">The policy set's version (decisions record it).</param>
-public sealed record EffectivePolicy(SloPriority Priority, TimeSpan Horizon, IReadOnlyDictionary<PolicyResource, EffectiveRule> Rules, string Version);
+public sealed record EffectivePolicy(SloPriority Priority, TimeSpan Horizon, IReadOnlyDictionary<PolicyResource, EffectiveRule> Rules, string Version)
+{
+    /// <summary>The latency trigger of the most specific matching policy that sets one (<see cref="ResizePolicy.LatencyAboveMs"/>).</summary>
+    public double? LatencyAboveMs { get; init; }
+}
 
 /// <summary>
 /// A validated set of resizing policies with a version (a hash of its canonical content, so the same policies always
@@ -50,6 +54,7 @@ public sealed class PolicySet
     {
         ResizePolicy? top = null;
         Dictionary<PolicyResource, EffectiveRule>? rules = null;
+        double? latency = null;
         foreach (var p in _bySpecificity)
         {
             if (!p.Select.Matches(vm))
@@ -59,12 +64,13 @@ public sealed class PolicySet
 
             top ??= p;
             rules ??= [];
+            latency ??= p.LatencyAboveMs;
             foreach (var (resource, rule) in p.Rules)
             {
                 rules.TryAdd(resource, new EffectiveRule(rule, p));
             }
         }
 
-        return top is null ? null : new EffectivePolicy(top.Priority, top.Horizon, rules!, Version);
+        return top is null ? null : new EffectivePolicy(top.Priority, top.Horizon, rules!, Version) { LatencyAboveMs = latency };
     }
 }

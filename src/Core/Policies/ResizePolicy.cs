@@ -128,4 +128,12 @@ public sealed record ResourceRule(
 /// <param name="Priority">Critical VMs are served first and shrunk last.</param>
 /// <param name="Horizon">How far ahead the forecast looks (grow ahead of the peak by at least the hot-plug's delay).</param>
 /// <param name="Rules">A rule per resource governed.</param>
-public sealed record ResizePolicy(string Name, PolicySelector Select, SloPriority Priority, TimeSpan Horizon, IReadOnlyDictionary<PolicyResource, ResourceRule> Rules);
+public sealed record ResizePolicy(string Name, PolicySelector Select, SloPriority Priority, TimeSpan Horizon, IReadOnlyDictionary<PolicyResource, ResourceRule> Rules)
+{
+    /// <summary>
+    /// An application indicator as a trigger: when the forecast of the VM's application latency (its upper bound at
+    /// the horizon) passes this many milliseconds, its CPU grows by a step and is not shrunk, whatever its use says
+    /// (null: latency does not trigger).
+    /// </summary>
+    public double? LatencyAboveMs { get; init; }
+}

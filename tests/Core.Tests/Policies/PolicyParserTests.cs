@@ -76,6 +76,8 @@ public sealed class PolicyParserTests
     [InlineData("""{ "policies": [ { "name": "a", "memory": { "max": 2 } } ] }""", "$.policies[0].memory", "missing 'min'")]
     [InlineData("""{ "policies": [ { "name": "a", "priority": "urgent", "cpu": { "min": 1, "max": 2 } } ] }""", "$.policies[0].priority", "critical, standard, best-effort")]
     [InlineData("""{ "policies": [ { "name": "a", "horizon": "soon", "cpu": { "min": 1, "max": 2 } } ] }""", "$.policies[0].horizon", "expected a duration")]
+    [InlineData("""{ "policies": [ { "name": "a", "latencyAboveMs": 0, "cpu": { "min": 1, "max": 2 } } ] }""", "$.policies[0].latencyAboveMs", "expected a number above 0")]
+    [InlineData("""{ "policies": [ { "name": "a", "latencyAboveMs": "fast", "cpu": { "min": 1, "max": 2 } } ] }""", "$.policies[0].latencyAboveMs", "expected a number")]
     [InlineData("""{ "policies": [ { "name": "a" } ] }""", "$.policies[0]", "governs no resource")]
     [InlineData("""{ "policies": [ { "name": 7, "cpu": { "min": 1, "max": 2 } } ] }""", "$.policies[0].name", "expected a string, got the number 7")]
     [InlineData("""{ "policies": [ { "name": "a", "select": { "names": [] }, "cpu": { "min": 1, "max": 2 } } ] }""", "$.policies[0].select.names", "non-empty array")]

@@ -49,6 +49,13 @@ public sealed class ResizingRuntimeTests
         }
     }
 
+    /// <summary>web-1's application always answers in 300 ms, whatever it is given.</summary>
+    private sealed class AlwaysSlow(IHypervisor inner, DateTimeOffset start, TimeProvider time) : SyntheticDemand(inner, start, time)
+    {
+        public override async Task<IReadOnlyList<VmMetricSample>> GetVmMetricsAsync(IReadOnlyCollection<VmId>? vms = null, CancellationToken cancellationToken = default) =>
+            [.. (await base.GetVmMetricsAsync(vms, cancellationToken)).Select(s => s.Vm.Value == "web-1" ? s with { Application = new ApplicationMetrics(300, 1000) } : s)];
+    }
+
     /// <summary>Hot-plug works; setting a CPU quota fails: a grow past a vCPU boundary lands halfway.</summary>
     private sealed class QuotaFails(IHypervisor inner, DateTimeOffset start, TimeProvider time) : SyntheticDemand(inner, start, time)
     {
@@ -155,6 +162,32 @@ public sealed class ResizingRuntimeTests
             Assert.Contains("application latency 100 ms against 50 ms before", revert[0].Message, StringComparison.Ordinal);
             Assert.Equal(1, controller.Rollbacks);
             Assert.Equal(2048, (await provider.GetInventoryAsync(ct)).Vms.Single(v => v.Id.Value == "web-1").Allocation.MemoryMiB);
+        }
+        finally
+        {
+            await SimulatedRuntime.StopAsync(runtime, clock);
+        }
+    }
+
+    [Fact]
+    public async Task Application_latency_above_the_policys_limit_grows_cpu_and_keeps_it_from_shrinking()
+    {
+        var clock = new VirtualClock();
+        var ct = TestContext.Current.CancellationToken;
+        var start = clock.GetUtcNow();
+        var simulator = new SimulatorHypervisor(new SimulatorOptions { Scenario = Scenario }, clock);
+        string policy = Policy.Replace("\"horizon\": \"15m\",", "\"horizon\": \"15m\", \"latencyAboveMs\": 200,", StringComparison.Ordinal);
+        var (runtime, _, store, audit) = await ResizingTestRuntime.StartAsync(new AlwaysSlow(simulator, start, clock), policy, clock);
+        try
+        {
+            // The first hour is quiet (1 core of 2 used): by use alone CPU would stay; latency asks for more.
+            await SimulatedRuntime.AdvanceAsync(runtime, clock, start + TimeSpan.FromMinutes(50), ct);
+            var planned = (await audit.ListAsync(new AuditQuery { Vm = new VmId("web-1") })).Where(r => r.Kind == AuditKind.DecisionPlanned).Select(r => r.Message).ToList();
+            Assert.Contains(planned, m => m.Contains("grew web-1 cpu from 2 to 2.25: 15-min forecast upper bound of application latency 300 ms > 200 ms", StringComparison.Ordinal)
+                && m.Contains($"version {store.Current.Version}", StringComparison.Ordinal));
+            Assert.DoesNotContain(planned, m => m.Contains("shrank web-1 cpu", StringComparison.Ordinal));
+            var vm = (await simulator.GetInventoryAsync(ct)).Vms.Single(v => v.Id.Value == "web-1");
+            Assert.InRange(vm.Allocation.CpuCores, 3, 6); // grown step by step, never past the policy's max
         }
         finally
         {

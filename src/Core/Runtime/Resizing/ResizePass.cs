@@ -149,9 +149,22 @@ internal sealed class ResizePass
             // least SaturatedGrowth then, or a steep ramp outruns steps sized on what the cap lets through.
             bool capped = r != ResizingController.Memory && usage[r] >= Options.SaturatedAbove * current;
             double target = capped ? Math.Max(upper / rule.GrowAbove, current * Options.SaturatedGrowth) : upper / rule.GrowAbove;
-            if (ResizeAdvisor.Advise(Resources[r], rule, current, upper, target, guestFloor, Seconds, ref state.Tracks[r], signalName) is { } advice)
+            double signal = upper;
+            string? slowWhy = r == ResizingController.Cpu ? SlowerThanPolicy(policy, state, steps) : null;
+            if (slowWhy is not null)
             {
-                if (capped && advice.Grows)
+                // the application answers slower than the policy allows: a step more CPU, and no shrink, whatever its use
+                signal = Math.Max(upper, (rule.GrowAbove * current) + 1e-9);
+                target = Math.Max(target, current + rule.Step);
+            }
+
+            if (ResizeAdvisor.Advise(Resources[r], rule, current, signal, target, guestFloor, Seconds, ref state.Tracks[r], signalName) is { } advice)
+            {
+                if (slowWhy is not null && advice.Grows)
+                {
+                    advice = advice with { Reason = slowWhy };
+                }
+                else if (capped && advice.Grows)
                 {
                     advice = advice with { Reason = FormattableString.Invariant($"{advice.Reason} (use at the cap: at least ×{Options.SaturatedGrowth:0.##})") };
                 }
@@ -159,6 +172,26 @@ internal sealed class ResizePass
                 _proposals.Add(new Proposal(vm, host, policy, effective.Policy.Name, state, observed, r, advice, upper));
             }
         }
+    }
+
+    // Why the application's latency asks for more CPU (its forecast's upper bound at the horizon above the policy's
+    // LatencyAboveMs), or null.
+    private string? SlowerThanPolicy(EffectivePolicy policy, VmResizeState state, int steps)
+    {
+        if (policy.LatencyAboveMs is not { } limit || state.LatencySamples < 2)
+        {
+            return null;
+        }
+
+        double upper = 0;
+        for (int h = 1; h <= steps; h++)
+        {
+            upper = Math.Max(upper, state.Latency.Forecast(h, Options.Confidence).Upper);
+        }
+
+        return upper > limit
+            ? FormattableString.Invariant($"{ResizeAdvisor.Duration(policy.Horizon).Replace(' ', '-')} forecast upper bound of application latency {upper:0} ms > {limit:0} ms")
+            : null;
     }
 
     /// <summary>Shares each host's room among the queued resizes and returns the actions (rollbacks first).</summary>

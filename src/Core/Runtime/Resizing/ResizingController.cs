@@ -96,6 +96,11 @@ internal sealed class ResizingController(ResizePolicyStore policies, IOptions<Re
     {
         var observed = await pass.ObserveAsync(vm, state, policy, cancellationToken).ConfigureAwait(false);
         double? latency = (await pass.ApplicationAsync(vm, cancellationToken).ConfigureAwait(false))?.LatencyMs;
+        if (latency is { } measured && double.IsFinite(measured) && measured >= 0)
+        {
+            state.Latency.Update(measured);
+            state.LatencySamples++;
+        }
         if (pass.Usage(vm, host, use) is not { } usage)
         {
             return; // no sample this pass: nothing to decide on

@@ -70,6 +70,12 @@ internal sealed class VmResizeState
     /// <summary>Per resource, the size before a shrink that took effect (NaN: none to check).</summary>
     public double[] ShrunkFrom { get; } = [double.NaN, double.NaN, double.NaN, double.NaN];
 
+    /// <summary>The application's latency, ms: an extra series forecast like the resources (a policy may grow CPU on it).</summary>
+    public IForecaster Latency { get; } = ExponentialSmoothingForecaster.Simple();
+
+    /// <summary>Latency samples the forecaster has seen.</summary>
+    public int LatencySamples { get; set; }
+
     /// <summary>The application's latency while the sizes held still, ms (smoothed; NaN: none reported).</summary>
     public double LatencyBaseline { get; set; } = double.NaN;
 
