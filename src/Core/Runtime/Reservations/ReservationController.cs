@@ -114,7 +114,7 @@ internal sealed class ReservationController(RuntimeCore core, RuntimeModel model
         }
 
         // The CPU loop's share, capped while a copy of higher network priority runs into the same destination.
-        var self = new RunningCopy(d.Vm, d.Target, tracker.Options.NetworkPriorityOf(e.Request.Explanation.WorkloadClass));
+        var self = Array.Find(copies, c => c.Vm == d.Vm); // default (no copy) after switch-over, where no share is set
         var (cap, yieldsTo) = LinkPriority.CapOf(self, copies, tracker.Options.YieldedBandwidthShare);
         double share = Math.Min(command.BandwidthShare, cap);
         if (copying && Math.Abs(share - e.AppliedShare) > 0.05)
