@@ -54,12 +54,26 @@ internal sealed class ReservationController(RuntimeCore core, RuntimeModel model
 
         await context.DelayAsync(tracker.Options.SteeringInterval, cancellationToken).ConfigureAwait(false);
         var now = core.Time.GetUtcNow();
-        var hosts = entries.Any(e => e.Started && e.SwitchedOverAt is null) ? await HostSamplesAsync(context, cancellationToken).ConfigureAwait(false) : null;
-        var copies = entries.Where(e => e.Started && e.SwitchedOverAt is null)
-            .Select(e => new RunningCopy(e.Decision.Vm, e.Decision.Target, tracker.Options.NetworkPriorityOf(e.Request.Explanation.WorkloadClass))).ToArray();
+        var copying = entries.Where(e => e.Started && e.SwitchedOverAt is null).ToList();
+        var copies = copying.Select(e => new RunningCopy(e.Decision.Vm, e.Decision.Target, tracker.Options.NetworkPriorityOf(e.Request.Explanation.WorkloadClass))).ToArray();
         foreach (var e in entries.Where(e => e.Started))
         {
-            await SteerAsync(e, now, hosts, copies, cancellationToken).ConfigureAwait(false);
+            await SteerAsync(e, now, copies, cancellationToken).ConfigureAwait(false);
+        }
+
+        // Measuring comes after the commands: a provider call here must not delay what steering decided.
+        if (copying.Count > 0 && await HostSamplesAsync(context, cancellationToken).ConfigureAwait(false) is { } hosts)
+        {
+            lock (model.Gate)
+            {
+                foreach (var e in copying)
+                {
+                    if (e.SwitchedOverAt is null && hosts.FirstOrDefault(x => x.Host == e.Decision.Target) is { } sample)
+                    {
+                        tracker.Measure(e, sample.CpuUtilization * Observed(e.Decision.Target, e.Decision.Vm).CapacityMhz, model.LastState);
+                    }
+                }
+            }
         }
     }
 
@@ -82,7 +96,7 @@ internal sealed class ReservationController(RuntimeCore core, RuntimeModel model
         }
     }
 
-    private async Task SteerAsync(TrackedReservation e, DateTimeOffset now, IReadOnlyList<HostMetricSample>? hosts, RunningCopy[] copies, CancellationToken ct)
+    private async Task SteerAsync(TrackedReservation e, DateTimeOffset now, RunningCopy[] copies, CancellationToken ct)
     {
         var d = e.Decision;
         if (e.HoldUntil is { } until && now >= until)
@@ -103,11 +117,6 @@ internal sealed class ReservationController(RuntimeCore core, RuntimeModel model
             // its source, so what it needs on the destination is the copy's overhead (the model's, at the share it runs
             // at); after it, what the VM was last seen using.
             (destination, capacity, double used) = Observed(d.Target, d.Vm);
-            if (copying && hosts?.FirstOrDefault(x => x.Host == d.Target) is { } sample)
-            {
-                tracker.Measure(e, sample.CpuUtilization * capacity, model.LastState);
-            }
-
             double demand = copying ? e.Request.Explanation.SpikeMhz * e.AppliedShare : used;
             command = e.Steering.Tick(demand, destination, capacity, copying, dt);
             tracker.Resize(d.Vm, command.ReservedMhz);
