@@ -17,6 +17,7 @@ public sealed class QemuReservationTests(QemuHosts hosts)
         hosts.Require();
         var ct = TestContext.Current.CancellationToken;
         var vm = new VmId(QemuHosts.Vm);
+        await hosts.ResetVmAsync(); // 256 MiB on hosta: another test may have left its balloon elsewhere (the request reserves what the VM has)
         var services = new ServiceCollection();
         services.AddVmEcosystem(b => b
             .UseLibvirt(o =>
