@@ -17,6 +17,7 @@ public static class VmecoCli
             EcosystemCommand.Create(),
             BenchmarkCommand.Create(),
             LibvirtCommand.Create(),
+            ServeCommand.Create(),
         };
         var config = new InvocationConfiguration { Output = output ?? Console.Out, Error = error ?? Console.Error };
         return root.Parse(args).InvokeAsync(config);

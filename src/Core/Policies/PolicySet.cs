@@ -36,6 +36,7 @@ public sealed class PolicySet
         ArgumentNullException.ThrowIfNull(policies);
         ArgumentNullException.ThrowIfNull(canonicalText);
         Policies = policies;
+        Document = canonicalText;
         _bySpecificity = [.. policies.Select((p, i) => (p, i)).OrderByDescending(x => x.p.Select.Specificity).ThenBy(x => x.i).Select(x => x.p)];
         Version = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonicalText)))[..12];
     }
@@ -45,6 +46,9 @@ public sealed class PolicySet
 
     /// <summary>The policies in declaration order.</summary>
     public IReadOnlyList<ResizePolicy> Policies { get; }
+
+    /// <summary>The policy document the set was parsed from, as compact JSON (what an API returns and accepts back).</summary>
+    public string Document { get; }
 
     /// <summary>The version: the first 12 hex digits of the SHA-256 of the canonical content.</summary>
     public string Version { get; }

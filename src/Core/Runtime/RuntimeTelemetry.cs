@@ -42,7 +42,10 @@ internal sealed class RuntimeInstruments : IDisposable
         _meter.CreateObservableGauge("vmeco.audit.pending", () => gauges().AuditPending, "{record}", "Audit records waiting to be written (queued or waiting for a retry).");
         _meter.CreateObservableCounter("vmeco.audit.failures", () => gauges().AuditFailures, "{attempt}", "Audit write attempts that failed (retried).");
         _meter.CreateObservableCounter("vmeco.audit.lost", () => gauges().AuditLost, "{record}", "Audit records lost (queue full, or the store still failing at disposal).");
-        _meter.CreateObservableGauge("vmeco.dependency.score", () => gauges().DependencyScore, null, "Cluster-wide dependency satisfaction (when an ecosystem graph is used).");
+        // No measurement (rather than NaN) before the first pass or without a graph: exporters and dashboards choke on NaN.
+        _meter.CreateObservableGauge("vmeco.dependency.score",
+            () => gauges().DependencyScore is var score && double.IsFinite(score) ? [new Measurement<double>(score)] : Array.Empty<Measurement<double>>(),
+            "1", "Cluster-wide dependency satisfaction (when an ecosystem graph is used).");
     }
 
     public Counter<long> MigrationsStarted { get; }
