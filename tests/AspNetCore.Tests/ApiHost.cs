@@ -38,7 +38,7 @@ internal sealed class ApiHost : IAsyncDisposable
     public EcosystemRuntime Runtime => App.Services.GetRequiredService<EcosystemRuntime>();
 
     public static async Task<ApiHost> StartAsync(
-        Action<VmEcosystemApiOptions>? api = null, bool authentication = true, bool resizing = false, bool kestrel = false, bool observe = true,
+        Action<VmEcosystemApiOptions>? api = null, bool authentication = true, string? policyFile = null, bool kestrel = false, bool observe = true,
         CancellationToken cancellationToken = default)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -65,9 +65,9 @@ internal sealed class ApiHost : IAsyncDisposable
             b.UseSimulator(o => o.Scenario = () => scenario.Simulation);
             b.UseEcosystem(e => { e.Topology = scenario.Simulation.Topology; e.Add(scenario.Declarations); });
             b.ConfigureRuntime(r => r.Mode = ExecutionMode.Approve);
-            if (resizing)
+            if (policyFile is not null)
             {
-                b.UseResizingPolicies();
+                b.UseResizingPolicies(o => o.PolicyFile = policyFile);
             }
 
             b.AddHttpApi(o =>
@@ -81,6 +81,15 @@ internal sealed class ApiHost : IAsyncDisposable
         app.MapHealthChecks("/healthz");
         await app.StartAsync(cancellationToken);
         var host = new ApiHost(app, clock);
+        // The hosted service starts the runtime in the background: wait for it (its start loads the declarations).
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!host.Runtime.Status.Running || host.Runtime.Status.LoopsAlive.Count == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the runtime did not start");
+            await Task.Delay(10, cancellationToken);
+        }
+
+        await host.Runtime.WhenIdleAsync(cancellationToken);
         if (observe)
         {
             // The first tick: the cluster is observed and the first plan waits for approval.

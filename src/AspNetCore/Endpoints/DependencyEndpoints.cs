@@ -60,12 +60,6 @@ internal static class DependencyEndpoints
             return Problems.Validation("$", "expected at least one declaration");
         }
 
-        var duplicate = result.Declarations.GroupBy(d => d.VmName, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null)
-        {
-            return Problems.Validation("$", $"the VM '{duplicate.Key}' is declared {duplicate.Count()} times");
-        }
-
         for (int i = 0; i < result.Declarations.Count; i++)
         {
             try

@@ -19,20 +19,10 @@ public sealed partial class EcosystemRuntime
     public EcosystemSnapshot? Ecosystem => _model.Snapshot();
 
     /// <summary>
-    /// The cluster as the last planning pass saw it (null before the first observation): hosts with their CPU and
-    /// memory use, VMs with where they run. Built on each call under the model lock; hold it as long as needed.
+    /// The cluster as last observed (null before the first observation): hosts with their CPU and memory use, VMs
+    /// with where they run, before any planned move. Immutable; hold it as long as needed.
     /// </summary>
-    public ClusterView? Cluster
-    {
-        get
-        {
-            var maintenance = _model.Maintenance();
-            lock (_model.Gate)
-            {
-                return _model.LastState is { } state ? ClusterViews.From(state, _core.Time.GetUtcNow(), maintenance) : null;
-            }
-        }
-    }
+    public ClusterView? Cluster => _model.View;
 
     /// <summary>
     /// Puts a host in maintenance: it takes no VMs, and the next pass (requested at once) evacuates its VMs within

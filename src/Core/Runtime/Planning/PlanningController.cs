@@ -98,7 +98,8 @@ internal sealed class PlanningController(RuntimeCore core, RuntimeModel model, Q
     private RuntimePlan? Plan(Observation observation)
     {
         var state = observation.State;
-        foreach (var host in model.Maintenance())
+        var maintenance = model.Maintenance();
+        foreach (var host in maintenance)
         {
             int h = Array.IndexOf(state.HostIds, host, 0, state.HostCount);
             if (h >= 0)
@@ -111,6 +112,7 @@ internal sealed class PlanningController(RuntimeCore core, RuntimeModel model, Q
         {
             _cycle.Observe(state, observation.Time);
             model.Recheck.Refresh(state, observation.Time); // before the plan's tentative moves change the state
+            model.View = ClusterViews.From(state, observation.Time, maintenance); // what was observed, not what is planned
             if (model.Session.LastOneStepError is { } error)
             {
                 core.Instruments.ForecastError.Record(error);

@@ -105,6 +105,9 @@ internal sealed class RuntimeModel : IMigrationObserver
     /// <summary>True once the graph holds the inventory (false again after a resync).</summary>
     public bool GraphLoaded { get; set; }
 
+    /// <summary>The cluster as last observed, before planning changed the state (read without the lock: replaced whole).</summary>
+    public ClusterView? View { get; set; }
+
     /// <summary>The state of the last planning pass (the executor's reservations read sizes from it).</summary>
     public PlanningState? LastState { get; private set; }
 
