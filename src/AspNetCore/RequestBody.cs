@@ -79,6 +79,13 @@ internal static class RequestBody
     /// <summary>Parses a small JSON body strictly (bounded depth, no comments or trailing commas); the error names the position.</summary>
     public static JsonDocument? ParseJson(byte[] body, out string? error)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(body))
+        {
+            // The reader checks encoding only when a string is read, so a handler would meet it as an exception.
+            error = "not valid UTF-8";
+            return null;
+        }
+
         try
         {
             error = null;

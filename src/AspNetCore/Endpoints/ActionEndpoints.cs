@@ -143,9 +143,20 @@ internal sealed class JsonFields
         _errors = errors;
         foreach (var p in root.EnumerateObject())
         {
-            if (Array.IndexOf(known, p.Name) < 0)
+            string name;
+            try
             {
-                errors.Add(($"$.{p.Name}", $"unknown field; expected one of {string.Join(", ", known)}"));
+                name = p.Name;
+            }
+            catch (InvalidOperationException)
+            {
+                errors.Add(("$", "a field name is not a valid Unicode string"));
+                continue;
+            }
+
+            if (Array.IndexOf(known, name) < 0)
+            {
+                errors.Add(($"$.{name}", $"unknown field; expected one of {string.Join(", ", known)}"));
             }
         }
     }
@@ -168,7 +179,17 @@ internal sealed class JsonFields
             return null;
         }
 
-        string text = value.GetString()!;
+        string text;
+        try
+        {
+            text = value.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            _errors.Add(($"$.{name}", "not a valid Unicode string (a lone surrogate escape)"));
+            return null;
+        }
+
         if (string.IsNullOrWhiteSpace(text) || text.Length > maxLength)
         {
             _errors.Add(($"$.{name}", $"expected 1 to {maxLength} characters, not only spaces"));
