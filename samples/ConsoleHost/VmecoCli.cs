@@ -35,9 +35,22 @@ internal static class CliOutput
         set
         {
             _writer = value;
-            Ansi = ReferenceEquals(value, Console.Out)
+            // A terminal gets colours and links; anything else (a file, a pipe, a test's writer) gets plain text only,
+            // wide enough that tables are not wrapped.
+            bool terminal = ReferenceEquals(value, Console.Out) && !Console.IsOutputRedirected;
+            Ansi = terminal
                 ? Spectre.Console.AnsiConsole.Console
-                : Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(value) });
+                : Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
+                {
+                    Out = new Spectre.Console.AnsiConsoleOutput(value),
+                    Ansi = Spectre.Console.AnsiSupport.No,
+                    ColorSystem = Spectre.Console.ColorSystemSupport.NoColors,
+                    Interactive = Spectre.Console.InteractionSupport.No,
+                });
+            if (!terminal)
+            {
+                Ansi.Profile.Width = 160;
+            }
         }
     }
 

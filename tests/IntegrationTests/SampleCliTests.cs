@@ -51,6 +51,33 @@ public sealed class SampleCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Simulate_compares_several_policies_in_one_run_in_plain_text()
+    {
+        string report = Path.Combine(_dir, "cmp.html");
+        var args = new[] { "simulate", "--synthetic", "--vms", "40", "--hosts", "20", "--policy", "lr-mmt,predictive", "--report", report };
+        var (code, output, error) = await Run([.. args, "--json"]);
+        Assert.True(code == 0, error);
+        using var json = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
+        var policies = json.RootElement.GetProperty("policies").EnumerateArray().ToList();
+        Assert.Equal(["lr-mmt", "predictive"], policies.Select(p => p.GetProperty("policy").GetString()));
+        Assert.All(policies, p => Assert.True(File.Exists(p.GetProperty("report").GetString())));
+        // Each run is the single-policy run of the same day.
+        var single = await Run("simulate", "--synthetic", "--vms", "40", "--hosts", "20", "--policy", "predictive", "--report", Path.Combine(_dir, "one.html"), "--json");
+        using var one = JsonDocument.Parse(single.Out.Trim().Split('\n')[^1]);
+        Assert.Equal(one.RootElement.GetProperty("energyKwh").GetDouble(), policies[1].GetProperty("energyKwh").GetDouble());
+        Assert.Equal(one.RootElement.GetProperty("migrations").GetInt32(), policies[1].GetProperty("migrations").GetInt32());
+
+        var table = await Run(args);
+        Assert.True(table.Code == 0, table.Err);
+        Assert.Contains("predictive", table.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain('\u001b', table.Out); // captured output: no escape sequences
+        var contradictory = await Run([.. args, "--explain", "2"]);
+        Assert.Equal(2, contradictory.Code);
+        Assert.Contains("one policy at a time", contradictory.Err, StringComparison.Ordinal);
+        Assert.Equal(1, (await Run("simulate", "--no-such-option")).Code);
+    }
+
+    [Fact]
     public async Task Simulate_is_deterministic_for_a_seed()
     {
         var a = await Run("simulate", "--synthetic", "--vms", "200", "--hosts", "150", "--seed", "5", "--report", Path.Combine(_dir, "a.html"), "--json");

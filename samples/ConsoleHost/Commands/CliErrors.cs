@@ -6,8 +6,10 @@ namespace VmEcosystem.ConsoleHost.Commands;
 /// <summary>Turns failures into one clear line on stderr and an exit code, never a stack trace.</summary>
 internal static class CliErrors
 {
+    // One convention for every command: 0 ok; 1 the command line does not parse (System.CommandLine's own code);
+    // 2 bad input or a failure while running (a file, a value, a provider, a migration that failed).
     public const int BadInput = 2;
-    public const int Failure = 1;
+    public const int Failure = 2;
 
     public static async Task<int> RunAsync(Func<Task<int>> action)
     {

@@ -17,7 +17,7 @@ namespace VmEcosystem.ConsoleHost.Commands;
 /// `simulate`: runs a simulated day on the built-in simulator through the library's runtime (the same loops,
 /// channels, executor and audit a control plane embeds, on a virtual clock) and writes a report.
 /// </summary>
-internal static class SimulateCommand
+internal static partial class SimulateCommand
 {
     public static Command Create()
     {
@@ -106,7 +106,19 @@ internal static class SimulateCommand
                 scenario = CloudSimScenario.Create(traces, model, parse.GetValue(hosts), $"PlanetLab {Path.GetFileName(dir)}");
             }
 
-            var (selected, name, p) = PolicyOptions.Build(parse.GetValue(policy)!, parse.GetValue(param), model, parse.GetValue(explain) > 0 ? 3 : 0).Single();
+            var policies = PolicyOptions.Build(parse.GetValue(policy)!, parse.GetValue(param), model, parse.GetValue(explain) > 0 ? 3 : 0);
+            if (policies.Count > 1)
+            {
+                if (resizing is not null || parse.GetValue(explain) > 0 || parse.GetValue(audit) is not null)
+                {
+                    throw new ArgumentException("several --policy values compare policies; --resize, --explain and --audit apply to one policy at a time.");
+                }
+
+                var each = new RunSetup(scenario, policies[0].Policy, parse.GetValue(seed), ParseMode(parse.GetValue(mode)!), parse.GetValue(perHost), parse.GetValue(inCluster), null);
+                return await CompareAsync(scenario, policies, each, parse.GetValue(json), reportFile, ct);
+            }
+
+            var (selected, name, p) = policies[0];
             bool quiet = parse.GetValue(json);
             var explanations = new List<MigrationDecision>();
             int wanted = parse.GetValue(explain);
