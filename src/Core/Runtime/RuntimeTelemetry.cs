@@ -15,7 +15,7 @@ public static class RuntimeTelemetry
     /// <summary>Activity source name (spans <c>vmeco.plan</c> and <c>vmeco.migrate</c>).</summary>
     public const string ActivitySourceName = "VmEcosystem";
 
-    internal static readonly ActivitySource ActivitySource = new(ActivitySourceName);
+    internal static readonly ActivitySource ActivitySource = new(ActivitySourceName, typeof(RuntimeTelemetry).Assembly.GetName().Version?.ToString(3));
 }
 
 /// <summary>The runtime's instruments; one per runtime instance, from the injected <see cref="IMeterFactory"/> when there is one.</summary>
@@ -25,15 +25,17 @@ internal sealed class RuntimeInstruments : IDisposable
 
     public RuntimeInstruments(IMeterFactory? factory, Func<RuntimeGauges> gauges)
     {
-        _meter = factory?.Create(new MeterOptions(RuntimeTelemetry.MeterName)) ?? new Meter(RuntimeTelemetry.MeterName);
-        MigrationsStarted = _meter.CreateCounter<long>("vmeco.migrations.started", "{migration}", "Migrations started.");
-        MigrationsSucceeded = _meter.CreateCounter<long>("vmeco.migrations.succeeded", "{migration}", "Migrations that completed.");
-        MigrationsFailed = _meter.CreateCounter<long>("vmeco.migrations.failed", "{migration}", "Migrations (or calls starting them) that failed or were cancelled.");
-        DecisionsSkipped = _meter.CreateCounter<long>("vmeco.decisions.skipped", "{decision}", "Planned moves the executor did not execute (limits, cooldowns, maintenance, stale).");
-        PlanningDuration = _meter.CreateHistogram<double>("vmeco.planning.duration", "s", "Duration of one planning pass.");
+        var version = typeof(RuntimeInstruments).Assembly.GetName().Version?.ToString(3);
+        _meter = factory?.Create(new MeterOptions(RuntimeTelemetry.MeterName) { Version = version }) ?? new Meter(RuntimeTelemetry.MeterName, version);
+        // Second-scale histograms get explicit buckets: the SDK's default ones are for milliseconds.
+        PlanningDuration = _meter.CreateHistogram("vmeco.planning.duration", "s", "Duration of one planning pass.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+        MigrationDuration = _meter.CreateHistogram("vmeco.migration.duration", "s", "Duration of live migrations from start to outcome, by outcome.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200] });
         ForecastError = _meter.CreateHistogram<double>("vmeco.forecast.error", "MHz", "Mean absolute error of the previous one-step CPU forecasts, per observation.");
         LoopErrors = _meter.CreateCounter<long>("vmeco.loop.errors", "{error}", "Failed controller iterations (retried with backoff), by controller.");
-        Actions = _meter.CreateCounter<long>("vmeco.actions", "{action}", "Executed actions by kind, outcome and proposing controller.");
+        Actions = _meter.CreateCounter<long>("vmeco.actions", "{action}",
+            "Actions that change the cluster, by kind (migrate, hot-plug, resource-controls), outcome (started, succeeded, failed, cancelled, skipped), reason, host and proposing controller.");
         ObservationsDropped = _meter.CreateCounter<long>("vmeco.observations.dropped", "{observation}", "Observations dropped or skipped because planning was behind.");
         _meter.CreateObservableGauge("vmeco.queue.observations", () => gauges().ObservationQueue, "{observation}", "Observations waiting for planning.");
         _meter.CreateObservableGauge("vmeco.queue.plans", () => gauges().PlanQueue, "{plan}", "Plans waiting for execution.");
@@ -48,14 +50,6 @@ internal sealed class RuntimeInstruments : IDisposable
             "1", "Cluster-wide dependency satisfaction (when an ecosystem graph is used).");
     }
 
-    public Counter<long> MigrationsStarted { get; }
-
-    public Counter<long> MigrationsSucceeded { get; }
-
-    public Counter<long> MigrationsFailed { get; }
-
-    public Counter<long> DecisionsSkipped { get; }
-
     public Histogram<double> PlanningDuration { get; }
 
     public Histogram<double> ForecastError { get; }
@@ -65,6 +59,45 @@ internal sealed class RuntimeInstruments : IDisposable
     public Counter<long> ObservationsDropped { get; }
 
     public Counter<long> Actions { get; }
+
+    public Histogram<double> MigrationDuration { get; }
+
+    /// <summary>Counts one action outcome; <paramref name="reason"/> is a bounded category (<see cref="ReasonOf(string)"/>), never free text.</summary>
+    public void Action(string kind, string outcome, string controller, Cluster.HostId host, string reason = "none")
+    {
+        var tags = new TagList
+        {
+            { "vmeco.action.kind", kind },
+            { "vmeco.action.outcome", outcome },
+            { "vmeco.action.reason", reason },
+            { "vmeco.host", host.Value },
+            { "vmeco.controller", controller },
+        };
+        Actions.Add(1, tags);
+    }
+
+    /// <summary>The category of a skip reason (the executor's messages), for the <c>vmeco.action.reason</c> attribute.</summary>
+    public static string ReasonOf(string skip) => skip switch
+    {
+        _ when skip.Contains("cooldown", StringComparison.OrdinalIgnoreCase) => "cooldown",
+        _ when skip.Contains("backoff", StringComparison.OrdinalIgnoreCase) => "backoff",
+        _ when skip.Contains("maintenance", StringComparison.OrdinalIgnoreCase) => "maintenance",
+        _ when skip.Contains("audit", StringComparison.OrdinalIgnoreCase) => "audit",
+        _ when skip.Contains("stale", StringComparison.OrdinalIgnoreCase) || skip.Contains("no longer on", StringComparison.OrdinalIgnoreCase) => "stale",
+        _ when skip.Contains("limit", StringComparison.OrdinalIgnoreCase) || skip.Contains("concurren", StringComparison.OrdinalIgnoreCase)
+            || skip.Contains("window", StringComparison.OrdinalIgnoreCase) || skip.Contains("at most", StringComparison.OrdinalIgnoreCase) => "limit",
+        _ => "check",
+    };
+
+    /// <summary>The category of a failure, for the <c>vmeco.action.reason</c> attribute.</summary>
+    public static string ReasonOf(Exception? error) => error switch
+    {
+        null => "none",
+        TimeoutException => "timeout",
+        OperationCanceledException => "cancelled",
+        Hypervisor.HypervisorException h => "provider-" + h.Kind.ToString().ToLowerInvariant(),
+        _ => "error",
+    };
 
     public void Dispose() => _meter.Dispose();
 }

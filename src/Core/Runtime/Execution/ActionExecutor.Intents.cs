@@ -235,7 +235,7 @@ internal sealed partial class ActionExecutor
         {
             Count(MigrateAction.KindName, Started);
             Count(MigrateAction.KindName, Succeeded);
-            core.Instruments.MigrationsSucceeded.Add(1);
+            core.Instruments.Action(MigrateAction.KindName, "succeeded", proposal.Controller, d.Source, "start-timeout");
             await core.Audit.AppendAsync(AuditKind.MigrationSucceeded, proposal.Controller, proposal.PlanId, d.Vm, d.Source, d.Target,
                 $"the start call timed out ({timeout.Message}) but the VM is on its target {d.Target}: the migration ran").ConfigureAwait(false);
             return null;

@@ -121,7 +121,7 @@ internal sealed partial class ActionExecutor
         }
 
         Count(MigrateAction.KindName, Started);
-        core.Instruments.MigrationsStarted.Add(1);
+        core.Instruments.Action(MigrateAction.KindName, "started", proposal.Controller, d.Source);
         RuntimeLog.MigrationStarted(core.Logger, d.Vm.Value, d.Source.Value, d.Target.Value, d.Rule);
         await core.Audit.AppendAsync(AuditKind.MigrationStarted, proposal.Controller, proposal.PlanId, d.Vm, d.Source, d.Target,
             $"migration {operation.Id} {how} ({d.Stage}/{d.Rule})", reservation?.ToJson()).ConfigureAwait(false);
@@ -138,6 +138,14 @@ internal sealed partial class ActionExecutor
 
     private async Task TrackAsync(string controller, RunningMigration running, MigrateAction action)
     {
+        // One span per migration, from the provider's acceptance to the outcome (an async method's Activity.Current
+        // does not leak back into the executor's flow).
+        using var span = RuntimeTelemetry.ActivitySource.StartActivity("vmeco.migration", System.Diagnostics.ActivityKind.Internal);
+        span?.SetTag("vmeco.vm", running.Decision.Vm.Value);
+        span?.SetTag("vmeco.source", running.Decision.Source.Value);
+        span?.SetTag("vmeco.target", running.Decision.Target.Value);
+        span?.SetTag("vmeco.plan", running.PlanId);
+        span?.SetTag("vmeco.controller", controller);
         MigrationResult? result = null;
         Exception? error = null;
         using (var timeout = new CancellationTokenSource(core.Options.MigrationTimeout, core.Time))
@@ -181,6 +189,9 @@ internal sealed partial class ActionExecutor
         try
         {
             await RecordOutcomeAsync(controller, running, action, result, error).ConfigureAwait(false);
+            span?.SetTag("vmeco.action.outcome", result?.Outcome.ToString().ToLowerInvariant() ?? "unknown");
+            span?.SetStatus(result?.Outcome == Hypervisor.MigrationOutcome.Succeeded ? System.Diagnostics.ActivityStatusCode.Ok : System.Diagnostics.ActivityStatusCode.Error,
+                result?.Error?.Message ?? error?.Message);
         }
         finally
         {
@@ -212,8 +223,8 @@ internal sealed partial class ActionExecutor
         if (succeeded)
         {
             Count(MigrateAction.KindName, Succeeded);
-            core.Instruments.MigrationsSucceeded.Add(1);
-            core.Instruments.Actions.Add(1, new("kind", MigrateAction.KindName), new("outcome", "succeeded"), new("controller", controller));
+            core.Instruments.Action(MigrateAction.KindName, "succeeded", controller, d.Source);
+            core.Instruments.MigrationDuration.Record(seconds, new KeyValuePair<string, object?>("vmeco.action.outcome", "succeeded"));
             RuntimeLog.MigrationEnded(core.Logger, d.Vm.Value, d.Target.Value, "succeeded", seconds);
             var after = await core.ReadApplicationAsync(d.Vm, CancellationToken.None).ConfigureAwait(false);
             string? learned = observer.OnMigrationOutcome(d, succeeded: true, result!.Duration.TotalSeconds, after);
@@ -232,6 +243,7 @@ internal sealed partial class ActionExecutor
         {
             bool cancelled = result?.Outcome == Hypervisor.MigrationOutcome.Cancelled;
             string why = result?.Error?.Message ?? error?.Message ?? (cancelled ? "cancelled" : "unknown");
+            core.Instruments.MigrationDuration.Record(seconds, new KeyValuePair<string, object?>("vmeco.action.outcome", cancelled ? "cancelled" : "failed"));
             await RecordFailureAsync(controller, running.PlanId, d, cancelled, why,
                 $"migration {running.Operation.Id} {(cancelled ? "cancelled" : "failed")}: {why}; the VM stays on {result?.FinalHost.Value ?? d.Source.Value}").ConfigureAwait(false);
         }
@@ -243,8 +255,7 @@ internal sealed partial class ActionExecutor
     private async Task RecordFailureAsync(string controller, string planId, MigrationDecision d, bool cancelled, string why, string message)
     {
         Count(MigrateAction.KindName, Failed);
-        core.Instruments.MigrationsFailed.Add(1);
-        core.Instruments.Actions.Add(1, new("kind", MigrateAction.KindName), new("outcome", cancelled ? "cancelled" : "failed"), new("controller", controller));
+        core.Instruments.Action(MigrateAction.KindName, cancelled ? "cancelled" : "failed", controller, d.Source, cancelled ? "cancelled" : "provider");
         RuntimeLog.MigrationFailed(core.Logger, d.Vm.Value, d.Target.Value, why);
         // A cancellation says nothing about the target; a failure counts against it.
         string? learned = cancelled ? null : observer.OnMigrationOutcome(d, succeeded: false, 0, null);

@@ -81,7 +81,7 @@ internal sealed partial class ActionExecutor
     private async Task RecordAdjustmentAsync(string controller, string kind, string? planId, VmId vm, HostId host, HostId? target, Exception? error, string message, string? detail = null)
     {
         Count(kind, error is null ? Succeeded : Failed);
-        core.Instruments.Actions.Add(1, new("kind", kind), new("outcome", error is null ? "succeeded" : "failed"), new("controller", controller));
+        core.Instruments.Action(kind, error is null ? "succeeded" : "failed", controller, host, RuntimeInstruments.ReasonOf(error));
         await core.Audit.AppendAsync(error is null ? AuditKind.ActionSucceeded : AuditKind.ActionFailed, controller, planId, vm, host, target,
             error is null ? message : $"{message} (failed: {error.Message})", detail).ConfigureAwait(false);
     }

@@ -123,7 +123,7 @@ internal sealed partial class ActionExecutor(RuntimeCore core, IMigrationObserve
         if (reason is not null)
         {
             Count(action.Kind, Skipped);
-            core.Instruments.DecisionsSkipped.Add(1);
+            core.Instruments.Action(action.Kind, "skipped", proposal.Controller, action.Host, RuntimeInstruments.ReasonOf(reason));
             RuntimeLog.DecisionSkipped(core.Logger, action.Vm.Value, (action.Target ?? action.Host).Value, reason);
             await core.Audit.AppendAsync(AuditKind.DecisionSkipped, proposal.Controller, proposal.PlanId, action.Vm, action.Host, action.Target,
                 $"{action.Kind} not executed: {reason}").ConfigureAwait(false);
@@ -144,6 +144,11 @@ internal sealed partial class ActionExecutor(RuntimeCore core, IMigrationObserve
         }
 
         Count(action.Kind, Started);
+        using var span = RuntimeTelemetry.ActivitySource.StartActivity("vmeco.action", System.Diagnostics.ActivityKind.Internal);
+        span?.SetTag("vmeco.action.kind", action.Kind);
+        span?.SetTag("vmeco.vm", action.Vm.Value);
+        span?.SetTag("vmeco.host", action.Host.Value);
+        span?.SetTag("vmeco.plan", proposal.PlanId);
         Exception? error = null;
         string result = string.Empty;
         try
@@ -167,7 +172,8 @@ internal sealed partial class ActionExecutor(RuntimeCore core, IMigrationObserve
         }
 
         Count(action.Kind, error is null ? Succeeded : Failed);
-        core.Instruments.Actions.Add(1, new("kind", action.Kind), new("outcome", error is null ? "succeeded" : "failed"), new("controller", proposal.Controller));
+        span?.SetStatus(error is null ? System.Diagnostics.ActivityStatusCode.Ok : System.Diagnostics.ActivityStatusCode.Error, error?.Message);
+        core.Instruments.Action(action.Kind, error is null ? "succeeded" : "failed", proposal.Controller, action.Host, RuntimeInstruments.ReasonOf(error));
         await core.Audit.AppendAsync(error is null ? AuditKind.ActionSucceeded : AuditKind.ActionFailed, proposal.Controller, proposal.PlanId, action.Vm, action.Host, null,
             error is null ? $"{action.Kind} succeeded: {result}" : $"{action.Kind} failed: {error.Message}").ConfigureAwait(false);
         if (error is not null && (cancellationToken.IsCancellationRequested || error is not (HypervisorException or TimeoutException or OperationCanceledException)))
@@ -199,7 +205,7 @@ internal sealed partial class ActionExecutor(RuntimeCore core, IMigrationObserve
         }
 
         Count(action.Kind, Skipped);
-        core.Instruments.DecisionsSkipped.Add(1);
+        core.Instruments.Action(action.Kind, "skipped", proposal.Controller, action.Host, "audit");
         RuntimeLog.DecisionSkipped(core.Logger, action.Vm.Value, (action.Target ?? action.Host).Value, "its intent could not be recorded in the audit store");
         return false;
     }
