@@ -64,6 +64,8 @@ public sealed partial class DashboardBrowserTests
         await page.WaitForFunctionAsync("() => /migrations [1-9]\\d* ok/.test(document.getElementById('migrations').textContent)", null, new() { Timeout = 60_000 });
         await page.Locator($"#plan-{planId}").WaitForAsync(new() { State = WaitForSelectorState.Detached, Timeout = 30_000 });
         await page.Locator("#timeline li.kind-migrationSucceeded").First.WaitForAsync(new() { Timeout = 30_000 });
+        await page.Locator("#forecast polyline.series-point").WaitForAsync(new() { Timeout = 30_000 }); // two observations seen
+        Assert.Equal(1, await page.Locator("#forecast polyline.series-actual").CountAsync());
         Assert.True(await page.Locator("#hosts .host").CountAsync() > 0);
         Assert.True(await page.Locator("#graph line").CountAsync() > 0);
 

@@ -111,6 +111,10 @@ public sealed class DependencyEndpointTests
             Assert.Equal(h.GetProperty("memoryAllocatedMiB").GetDouble() / h.GetProperty("memoryCapacityMiB").GetDouble(), memory, 9);
         }
 
+        // The predictive policy forecasts every VM: each carries its forecast and the interval's upper bound.
+        Assert.True(cluster.GetProperty("forecastHorizonMinutes").GetDouble() > 0);
+        Assert.All(cluster.GetProperty("vms").EnumerateArray(), v =>
+            Assert.True(v.GetProperty("forecastUpperMhz").GetDouble() >= v.GetProperty("forecastMhz").GetDouble()));
         Assert.Equal(view.Vms.Sum(v => v.MemoryMiB), cluster.GetProperty("hosts").EnumerateArray().Sum(h => h.GetProperty("memoryAllocatedMiB").GetDouble()), 3);
     }
 

@@ -17,7 +17,7 @@ internal static class ClusterEndpoints
             .WithName("GetEcosystem").WithSummary("The dependency graph: VMs with their satisfaction, edges, unsatisfied dependencies; paged, filterable by host and state.")
             .Produces<EcosystemPage>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
         g.MapGet("/cluster", ClusterNow).RequireAuthorization(VmEcosystemPolicies.Read)
-            .WithName("GetCluster").WithSummary("Hosts with CPU and memory use (the binding resource marked) and, with vms=true, the VMs; as last observed.")
+            .WithName("GetCluster").WithSummary("Hosts with CPU and memory use (the binding resource marked) and, with vms=true, the VMs with their CPU forecast; as last observed.")
             .Produces<ClusterPage>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         g.MapGet("/reservations", Reservations).RequireAuthorization(VmEcosystemPolicies.Read)
             .WithName("GetReservations").WithSummary("Capacity held for migrations in flight (the shadow-slot ledger).")
@@ -32,7 +32,8 @@ internal static class ClusterEndpoints
 
     internal sealed record EcosystemEdge(VmId From, VmId? To, string Kind, string Type, bool Met, bool Impossible, string Reason);
 
-    internal sealed record ClusterPage(DateTimeOffset AsOf, IReadOnlyList<HostItem> Hosts, int VmCount, IReadOnlyList<VmView>? Vms);
+    internal sealed record ClusterPage(
+        DateTimeOffset AsOf, IReadOnlyList<HostItem> Hosts, int VmCount, IReadOnlyList<VmView>? Vms, double? ForecastHorizonMinutes, double? ForecastConfidence);
 
     internal sealed record HostItem(
         HostId Host, int Cores, double CpuCapacityMhz, double CpuRequestedMhz, double CpuUtilization, double MemoryCapacityMiB,
@@ -91,7 +92,8 @@ internal static class ClusterEndpoints
 
         var hosts = view.Hosts.Select(h => new HostItem(h.Host, h.Cores, h.CpuCapacityMhz, h.CpuRequestedMhz, h.CpuUtilization, h.MemoryCapacityMiB,
             h.MemoryAllocatedMiB, h.MemoryUtilization, h.BindingResource, h.VmCount, h.AcceptsVms, h.InMaintenance)).ToList();
-        return TypedResults.Json(new ClusterPage(view.AsOf, hosts, view.Vms.Count, withVms ? view.Vms : null), ApiJson.Options);
+        return TypedResults.Json(new ClusterPage(view.AsOf, hosts, view.Vms.Count, withVms ? view.Vms : null, view.ForecastHorizon?.TotalMinutes, view.ForecastConfidence),
+            ApiJson.Options);
     }
 
     private static IResult Reservations(EcosystemRuntime runtime) =>

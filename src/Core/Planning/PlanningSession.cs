@@ -98,6 +98,9 @@ public sealed partial class PlanningSession
     /// <summary>The forecasts of the last prepared pass.</summary>
     public DemandForecastSet Forecasts => _forecasts;
 
+    /// <summary>The planning tick the forecasts count their horizon in.</summary>
+    internal TimeSpan Tick => _options.Tick;
+
     /// <summary>Mean absolute error (MHz) of the one-step forecasts against the demand of the last observation (null until measured).</summary>
     public double? LastOneStepError { get; private set; }
 

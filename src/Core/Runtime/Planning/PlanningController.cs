@@ -112,7 +112,7 @@ internal sealed class PlanningController(RuntimeCore core, RuntimeModel model, Q
         {
             _cycle.Observe(state, observation.Time);
             model.Recheck.Refresh(state, observation.Time); // before the plan's tentative moves change the state
-            model.View = ClusterViews.From(state, observation.Time, maintenance); // what was observed, not what is planned
+            model.View = ClusterViews.From(state, observation.Time, maintenance, model.Session.Forecasts, model.Session.Tick); // what was observed, not what is planned
             if (model.Session.LastOneStepError is { } error)
             {
                 core.Instruments.ForecastError.Record(error);

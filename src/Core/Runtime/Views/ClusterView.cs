@@ -10,7 +10,14 @@ namespace VmEcosystem.Runtime;
 /// <param name="AsOf">When it was taken (the runtime's clock).</param>
 /// <param name="Hosts">Every host.</param>
 /// <param name="Vms">Every VM.</param>
-public sealed record ClusterView(DateTimeOffset AsOf, IReadOnlyList<HostView> Hosts, IReadOnlyList<VmView> Vms);
+public sealed record ClusterView(DateTimeOffset AsOf, IReadOnlyList<HostView> Hosts, IReadOnlyList<VmView> Vms)
+{
+    /// <summary>How far the VMs' forecasts look ahead (null when the policy forecasts nothing).</summary>
+    public TimeSpan? ForecastHorizon { get; init; }
+
+    /// <summary>Interval level of <see cref="VmView.ForecastUpperMhz"/>.</summary>
+    public double? ForecastConfidence { get; init; }
+}
 
 /// <summary>One host in a <see cref="ClusterView"/>.</summary>
 /// <param name="Host">The host.</param>
@@ -44,13 +51,21 @@ public sealed record HostView(
 /// <param name="CpuCapacityMhz">Its CPU size, MHz.</param>
 /// <param name="CpuRequestedMhz">What it asks for now, MHz.</param>
 /// <param name="MemoryMiB">Memory given to it, MiB.</param>
-public sealed record VmView(VmId Vm, HostId? Host, HostId? MigratingTo, int Cores, double CpuCapacityMhz, double CpuRequestedMhz, double MemoryMiB);
+public sealed record VmView(VmId Vm, HostId? Host, HostId? MigratingTo, int Cores, double CpuCapacityMhz, double CpuRequestedMhz, double MemoryMiB)
+{
+    /// <summary>Its expected CPU demand over <see cref="ClusterView.ForecastHorizon"/>, MHz (null without a forecast).</summary>
+    public double? ForecastMhz { get; init; }
+
+    /// <summary>The upper bound of that forecast's interval, MHz.</summary>
+    public double? ForecastUpperMhz { get; init; }
+}
 
 /// <summary>Builds a <see cref="ClusterView"/> from a planning state (under the model lock: the state is reused).</summary>
 internal static class ClusterViews
 {
-    public static ClusterView From(PlanningState s, DateTimeOffset asOf, IReadOnlySet<HostId> maintenance)
+    public static ClusterView From(PlanningState s, DateTimeOffset asOf, IReadOnlySet<HostId> maintenance, Planning.Predictive.DemandForecastSet? forecasts = null, TimeSpan tick = default)
     {
+        bool forecast = forecasts is not null && forecasts.Count == s.VmCount && s.VmCount > 0;
         var hosts = new HostView[s.HostCount];
         for (int h = 0; h < hosts.Length; h++)
         {
@@ -64,9 +79,17 @@ internal static class ClusterViews
         {
             int target = s.MigrationTargetOf(v), host = s.HostOf(v);
             vms[v] = new VmView(s.VmId(v), host >= 0 ? s.HostId(host) : null, target >= 0 ? s.HostId(target) : null, s.VmCores(v),
-                s.VmCapacityMips(v), s.RequestedMips(v), s.VmMemory(v));
+                s.VmCapacityMips(v), s.RequestedMips(v), s.VmMemory(v))
+            {
+                ForecastMhz = forecast && double.IsFinite(forecasts!.Point(v)) ? forecasts.Point(v) : null,
+                ForecastUpperMhz = forecast && double.IsFinite(forecasts!.Upper(v)) ? forecasts.Upper(v) : null,
+            };
         }
 
-        return new ClusterView(asOf, hosts, vms);
+        return new ClusterView(asOf, hosts, vms)
+        {
+            ForecastHorizon = forecast ? tick * forecasts!.HorizonTicks : null,
+            ForecastConfidence = forecast ? forecasts!.Confidence : null,
+        };
     }
 }
