@@ -46,8 +46,14 @@ public sealed class SampleCliTests : IDisposable
         Assert.InRange(root.GetProperty("meanMigrationSeconds").GetDouble(), 16, 60);
         Assert.InRange(root.GetProperty("meanDowntimeMs").GetDouble(), 20, 320);
         string html = await File.ReadAllTextAsync(report);
-        Assert.Equal(3, html.Split("<svg").Length - 1);
+        Assert.Equal(4, html.Split("<svg").Length - 1); // CPU, memory, active hosts (with the baseline), migrations
         Assert.Contains("Active hosts", html);
+        // Memory binds on this day, and the report says so; the no-migration baseline shows the saving.
+        Assert.Contains("The resource that binds: <strong>memory</strong>", html);
+        Assert.Contains("Memory allocated on active hosts (%) — binds", html);
+        double baseline = root.GetProperty("baselineEnergyKwh").GetDouble();
+        Assert.True(baseline > root.GetProperty("energyKwh").GetDouble() * 1.5, $"baseline {baseline:F1} kWh");
+        Assert.Contains("Energy saved against no migration", html);
     }
 
     [Fact]

@@ -14,12 +14,14 @@ internal static partial class SimulateCommand
         FileInfo reportFile, CancellationToken ct)
     {
         var runs = new List<(string Name, double? Param, RunResult Result, string Report)>();
+        SimulationSummary? baseline = null;
         foreach (var (policy, name, param) in policies)
         {
             var result = await RunAsync(each with { Policy = policy }, quiet: true, ct, null);
             // One report per policy beside the requested path: vmeco-report.html → vmeco-report-lr-mmt.html.
             string path = Path.Combine(reportFile.DirectoryName ?? ".", $"{Path.GetFileNameWithoutExtension(reportFile.Name)}-{Slug(name, param)}{reportFile.Extension}");
-            File.WriteAllText(path, HtmlReport.Render($"VmEcosystem simulation — {scenario.Name}, policy {name}", SummaryRows(scenario, name, param, result), result.Summary));
+            baseline ??= Baseline(scenario);
+            File.WriteAllText(path, HtmlReport.Render($"VmEcosystem simulation — {scenario.Name}, policy {name}", SummaryRows(scenario, name, param, result), result.Summary, baseline));
             runs.Add((name, param, result, path));
         }
 
@@ -66,6 +68,18 @@ internal static partial class SimulateCommand
         }
 
         return 0;
+    }
+
+    /// <summary>The same day with no migration at all, on the same initial placement: the report's baseline.</summary>
+    private static SimulationSummary Baseline(SimulationScenario scenario)
+    {
+        var simulation = new ClusterSimulation(scenario, InitialPlacement.Place(scenario, InitialPlacementStrategy.PowerAwareBestFit));
+        while (simulation.AdvanceToNextTick())
+        {
+        }
+
+        simulation.Finish();
+        return simulation.Summary();
     }
 
     private static string Slug(string name, double? param)

@@ -137,7 +137,8 @@ internal static partial class SimulateCommand
                 resized = ResizingRows.Run(traces, resizing, rows, runtimeDay.Summary.Allocation!, runtimeDay.Status, ct);
             }
 
-            File.WriteAllText(reportFile.FullName, HtmlReport.Render($"VmEcosystem simulation — {scenario.Name}, policy {name}", rows, summary));
+            var baseline = Baseline(scenario);
+            File.WriteAllText(reportFile.FullName, HtmlReport.Render($"VmEcosystem simulation — {scenario.Name}, policy {name}", rows, summary, baseline));
             if (quiet)
             {
                 CliOutput.Line(Json.Line(new
@@ -166,6 +167,8 @@ internal static partial class SimulateCommand
                     peakPerHost = result.Status.PeakConcurrency.PerHost,
                     peakInCluster = result.Status.PeakConcurrency.InCluster,
                     resizing = resized,
+                    baselineEnergyKwh = baseline.EnergyKwh,
+                    baselineMeanActiveHosts = MeanActiveHosts(baseline),
                     report = reportFile.FullName,
                 }));
             }

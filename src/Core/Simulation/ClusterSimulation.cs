@@ -828,8 +828,7 @@ internal sealed partial class ClusterSimulation
         _tickRowPending = false;
         int withVms = 0;
         int active = 0;
-        double allocated = 0;
-        double capacity = 0;
+        double allocated = 0, capacity = 0, memoryAllocated = 0, memoryCapacity = 0;
         for (int h = 0; h < _hostCount; h++)
         {
             if (_hostVms[h].Count > 0)
@@ -842,11 +841,19 @@ internal sealed partial class ClusterSimulation
                 active++;
                 allocated += _hostUtilMips[h];
                 capacity += _hostTotalMips[h];
+                memoryCapacity += _scenario.Hosts[h].Capacity.MemoryMiB;
+                foreach (int v in _hostVms[h])
+                {
+                    memoryAllocated += _vmMemoryMiB[v];
+                }
             }
         }
 
         _ticks.Add(new SimulationTick(Now, EnergyKwh, _migrations, withVms, active, _activeVms,
-            capacity > 0 ? allocated / capacity : 0, _migrations - _migrationsAtLastTick));
+            capacity > 0 ? allocated / capacity : 0, _migrations - _migrationsAtLastTick)
+        {
+            MemoryUtilization = memoryCapacity > 0 ? memoryAllocated / memoryCapacity : 0,
+        });
         _migrationsAtLastTick = _migrations;
     }
 }

@@ -17,7 +17,11 @@ public readonly record struct SimulationTick(
     int ActiveHosts,
     int VmsInCluster,
     double ClusterUtilization,
-    int MigrationsThisTick);
+    int MigrationsThisTick)
+{
+    /// <summary>Memory given to the VMs of active hosts over those hosts' memory (0..1): the other resource that can bind.</summary>
+    public double MemoryUtilization { get; init; }
+}
 
 /// <summary>
 /// The figures of a finished (or running) simulation, computed as CloudSim computes them (see the README's
