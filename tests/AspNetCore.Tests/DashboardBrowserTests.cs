@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using VmEcosystem.TestSupport;
 
@@ -13,7 +11,7 @@ namespace VmEcosystem.AspNetCore.Tests;
 /// screenshot is kept in <c>artifacts/dashboard.png</c>. Skipped without Chromium, except where
 /// <c>VMECO_REQUIRE_BROWSER=1</c> (CI) makes that a failure.
 /// </summary>
-public sealed partial class DashboardBrowserTests
+public sealed class DashboardBrowserTests
 {
     private const string Key = "browser-test-key";
 
@@ -29,23 +27,12 @@ public sealed partial class DashboardBrowserTests
             Assert.Skip("no Chromium (apt-get install chromium)");
         }
 
-        using var serve = Serve();
-        try
-        {
-            await DriveAsync(serve, chromium, ct);
-        }
-        finally
-        {
-            if (!serve.HasExited)
-            {
-                serve.Kill(entireProcessTree: true);
-            }
-        }
+        using var serve = await ServeProcess.StartAsync(["--speed", "120", "--api-key", $"{Key}=vmecosystem.operate"], ct);
+        await DriveAsync(serve.Url, chromium, ct);
     }
 
-    private static async Task DriveAsync(Process serve, string chromium, CancellationToken ct)
+    private static async Task DriveAsync(string url, string chromium, CancellationToken ct)
     {
-        string url = await ListeningAddressAsync(serve, ct);
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = chromium, Headless = true, Args = ["--no-sandbox"] });
         var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1400, Height = 1000 } });
@@ -80,50 +67,4 @@ public sealed partial class DashboardBrowserTests
         var done = await api.GetFromJsonAsync<JsonElement>($"/vmeco/decisions?plan={planId}&kind=migrationSucceeded&kind=migrationFailed&limit=1000", ct);
         Assert.True(done.GetProperty("items").GetArrayLength() > 0);
     }
-
-    private static Process Serve()
-    {
-        // The sample's own build output (with its own dependency set), in this test's configuration.
-        string configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
-        string vmeco = RepositoryPaths.File("samples", "ConsoleHost", "bin", configuration, "net10.0", OperatingSystem.IsWindows() ? "vmeco.exe" : "vmeco");
-        var start = new ProcessStartInfo(vmeco)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[] { "serve", "--urls", "http://127.0.0.1:0", "--speed", "120", "--api-key", $"{Key}=vmecosystem.operate" })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        var process = Process.Start(start)!;
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                TestContext.Current.TestOutputHelper?.WriteLine("serve: " + e.Data);
-            }
-        };
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    private static async Task<string> ListeningAddressAsync(Process serve, CancellationToken ct)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(60));
-        while (await serve.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
-        {
-            if (Listening().Match(line) is { Success: true } m)
-            {
-                return m.Groups[1].Value;
-            }
-        }
-
-        throw new InvalidOperationException($"vmeco serve ended (exit {serve.ExitCode}) before listening");
-    }
-
-    [GeneratedRegex(@"listening on (http://127\.0\.0\.1:\d+)")]
-    private static partial Regex Listening();
 }

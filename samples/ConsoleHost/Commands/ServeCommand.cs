@@ -95,10 +95,11 @@ internal static class ServeCommand
         builder.Logging.ClearProviders().AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning)
             .AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error); // keys of a sample daemon need no encryption at rest
         var apiKeys = ReadKeys(builder.Configuration, keys);
-        builder.Services.AddAuthentication(ApiKeyHandler.SchemeName).AddScheme<ApiKeyOptions, ApiKeyHandler>(ApiKeyHandler.SchemeName, o => o.Keys.AddRange(apiKeys));
-        if (apiKeys.Count == 0)
+        var jwt = JwtSettings.Read(builder.Configuration.GetSection("Serve:Jwt"));
+        ServeAuthentication.Add(builder.Services, apiKeys, jwt);
+        if (apiKeys.Count == 0 && jwt is null)
         {
-            CliErrors.Warn("no API key configured (Serve:ApiKeys or --api-key): every API call will be denied.");
+            CliErrors.Warn("no API key (Serve:ApiKeys or --api-key) and no JWT issuer (Serve:Jwt) configured: every API call will be denied.");
         }
 
         bool onLibvirt = builder.Configuration.GetSection("VmEcosystem:Libvirt").Exists();
