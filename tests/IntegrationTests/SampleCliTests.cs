@@ -54,6 +54,11 @@ public sealed class SampleCliTests : IDisposable
         double baseline = root.GetProperty("baselineEnergyKwh").GetDouble();
         Assert.True(baseline > root.GetProperty("energyKwh").GetDouble() * 1.5, $"baseline {baseline:F1} kWh");
         Assert.Contains("Energy saved against no migration", html);
+        // The dashboard's views, static: the hosts at the end (memory binds on every one here) and the decisions with their reasons.
+        int tiles = html.Split("class=\"host binding-").Length - 1;
+        Assert.InRange(tiles, bound, 800);
+        Assert.Contains("<table id=\"decisions\">", html);
+        Assert.Contains("<td>MigrationSucceeded</td>", html);
     }
 
     [Fact]

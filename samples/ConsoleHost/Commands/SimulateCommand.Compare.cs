@@ -21,7 +21,8 @@ internal static partial class SimulateCommand
             // One report per policy beside the requested path: vmeco-report.html → vmeco-report-lr-mmt.html.
             string path = Path.Combine(reportFile.DirectoryName ?? ".", $"{Path.GetFileNameWithoutExtension(reportFile.Name)}-{Slug(name, param)}{reportFile.Extension}");
             baseline ??= Baseline(scenario);
-            File.WriteAllText(path, HtmlReport.Render($"VmEcosystem simulation — {scenario.Name}, policy {name}", SummaryRows(scenario, name, param, result), result.Summary, baseline));
+            File.WriteAllText(path, HtmlReport.Render($"VmEcosystem simulation — {scenario.Name}, policy {name}", SummaryRows(scenario, name, param, result), result.Summary,
+                new ReportViews(baseline, result.Final, result.Decisions)));
             runs.Add((name, param, result, path));
         }
 

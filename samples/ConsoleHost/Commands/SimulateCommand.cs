@@ -9,6 +9,7 @@ using VmEcosystem.Hosting;
 using VmEcosystem.Planning;
 using VmEcosystem.Policies;
 using VmEcosystem.Runtime;
+using VmEcosystem.Runtime.Audit;
 using VmEcosystem.Simulation;
 
 namespace VmEcosystem.ConsoleHost.Commands;
@@ -138,7 +139,8 @@ internal static partial class SimulateCommand
             }
 
             var baseline = Baseline(scenario);
-            File.WriteAllText(reportFile.FullName, HtmlReport.Render($"VmEcosystem simulation — {scenario.Name}, policy {name}", rows, summary, baseline));
+            File.WriteAllText(reportFile.FullName, HtmlReport.Render($"VmEcosystem simulation — {scenario.Name}, policy {name}", rows, summary,
+                new ReportViews(baseline, result.Final, result.Decisions)));
             if (quiet)
             {
                 CliOutput.Line(Json.Line(new
@@ -213,7 +215,14 @@ internal static partial class SimulateCommand
         public string? ResizingPolicyFile { get; init; }
     }
 
-    private sealed record RunResult(SimulationSummary Summary, RuntimeStatus Status, double WallSeconds);
+    private sealed record RunResult(SimulationSummary Summary, RuntimeStatus Status, double WallSeconds)
+    {
+        /// <summary>The cluster at the last observation (the report's heat map).</summary>
+        public ClusterView? Final { get; init; }
+
+        /// <summary>The first planned moves with their explanations (the report's timeline).</summary>
+        public IReadOnlyList<AuditRecord> Decisions { get; init; } = [];
+    }
 
     private static async Task<RunResult> RunAsync(RunSetup setup, bool quiet, CancellationToken ct, Action<MigrationPlan>? onPlan)
     {
@@ -272,9 +281,10 @@ internal static partial class SimulateCommand
         Func<EcosystemRuntime, CancellationToken, Task>? approver = setup.Mode == ExecutionMode.Approve ? ApproveAllAsync : null;
         SimulationSummary summary;
         RuntimeStatus? last = null;
+        ClusterView? final = null;
         if (quiet || !AnsiConsole.Profile.Capabilities.Interactive)
         {
-            summary = await SimulatedRuntime.RunAsync(runtime, clock, simulation, p => last = p.Status, ct, approver);
+            summary = await SimulatedRuntime.RunAsync(runtime, clock, simulation, p => { last = p.Status; final = runtime.Cluster; }, ct, approver);
         }
         else
         {
@@ -286,6 +296,7 @@ internal static partial class SimulateCommand
                     return await SimulatedRuntime.RunAsync(runtime, clock, simulation, p =>
                     {
                         last = p.Status;
+                        final = runtime.Cluster;
                         task.Value = p.Share;
                         var m = p.Status.Migrations;
                         task.Description = $"t={p.Share * 24:F1}h  plans={p.Status.PlanningPasses}  migrations={m.Started} ({m.Failed} failed, {m.Skipped} skipped)  running={p.Status.MigrationsRunning}";
@@ -293,7 +304,13 @@ internal static partial class SimulateCommand
                 });
         }
 
-        return new RunResult(summary, last ?? runtime.Status, watch.Elapsed.TotalSeconds);
+        var decisions = new List<AuditRecord>();
+        await foreach (var r in runtime.Audit.QueryAsync(new AuditQuery { Kinds = [AuditKind.DecisionPlanned, AuditKind.MigrationSucceeded, AuditKind.MigrationFailed], Limit = 150 }, ct))
+        {
+            decisions.Add(r);
+        }
+
+        return new RunResult(summary, last ?? runtime.Status, watch.Elapsed.TotalSeconds) { Final = final, Decisions = decisions };
     }
 
     private static async Task ApproveAllAsync(EcosystemRuntime runtime, CancellationToken ct)
