@@ -25,6 +25,8 @@ internal sealed class ApiHost : IAsyncDisposable
 {
     public const string ScopesHeader = "X-Test-Scopes";
 
+    public const string TestScopesScheme = TestScopes.SchemeName;
+
     private ApiHost(WebApplication app, VirtualClock clock)
     {
         App = app;
@@ -136,7 +138,7 @@ internal sealed class ApiHost : IAsyncDisposable
     }
 
     /// <summary>Authenticates whoever sends <see cref="ScopesHeader"/>, with those scopes.</summary>
-    private sealed class TestScopes(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+    internal sealed class TestScopes(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
         : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
     {
         public const string SchemeName = "TestScopes";
