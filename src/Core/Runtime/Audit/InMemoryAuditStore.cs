@@ -55,14 +55,19 @@ public sealed class InMemoryAuditStore(int capacity = 1_000_000) : IAuditStore, 
             snapshot = [.. _records];
         }
 
-        int returned = 0;
+        int returned = 0, limit = query.Limit is { } l ? Math.Max(0, l) : int.MaxValue;
+        if (limit == 0)
+        {
+            yield break; // as the durable stores: a limit of 0 reads nothing (the audit store contract)
+        }
+
         foreach (var r in snapshot)
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (query.Matches(r))
             {
                 yield return r;
-                if (++returned >= (query.Limit ?? int.MaxValue))
+                if (++returned >= limit)
                 {
                     yield break;
                 }
