@@ -92,6 +92,9 @@ internal sealed partial class SimulatorHypervisor
 
         public bool Failed { get; set; }
 
+        /// <summary>The engine ended it while another migration's timer fired: reported when its own timer fires.</summary>
+        public Action? PendingEnd { get; set; }
+
         public void DisposeTimers()
         {
             Completion?.Dispose();

@@ -80,7 +80,16 @@ internal sealed partial class SimulatorHypervisor : HypervisorProvider, ISimulat
 
     public SimulationSummary Finish() => Inspect(sim =>
     {
-        sim.Finish();
+        _finishing = true; // the scenario is over: every move still running ends now, reported at once
+        try
+        {
+            sim.Finish();
+        }
+        finally
+        {
+            _finishing = false;
+        }
+
         return sim.Summary();
     });
 
@@ -413,14 +422,32 @@ internal sealed partial class SimulatorHypervisor : HypervisorProvider, ISimulat
         return TimeSpan.FromTicks(Math.Max(0, (long)Math.Ceiling(seconds * TimeSpan.TicksPerSecond)));
     }
 
+    private RunningMigration? _firing; // the migration whose completion timer is firing (under _gate)
+    private bool _finishing;
+
     private void OnTimer(RunningMigration running)
     {
         lock (_gate)
         {
-            Sync();
-            if (_running.TryGetValue(running.Vm, out var current) && current == running && _sim.Now < running.End)
+            _firing = running;
+            try
             {
-                _sim.AdvanceTo(running.End); // the clock's resolution is coarser than the simulation's
+                Sync();
+                if (_running.TryGetValue(running.Vm, out var current) && current == running && _sim.Now < running.End)
+                {
+                    _sim.AdvanceTo(running.End); // the clock's resolution is coarser than the simulation's
+                }
+            }
+            finally
+            {
+                _firing = null;
+            }
+
+            if (running.PendingEnd is { } end)
+            {
+                running.PendingEnd = null;
+                running.DisposeTimers();
+                end();
             }
         }
     }
@@ -477,7 +504,24 @@ internal sealed partial class SimulatorHypervisor : HypervisorProvider, ISimulat
             return;
         }
 
+        if (!end.Cancelled && !_finishing && !ReferenceEquals(_firing, running) && running.Completion is { } timer)
+        {
+            // Several moves ending at one instant are reported one per timer, in the order their timers fire, not
+            // all at once: completing them together let the runtime record their outcomes in whatever order the
+            // thread pool ran the continuations, and a run was not the same twice (the order moves learning,
+            // limits and later plans). Its timer is brought to the engine's end instant and reports it then.
+            running.Progress?.Dispose();
+            running.PendingEnd = () => Report(running, end);
+            timer.Change(DueIn(end.TimeSeconds), Timeout.InfiniteTimeSpan);
+            return;
+        }
+
         running.DisposeTimers();
+        Report(running, end);
+    }
+
+    private void Report(RunningMigration running, SimulatedMigrationEnd end)
+    {
         var at = ToClock(end.TimeSeconds);
         long sent = (long)(running.Bytes * running.ShareAt(end.TimeSeconds));
         if (end.Cancelled && running.Failed)
