@@ -26,7 +26,7 @@ public sealed class ServeCommandTests
                 "ApiKeys": [ { "Name": "dashboard", "Key": "reader-key-123", "Scopes": "vmecosystem.read" } ],
                 "Jwt": { "Issuer": "https://idp.test", "Audience": "vmeco", "SigningKey": "{{SigningKey}}" }
               },
-              "VmEcosystem": { "Runtime": { "Mode": "DryRun" } }
+              "VmEcosystem": { "Runtime": { "Mode": "Automatic" } }
             }
             """, ct);
         using var serve = await ServeProcess.StartAsync(["--config", config, "--speed", "60"], ct);
@@ -63,7 +63,7 @@ public sealed class ServeCommandTests
         Assert.Equal(HttpStatusCode.Unauthorized, await Get("/vmeco/status", bearer: Token("vmecosystem.operate", expires: DateTime.UtcNow.AddMinutes(-5))));
 
         using var status = await http.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/vmeco/status") { Headers = { { "X-Api-Key", "reader-key-123" } } }, ct);
-        Assert.Contains("\"mode\":\"dryRun\"", await status.Content.ReadAsStringAsync(ct), StringComparison.Ordinal); // the configured mode
+        Assert.Contains("\"mode\":\"automatic\"", await status.Content.ReadAsStringAsync(ct), StringComparison.Ordinal); // the configured mode, not the daemon's default (approve)
 
         Assert.Equal(HttpStatusCode.OK, await Get("/healthz"));
         string metrics = await http.GetStringAsync("/metrics", ct);

@@ -112,7 +112,7 @@ internal static class ServeCommand
             builder.Services.AddSingleton<TimeProvider>(clock);
         }
 
-        builder.Services.AddVmEcosystem(builder.Configuration, b =>
+        builder.Services.AddVmEcosystem(builder.Configuration.GetSection("VmEcosystem"), b =>
         {
             if (scenario is not null)
             {
