@@ -80,15 +80,7 @@ internal sealed partial class SimulatorHypervisor : HypervisorProvider, ISimulat
 
     public SimulationSummary Finish() => Inspect(sim =>
     {
-        _finishing = true; // the scenario is over: every move still running ends now, reported at once
-        try
-        {
-            sim.Finish();
-        }
-        finally
-        {
-            _finishing = false;
-        }
+        sim.Finish(); // the scenario is over: every move still running ends now, reported at once
 
         return sim.Summary();
     });
@@ -422,32 +414,65 @@ internal sealed partial class SimulatorHypervisor : HypervisorProvider, ISimulat
         return TimeSpan.FromTicks(Math.Max(0, (long)Math.Ceiling(seconds * TimeSpan.TicksPerSecond)));
     }
 
-    private RunningMigration? _firing; // the migration whose completion timer is firing (under _gate)
-    private bool _finishing;
+    private List<(RunningMigration Running, SimulatedMigrationEnd End)>? _endedInTimer; // moves the engine ended while a completion timer fires (under _gate)
 
     private void OnTimer(RunningMigration running)
     {
         lock (_gate)
         {
-            _firing = running;
-            try
+            EndInOrder(running, () =>
             {
                 Sync();
                 if (_running.TryGetValue(running.Vm, out var current) && current == running && _sim.Now < running.End)
                 {
                     _sim.AdvanceTo(running.End); // the clock's resolution is coarser than the simulation's
                 }
-            }
-            finally
-            {
-                _firing = null;
-            }
+            });
 
-            if (running.PendingEnd is { } end)
+            if (running.PendingEnd is { } pending)
             {
                 running.PendingEnd = null;
                 running.DisposeTimers();
-                end();
+                pending();
+            }
+        }
+    }
+
+    // Runs an engine step from one of this simulator's timers (under _gate). Several moves ending at one instant are
+    // reported one per completion timer, in the order those timers fire, not all at once: completing them together
+    // let the runtime record their outcomes in whatever order the thread pool ran the continuations, and a run was
+    // not the same twice (the order moves learning, limits and later plans). The deferred moves' timers are brought
+    // to the engine's end instant first, on this (the clock's) thread, before any completion below can wake the
+    // runtime and let its loops arm timers of their own.
+    private void EndInOrder(RunningMigration? firing, Action step)
+    {
+        var ended = new List<(RunningMigration Running, SimulatedMigrationEnd End)>();
+        _endedInTimer = ended;
+        try
+        {
+            step();
+        }
+        finally
+        {
+            _endedInTimer = null;
+        }
+
+        foreach (var (other, end) in ended)
+        {
+            if (other != firing && !end.Cancelled && other.Completion is { } timer)
+            {
+                other.Progress?.Dispose();
+                other.PendingEnd = () => Report(other, end);
+                timer.Change(DueIn(end.TimeSeconds), Timeout.InfiniteTimeSpan);
+            }
+        }
+
+        foreach (var (other, end) in ended)
+        {
+            if (other == firing || end.Cancelled || other.Completion is null)
+            {
+                other.DisposeTimers();
+                Report(other, end);
             }
         }
     }
@@ -456,7 +481,7 @@ internal sealed partial class SimulatorHypervisor : HypervisorProvider, ISimulat
     {
         lock (_gate)
         {
-            Sync();
+            EndInOrder(null, Sync);
             if (running.Execution.IsCompleted)
             {
                 return;
@@ -504,15 +529,9 @@ internal sealed partial class SimulatorHypervisor : HypervisorProvider, ISimulat
             return;
         }
 
-        if (!end.Cancelled && !_finishing && !ReferenceEquals(_firing, running) && running.Completion is { } timer)
+        if (_endedInTimer is { } ended)
         {
-            // Several moves ending at one instant are reported one per timer, in the order their timers fire, not
-            // all at once: completing them together let the runtime record their outcomes in whatever order the
-            // thread pool ran the continuations, and a run was not the same twice (the order moves learning,
-            // limits and later plans). Its timer is brought to the engine's end instant and reports it then.
-            running.Progress?.Dispose();
-            running.PendingEnd = () => Report(running, end);
-            timer.Change(DueIn(end.TimeSeconds), Timeout.InfiniteTimeSpan);
+            ended.Add((running, end)); // reported by the timer callback, in a fixed order (see OnTimer)
             return;
         }
 
