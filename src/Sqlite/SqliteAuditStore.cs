@@ -206,25 +206,12 @@ public sealed partial class SqliteAuditStore : IAuditStore, IRuntimeCheckpointSt
             }
         }
 
-        command.CommandText = "SELECT seq, ts, offset_minutes, kind, plan_id, vm, source, target, message, detail, controller FROM audit WHERE "
+        command.CommandText = $"SELECT {AuditRecordColumns.Select} FROM audit WHERE "
             + string.Join(" AND ", where) + $" ORDER BY seq LIMIT {size}";
         using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            var offset = TimeSpan.FromMinutes(reader.GetInt32(2));
-            page.Add(new AuditRecord(
-                reader.GetInt64(0),
-                new DateTimeOffset(reader.GetInt64(1), TimeSpan.Zero).ToOffset(offset),
-                Enum.Parse<AuditKind>(reader.GetString(3)),
-                reader.IsDBNull(4) ? null : reader.GetString(4),
-                reader.IsDBNull(5) ? null : new VmId(reader.GetString(5)),
-                reader.IsDBNull(6) ? null : new HostId(reader.GetString(6)),
-                reader.IsDBNull(7) ? null : new HostId(reader.GetString(7)),
-                reader.GetString(8),
-                reader.IsDBNull(9) ? null : reader.GetString(9))
-            {
-                Controller = reader.IsDBNull(10) ? null : reader.GetString(10),
-            });
+            page.Add(AuditRecordColumns.Read(reader));
         }
     }
 
