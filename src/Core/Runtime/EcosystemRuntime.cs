@@ -239,6 +239,7 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
         }
 
         var (completed, cancelled) = await _executor.DrainAsync(_core.Options.ShutdownDeadline).ConfigureAwait(false);
+        _model.ReleaseHoldsAtStop();
         await _checkpoints.SaveIfDueAsync(_core.Time.GetUtcNow(), force: true, cancellationToken).ConfigureAwait(false);
         RuntimeLog.Stopped(_logger, completed + cancelled, cancelled == 0 ? "awaited" : $"awaited ({cancelled} cancelled at the deadline)");
         await _core.Audit.AppendAsync(AuditKind.RuntimeStopped, null, null, null, null, null,

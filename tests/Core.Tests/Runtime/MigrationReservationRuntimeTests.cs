@@ -150,6 +150,9 @@ public sealed class MigrationReservationRuntimeTests
 
             await SimulatedRuntime.StopAsync(runtime, clock);
             Assert.NotNull(held);
+
+            // The stopped controller cannot end the hold any more: stopping released it (the trail keeps the controls).
+            Assert.DoesNotContain(runtime.Reservations, s => s.Kind == ReservationKind.MigrationInFlight);
             Assert.Contains("disk weight", held.Message, StringComparison.Ordinal);
             Assert.Contains("\"restore\"", held.Detail, StringComparison.Ordinal);
             var left = await simulator.GetResourceControlsAsync(held.Vm!.Value, ct);

@@ -261,6 +261,25 @@ internal sealed class RuntimeModel : IMigrationObserver
         }
     }
 
+    /// <summary>
+    /// At stop, after the executor drained: the holds after switch-over that the (stopped) reservation controller would
+    /// have ended are released, so a stopped runtime holds nothing. Their controls are restored by the next start.
+    /// </summary>
+    /// <returns>How many were released.</returns>
+    public int ReleaseHoldsAtStop()
+    {
+        lock (Gate)
+        {
+            int released = 0;
+            foreach (var e in Reservations?.Snapshot() ?? [])
+            {
+                released += Reservations!.Release(e.Decision.Vm) ? 1 : 0;
+            }
+
+            return released;
+        }
+    }
+
     /// <summary>Planning states are large; they are reused (bounded: queue capacity plus the ones in use).</summary>
     private sealed class StatePool(int size)
     {
