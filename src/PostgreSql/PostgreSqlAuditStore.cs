@@ -3,6 +3,7 @@ using Npgsql;
 using NpgsqlTypes;
 using VmEcosystem.Cluster;
 using VmEcosystem.Runtime.Audit;
+using VmEcosystem.Runtime.Leadership;
 
 namespace VmEcosystem.PostgreSql;
 
@@ -18,6 +19,7 @@ public sealed partial class PostgreSqlAuditStore : IAuditStore, IRuntimeCheckpoi
     private readonly PostgreSqlStoreOptions _options;
     private readonly string _audit;
     private readonly string _checkpoint;
+    private readonly string _lease;
     private readonly SemaphoreSlim _migrate = new(1, 1);
     private volatile bool _ready;
 
@@ -31,6 +33,7 @@ public sealed partial class PostgreSqlAuditStore : IAuditStore, IRuntimeCheckpoi
         _dataSource = NpgsqlDataSource.Create(options.ConnectionString!);
         _audit = $"{options.Schema}.audit";
         _checkpoint = $"{options.Schema}.checkpoint";
+        _lease = $"{options.Schema}.lease";
     }
 
     /// <summary>The schema version the store needs (the package migrates older databases to it).</summary>
@@ -60,14 +63,31 @@ public sealed partial class PostgreSqlAuditStore : IAuditStore, IRuntimeCheckpoi
     }
 
     /// <inheritdoc />
+    /// <exception cref="StaleFencingTokenException">
+    /// The record carries a fencing token older than its scope's lease (a newer leader holds it): it is not written.
+    /// </exception>
     public async ValueTask<AuditRecord> AppendAsync(AuditRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
         await MigrateAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = _dataSource.CreateCommand($"""
+
+        // A fenced record is written only if its token is still the scope's: the lease row is read FOR SHARE in the
+        // same statement, so a takeover (which updates it) either waits for this insert or is seen by it.
+        await using var command = _dataSource.CreateCommand(record.FencingToken is null ? $"""
             INSERT INTO {_audit} (ts, offset_minutes, kind, controller, plan_id, vm, source, target, message, detail)
             VALUES (@ts, @offset, @kind, @controller, @plan, @vm, @source, @target, @message, @detail) RETURNING seq
+            """ : $"""
+            WITH current AS (SELECT token FROM {_lease} WHERE scope = @fscope FOR SHARE)
+            INSERT INTO {_audit} (ts, offset_minutes, kind, controller, plan_id, vm, source, target, message, detail, fencing_scope, fencing_token)
+            SELECT @ts, @offset, @kind, @controller, @plan, @vm, @source, @target, @message, @detail, @fscope, @ftoken
+            WHERE COALESCE((SELECT token FROM current), 0) <= @ftoken RETURNING seq
             """);
+        if (record.FencingToken is { } fence)
+        {
+            command.Parameters.Add(Text("fscope", record.FencingScope ?? string.Empty));
+            command.Parameters.AddWithValue("ftoken", fence);
+        }
+
         command.Parameters.AddWithValue("ts", record.Timestamp.UtcTicks);
         command.Parameters.AddWithValue("offset", (int)record.Timestamp.Offset.TotalMinutes);
         command.Parameters.AddWithValue("kind", record.Kind.ToString());
@@ -78,7 +98,12 @@ public sealed partial class PostgreSqlAuditStore : IAuditStore, IRuntimeCheckpoi
         command.Parameters.Add(Text("target", record.Target?.Value));
         command.Parameters.AddWithValue("message", record.Message);
         command.Parameters.Add(Text("detail", record.Detail));
-        long sequence = (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        if (await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not long sequence)
+        {
+            throw new StaleFencingTokenException(
+                $"'{record.FencingScope}' is led under a newer term than {record.FencingToken}; the record ({record.Kind}: {record.Message}) was not written.");
+        }
+
         return record with { Sequence = sequence };
     }
 
@@ -154,14 +179,18 @@ public sealed partial class PostgreSqlAuditStore : IAuditStore, IRuntimeCheckpoi
             Filter("kind = ANY(@kinds)", "kinds", kinds.Select(k => k.ToString()).ToArray());
         }
 
-        command.CommandText = $"SELECT {AuditRecordColumns.Select} FROM {_audit} WHERE "
+        command.CommandText = $"SELECT {AuditRecordColumns.Select}, fencing_scope, fencing_token FROM {_audit} WHERE "
             + string.Join(" AND ", where) + " ORDER BY seq LIMIT @size";
         command.Parameters.AddWithValue("size", size);
         var page = new List<AuditRecord>(Math.Min(size, 1024));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            page.Add(AuditRecordColumns.Read(reader));
+            page.Add(AuditRecordColumns.Read(reader) with
+            {
+                FencingScope = reader.IsDBNull(11) ? null : reader.GetString(11),
+                FencingToken = reader.IsDBNull(12) ? null : reader.GetInt64(12),
+            });
         }
 
         return page;

@@ -1,4 +1,7 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using VmEcosystem.Runtime.Leadership;
 using VmEcosystem.PostgreSql;
 
 namespace VmEcosystem.Hosting;
@@ -8,7 +11,9 @@ public static class PostgreSqlBuilderExtensions
 {
     /// <summary>
     /// Keeps the audit trail and runtime checkpoints in PostgreSQL (schema created and migrated on first use), so
-    /// replicas on the same database share them and a restart or a takeover restores from them.
+    /// replicas on the same database share them and a restart or a takeover restores from them. With
+    /// <see cref="PostgreSqlStoreOptions.LeaderElection"/>, the replicas also elect one leader per scope
+    /// (<see cref="PostgreSqlLeaderElection"/>), and records carrying an old fencing token are refused.
     /// </summary>
     /// <param name="builder">The builder.</param>
     /// <param name="connectionString">The Npgsql connection string; null reads <c>VmEcosystem:PostgreSql:ConnectionString</c>.</param>
@@ -25,6 +30,13 @@ public static class PostgreSqlBuilderExtensions
 
         configure?.Invoke(options);
         options.Validate();
-        return builder.UseAuditStore(_ => new PostgreSqlAuditStore(options));
+        builder.UseAuditStore(_ => new PostgreSqlAuditStore(options));
+        if (options.LeaderElection)
+        {
+            builder.Services.RemoveAll<ILeaderElection>();
+            builder.Services.AddSingleton<ILeaderElection>(_ => new PostgreSqlLeaderElection(options));
+        }
+
+        return builder;
     }
 }

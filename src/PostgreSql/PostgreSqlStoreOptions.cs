@@ -14,6 +14,12 @@ public sealed partial class PostgreSqlStoreOptions
     /// <summary>Records read per page by a query (10 to 100000; default 1000).</summary>
     public int PageSize { get; set; } = 1000;
 
+    /// <summary>
+    /// Also elects a leader among the instances on this database (default false): only the leader of the runtime's
+    /// scope (<c>VmEcosystem:Runtime:Leadership</c>) acts, and the audit store refuses the actions of a stale one.
+    /// </summary>
+    public bool LeaderElection { get; set; }
+
     internal void Validate()
     {
         const string p = "VmEcosystem:PostgreSql:";

@@ -37,6 +37,16 @@ internal static class SchemaMigrations
                 offset_minutes INTEGER NOT NULL,
                 data BYTEA NOT NULL);
             """),
+        (2, "leader leases and fencing tokens on audit records", """
+            CREATE TABLE {schema}.lease (
+                scope TEXT PRIMARY KEY,
+                holder TEXT NOT NULL,
+                token BIGINT NOT NULL,
+                expires BIGINT NOT NULL,
+                holder_pid INTEGER NOT NULL,
+                renewed_at TIMESTAMPTZ NOT NULL DEFAULT now());
+            ALTER TABLE {schema}.audit ADD COLUMN fencing_scope TEXT, ADD COLUMN fencing_token BIGINT;
+            """),
     ];
 
     /// <summary>The latest schema version this package knows.</summary>

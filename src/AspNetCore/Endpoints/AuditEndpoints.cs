@@ -45,7 +45,8 @@ internal static class AuditEndpoints
         bool Running, ExecutionMode Mode, long Observations, long PlanningPasses, long MigrationsStarted, long MigrationsSucceeded,
         long MigrationsFailed, long MigrationsSkipped, int MigrationsRunning, int PendingApprovals, int Reservations,
         IReadOnlyList<HostId> HostsInMaintenance, IReadOnlyList<string> LoopsAlive, IReadOnlyDictionary<string, long> LoopErrors,
-        IReadOnlyDictionary<string, ActionCounts> Actions, long AuditFailures, long AuditPending, long AuditLost, IReadOnlyList<string> Controllers);
+        IReadOnlyDictionary<string, ActionCounts> Actions, long AuditFailures, long AuditPending, long AuditLost, IReadOnlyList<string> Controllers,
+        VmEcosystem.Runtime.Leadership.LeadershipStatus? Leadership);
 
     internal sealed record PoliciesItem(string Version, DateTimeOffset? LoadedAt, string? Source, JsonElement? Document, IReadOnlyList<PolicyVersionItem> Versions);
 
@@ -148,7 +149,7 @@ internal static class AuditEndpoints
         return TypedResults.Json(new StatusItem(
             s.Running, s.Mode, s.Observations, s.PlanningPasses, s.Migrations.Started, s.Migrations.Succeeded, s.Migrations.Failed, s.Migrations.Skipped,
             s.MigrationsRunning, s.PendingApprovals, s.Reservations, s.HostsInMaintenance, s.LoopsAlive, s.LoopErrors, s.Actions,
-            s.AuditFailures, s.AuditPending, s.AuditLost, runtime.Controllers), ApiJson.Options);
+            s.AuditFailures, s.AuditPending, s.AuditLost, runtime.Controllers, s.Leadership), ApiJson.Options);
     }
 
     private static IResult Policies(HttpContext http)

@@ -119,6 +119,7 @@ public static class RuntimeBuilderExtensions
                     Session = sp.GetRequiredService<IOptions<PlanningSessionOptions>>().Value,
                     Controllers = [.. sp.GetServices<IRuntimeController>()],
                     ApplicationMetrics = sp.GetService<IApplicationMetricsSource>(),
+                    LeaderElection = sp.GetService<VmEcosystem.Runtime.Leadership.ILeaderElection>(),
                 });
         });
         services.AddHostedService<EcosystemHostedService>();

@@ -119,6 +119,32 @@ public sealed partial class EcosystemRuntime
     // Replays, in one pass over the trail, the state a previous process left: declarations and maintenance in full,
     // the limits of the actions within the last cooldown/backoff/rate window, the planner's history of the last day,
     // learned outcomes, and plans still awaiting approval.
+    private long _limitsThrough; // the trail's records up to here have restored the executor's limits
+
+    // On taking the lead: the limits the previous leader's actions impose since this instance last read them, then its
+    // open intents resolved through the provider (and running moves followed), before this instance acts.
+    private async Task<string> TakeOverAsync(CancellationToken cancellationToken)
+    {
+        var now = _core.Time.GetUtcNow();
+        var o = _core.Options;
+        var since = TimeMath.Add(now, -new[] { o.VmCooldown, o.FailureBackoff, o.RateWindow }.Max());
+        int actions = 0;
+        var query = new AuditQuery
+        {
+            Kinds = [AuditKind.MigrationStarted, AuditKind.ActionStarted, AuditKind.MigrationFailed, AuditKind.ActionFailed],
+            AfterSequence = _limitsThrough,
+        };
+        await _core.Audit.FlushAsync(cancellationToken).ConfigureAwait(false);
+        await foreach (var r in _core.Audit.Store.QueryAsync(query, cancellationToken).ConfigureAwait(false))
+        {
+            _limitsThrough = Math.Max(_limitsThrough, r.Sequence);
+            actions += r.Timestamp >= since && _executor.RestoreLimit(r, now) ? 1 : 0;
+        }
+
+        int reconciled = await _executor.ReconcileAsync(cancellationToken).ConfigureAwait(false);
+        return $"limits from {actions} action records of earlier terms; {reconciled} intents without outcome reconciled";
+    }
+
     private async Task<string> RestoreAsync(CancellationToken cancellationToken)
     {
         int declarations = 0, actions = 0, moves = 0, outcomes = 0;
@@ -141,6 +167,7 @@ public sealed partial class EcosystemRuntime
         };
         await foreach (var r in _core.Audit.Store.QueryAsync(query, cancellationToken).ConfigureAwait(false))
         {
+            _limitsThrough = Math.Max(_limitsThrough, r.Sequence);
             switch (r.Kind)
             {
                 case AuditKind.DeclarationSet when _model.Graph is not null && r.Detail is { } json:

@@ -33,6 +33,7 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
     private readonly ActionRequests _requests;
     private readonly IReadOnlyList<IRuntimeController> _controllers;
     private readonly ILogger _logger;
+    private readonly Leadership.LeadershipController? _leadership;
     private QuietChannel<Observation>? _observations;
     private CancellationTokenSource? _stopping;
 
@@ -82,8 +83,10 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
             Reservations = reservations,
         };
         var instruments = new RuntimeInstruments(components.MeterFactory, Gauges);
+        var standing = new Leadership.LeadershipState(components.LeaderElection is null ? null : o.Leadership);
         _core = new RuntimeCore(hypervisor, o, timeProvider, components.Audit ?? new InMemoryAuditStore(), instruments, _logger)
         {
+            Leadership = standing,
             ApplicationMetrics = components.ApplicationMetrics,
         };
         Audit = new FlushingAuditStore(_core.Audit, o.CallTimeout);
@@ -96,7 +99,9 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
         _execution = new ExecutionController(_core, _model, _executor);
         _requests = new ActionRequests(_core, _model, _executor, _execution);
         IRuntimeController[] steering = reservations is null ? [] : [new ReservationController(_core, _model, _executor, reservations)];
-        _controllers = [_collection, _planning, _execution, new InventoryController(_core, _model, _executor, _collection), .. steering, .. components.Controllers];
+        _leadership = components.LeaderElection is { } election ? new Leadership.LeadershipController(_core, election, o.Leadership, TakeOverAsync) : null;
+        IRuntimeController[] electing = _leadership is null ? [] : [_leadership];
+        _controllers = [.. electing, _collection, _planning, _execution, new InventoryController(_core, _model, _executor, _collection), .. steering, .. components.Controllers];
         ControllerHost.Validate(_controllers);
     }
 
@@ -179,6 +184,7 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
                 AuditPending = _core.Audit.Pending,
                 AuditLost = _core.Audit.Lost,
                 SubscriberFailures = _planning.SubscriberFailures,
+                Leadership = _core.Leadership.Status,
             };
         }
     }
@@ -202,8 +208,12 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
         RuntimeLog.Restored(_logger, restored);
         await _core.Audit.AppendAsync(AuditKind.RuntimeStarted, null, null, null, null, null, restored).ConfigureAwait(false);
         // Intents a stopped or killed process left without outcome are resolved against the provider before any plan.
-        int reconciled = await _executor.ReconcileAsync(cancellationToken).ConfigureAwait(false);
-        if (reconciled > 0)
+        // With an election only the leader does it, when it takes the lead (a follower would close a live leader's).
+        if (_leadership is not null)
+        {
+            await _leadership.BeatAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else if (await _executor.ReconcileAsync(cancellationToken).ConfigureAwait(false) is > 0 and var reconciled)
         {
             await _core.Audit.AppendAsync(AuditKind.RuntimeStarted, null, null, null, null, null,
                 $"reconciled {reconciled} actions intended before the last stop without a recorded outcome").ConfigureAwait(false);
@@ -240,6 +250,11 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
 
         var (completed, cancelled) = await _executor.DrainAsync(_core.Options.ShutdownDeadline).ConfigureAwait(false);
         _model.ReleaseHoldsAtStop();
+        if (_leadership is not null)
+        {
+            await _leadership.ReleaseAsync().ConfigureAwait(false); // after the drain: what it started has its outcome recorded
+        }
+
         await _checkpoints.SaveIfDueAsync(_core.Time.GetUtcNow(), force: true, cancellationToken).ConfigureAwait(false);
         RuntimeLog.Stopped(_logger, completed + cancelled, cancelled == 0 ? "awaited" : $"awaited ({cancelled} cancelled at the deadline)");
         await _core.Audit.AppendAsync(AuditKind.RuntimeStopped, null, null, null, null, null,
@@ -334,5 +349,5 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
     // Gauges never take the model lock: a long planning pass must not block a metrics scrape.
     private RuntimeGauges Gauges() =>
         new(_observations?.Count ?? 0, _core.Proposals.Count, _executor.RunningCount, _model.Session.Ledger.Count, _model.DependencyScore,
-            _core.Audit.Pending, _core.Audit.Failures, _core.Audit.Lost);
+            _core.Audit.Pending, _core.Audit.Failures, _core.Audit.Lost, _core.Leadership.Enabled ? _core.Leadership.MayAct : null);
 }

@@ -71,6 +71,12 @@ public sealed class RuntimeOptions
     public ReservationOptions Reservations { get; set; } = new();
 
     /// <summary>
+    /// Leader election (section <c>VmEcosystem:Runtime:Leadership</c>): used when an election is registered, so that of
+    /// several instances on one store only the leader of a scope acts.
+    /// </summary>
+    public Leadership.LeadershipOptions Leadership { get; set; } = new();
+
+    /// <summary>
     /// How often the forecasters' warm state is saved to the audit store (when it keeps checkpoints; also at stop)
     /// and refitted from at start; zero turns it off.
     /// </summary>
@@ -211,6 +217,7 @@ internal sealed class RuntimeOptionsValidator : IValidateOptions<RuntimeOptions>
 
         errors.AddRange((o.DirtyRateEstimate ?? new()).Validate(p + "DirtyRateEstimate"));
         errors.AddRange((o.Reservations ?? new()).Validate(p + "Reservations"));
+        errors.AddRange((o.Leadership ?? new()).Validate(p + "Leadership"));
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -65,6 +65,9 @@ public sealed record RuntimeStatus
 
     /// <summary>Exceptions thrown by subscribers to runtime events (each logged; none stops a loop).</summary>
     public long SubscriberFailures { get; init; }
+
+    /// <summary>Where this instance stands in the leader election (null: no election, it always acts).</summary>
+    public Leadership.LeadershipStatus? Leadership { get; init; }
 }
 
 /// <summary>Optional parts of a runtime beyond its provider, policy, options and clock (all have defaults).</summary>
@@ -102,4 +105,11 @@ public sealed record RuntimeComponents
 
     /// <summary>Controllers of the application's own, hosted beside the built-in ones.</summary>
     public IReadOnlyList<IRuntimeController> Controllers { get; init; } = [];
+
+    /// <summary>
+    /// Leader election shared with the other instances on the same store (null: this runtime always acts). With one,
+    /// only the leader of <see cref="RuntimeOptions.Leadership"/>'s scope proposes and executes; followers observe and
+    /// forecast, so a takeover is warm.
+    /// </summary>
+    public Leadership.ILeaderElection? LeaderElection { get; init; }
 }

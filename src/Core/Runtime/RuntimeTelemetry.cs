@@ -36,6 +36,10 @@ internal sealed class RuntimeInstruments : IDisposable
         LoopErrors = _meter.CreateCounter<long>("vmeco.loop.errors", "{error}", "Failed controller iterations (retried with backoff), by controller.");
         Actions = _meter.CreateCounter<long>("vmeco.actions", "{action}",
             "Actions that change the cluster, by kind (migrate, hot-plug, resource-controls), outcome (started, succeeded, failed, cancelled, skipped), reason, host and proposing controller.");
+        LeadershipChanges = _meter.CreateCounter<long>("vmeco.leadership.changes", "{change}", "Times this instance gained or lost leadership, by change (acquired, lost).");
+        _meter.CreateObservableGauge("vmeco.leadership.leader",
+            () => gauges().Leader is { } leads ? [new Measurement<int>(leads ? 1 : 0)] : Array.Empty<Measurement<int>>(),
+            "1", "1 while this instance leads its scope, 0 while it follows (no measurement without an election).");
         ObservationsDropped = _meter.CreateCounter<long>("vmeco.observations.dropped", "{observation}", "Observations dropped or skipped because planning was behind.");
         _meter.CreateObservableGauge("vmeco.queue.observations", () => gauges().ObservationQueue, "{observation}", "Observations waiting for planning.");
         _meter.CreateObservableGauge("vmeco.queue.plans", () => gauges().PlanQueue, "{plan}", "Plans waiting for execution.");
@@ -59,6 +63,8 @@ internal sealed class RuntimeInstruments : IDisposable
     public Counter<long> ObservationsDropped { get; }
 
     public Counter<long> Actions { get; }
+
+    public Counter<long> LeadershipChanges { get; }
 
     public Histogram<double> MigrationDuration { get; }
 
@@ -104,4 +110,4 @@ internal sealed class RuntimeInstruments : IDisposable
 
 /// <summary>Values behind the observable gauges.</summary>
 internal readonly record struct RuntimeGauges(int ObservationQueue, int PlanQueue, int Running, int Reservations, double DependencyScore,
-    long AuditPending, long AuditFailures, long AuditLost);
+    long AuditPending, long AuditFailures, long AuditLost, bool? Leader = null);

@@ -82,6 +82,12 @@ public enum AuditKind
     /// estimated and measured MHz); replayed at start, so the spike corrections learnt survive a restart.
     /// </summary>
     SpikeMeasured,
+
+    /// <summary>This instance became the leader of its scope (message: instance, scope, term, what it reconciled).</summary>
+    LeadershipAcquired,
+
+    /// <summary>This instance stopped leading its scope (message: why).</summary>
+    LeadershipLost,
 }
 
 /// <summary>One entry of the audit trail. Immutable.</summary>
@@ -107,6 +113,15 @@ public sealed record AuditRecord(
 {
     /// <summary>The controller that recorded it (<c>planning</c>, <c>execution</c>, an application's own), if any.</summary>
     public string? Controller { get; init; }
+
+    /// <summary>
+    /// The leadership scope whose fencing token the record carries (intents of a runtime with leader election; null
+    /// otherwise). A store that keeps leases refuses the record when <see cref="FencingToken"/> is older than the scope's.
+    /// </summary>
+    public string? FencingScope { get; init; }
+
+    /// <summary>The fencing token of the term that recorded it (with <see cref="FencingScope"/>).</summary>
+    public long? FencingToken { get; init; }
 }
 
 /// <summary>A query over the audit trail; every criterion is optional and they combine with AND.</summary>

@@ -78,13 +78,19 @@ public sealed class ControllerContext
     /// Proposes actions to the executor, each audited as planned; returns the plan id. The mode of each action's
     /// kind decides: dry run (audited only), approval (held in <see cref="EcosystemRuntime.PendingPlans"/>) or
     /// automatic (executed within the shared limits). A newer proposal of the same controller supersedes an
-    /// unexecuted older one (audited as discarded).
+    /// unexecuted older one (audited as discarded). On an instance that does not lead its scope (leader election),
+    /// nothing is proposed: the id is returned and nothing recorded.
     /// </summary>
     public async Task<string> ProposeAsync(IReadOnlyList<ClusterAction> actions, string trigger = "periodic")
     {
         ArgumentNullException.ThrowIfNull(actions);
         ArgumentException.ThrowIfNullOrWhiteSpace(trigger);
         string id = _core.NextPlanId();
+        if (!_core.Leadership.MayAct)
+        {
+            return id; // a follower proposes nothing (nothing is audited or queued); the leader's own controller acts
+        }
+
         await _core.Audit.AppendAsync(AuditKind.PlanCreated, Name, id, null, null, null, $"{Name} proposed {actions.Count} actions ({trigger})").ConfigureAwait(false);
         foreach (var a in actions)
         {

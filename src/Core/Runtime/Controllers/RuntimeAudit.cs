@@ -41,6 +41,9 @@ internal sealed class RuntimeAudit : IAsyncDisposable
 
     public IAuditStore Store => _store;
 
+    /// <summary>The runtime's standing in the election: intents carry its fence, and a refused fence demotes it.</summary>
+    public Leadership.LeadershipState? Leadership { get; set; }
+
     /// <summary>Failed write attempts (each retry counts).</summary>
     public long Failures => Interlocked.Read(ref _failures);
 
@@ -50,10 +53,24 @@ internal sealed class RuntimeAudit : IAsyncDisposable
     /// <summary>Records waiting to be written (queued or waiting for a retry).</summary>
     public long Pending => Interlocked.Read(ref _pending);
 
+    // What an action's life records (its intent and everything after it) carries its term's fence: a store refuses the
+    // records of a term older than the scope's, so a replaced leader can neither act nor record an outcome twice.
+    private static readonly HashSet<AuditKind> Fenced =
+    [
+        AuditKind.ActionIntended, AuditKind.MigrationStarted, AuditKind.MigrationSucceeded, AuditKind.MigrationFailed, AuditKind.MigrationCancelled,
+        AuditKind.ActionStarted, AuditKind.ActionSucceeded, AuditKind.ActionFailed, AuditKind.DecisionSkipped,
+    ];
+
     /// <summary>Queues a record; never waits for the store.</summary>
     public Task AppendAsync(AuditKind kind, string? controller, string? planId, VmId? vm, HostId? source, HostId? target, string message, string? detail = null)
     {
-        _ = Enqueue(new Entry(Record(kind, controller, planId, vm, source, target, message, detail), null));
+        var record = Record(kind, controller, planId, vm, source, target, message, detail);
+        if (Fenced.Contains(kind) && Leadership?.Fence is { } fence)
+        {
+            record = record with { FencingScope = fence.Scope, FencingToken = fence.Token };
+        }
+
+        _ = Enqueue(new Entry(record, null));
         return Task.CompletedTask;
     }
 
@@ -70,7 +87,19 @@ internal sealed class RuntimeAudit : IAsyncDisposable
             return false;
         }
 
-        var entry = new Entry(Record(kind, controller, planId, vm, source, target, message, detail), new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var record = Record(kind, controller, planId, vm, source, target, message, detail);
+        if (Leadership?.Fence is { } fence)
+        {
+            if (!Leadership.MayAct)
+            {
+                _logger.LogWarning("This instance does not lead {Scope}; the intent is refused and its action not taken: {Message}", fence.Scope, message);
+                return false;
+            }
+
+            record = record with { FencingScope = fence.Scope, FencingToken = fence.Token };
+        }
+
+        var entry = new Entry(record, new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!Enqueue(entry))
         {
             return false;
@@ -209,6 +238,14 @@ internal sealed class RuntimeAudit : IAsyncDisposable
             await _store.AppendAsync(record).ConfigureAwait(false);
             Interlocked.Decrement(ref _pending);
             entry.Done?.TrySetResult(true);
+        }
+        catch (Leadership.StaleFencingTokenException ex)
+        {
+            // Not a failing store: a newer leader holds the scope. The intent is refused and this instance stops acting.
+            _logger.LogWarning("The store refused an intent of an older term ({Error}); this instance no longer leads: {Message}", ex.Message, record.Message);
+            Leadership?.Fenced(record.FencingToken ?? 0, $"the store refused its fencing token {record.FencingToken} ({ex.Message})");
+            Interlocked.Decrement(ref _pending);
+            entry.Done?.TrySetResult(false);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

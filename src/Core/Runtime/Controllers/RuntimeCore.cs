@@ -12,6 +12,8 @@ internal sealed class RuntimeCore
 {
     private long _planSequence;
 
+    private readonly Leadership.LeadershipState _leadership = new(null);
+
     public RuntimeCore(IHypervisor hypervisor, RuntimeOptions options, TimeProvider time, IAuditStore audit, RuntimeInstruments instruments, ILogger logger)
     {
         Hypervisor = hypervisor;
@@ -19,7 +21,7 @@ internal sealed class RuntimeCore
         Time = time;
         Instruments = instruments;
         Logger = logger;
-        Audit = new RuntimeAudit(audit, time, logger, options.AuditQueueCapacity, options.CallTimeout);
+        Audit = new RuntimeAudit(audit, time, logger, options.AuditQueueCapacity, options.CallTimeout) { Leadership = _leadership };
         Calls = new ProviderCalls(Quiet, time, options);
         Proposals = new ProposalQueue(Quiet, options.PlanQueueCapacity, dropped =>
             _ = Audit.AppendAsync(AuditKind.PlanDiscarded, dropped.Controller, dropped.PlanId, null, null, null, "superseded by a newer plan before execution"));
@@ -42,6 +44,17 @@ internal sealed class RuntimeCore
     public ILogger Logger { get; }
 
     public ProposalQueue Proposals { get; }
+
+    /// <summary>Whether this runtime may act (no election, or it leads) and the fence its intents carry.</summary>
+    public Leadership.LeadershipState Leadership
+    {
+        get => _leadership;
+        init
+        {
+            _leadership = value;
+            Audit.Leadership = value;
+        }
+    }
 
     /// <summary>The application's own metrics, read around each migration for what the runtime learns (null: none).</summary>
     public IApplicationMetricsSource? ApplicationMetrics { get; init; }
@@ -66,7 +79,10 @@ internal sealed class RuntimeCore
     }
 
     /// <summary>Plan ids are unique within the runtime, whichever controller proposes.</summary>
-    public string NextPlanId() => $"plan-{Interlocked.Increment(ref _planSequence):D6}";
+    /// <remarks>With an election the term is part of the id (<c>plan-t7-000012</c>): two leaders' plans never share one.</remarks>
+    public string NextPlanId() => Leadership.Enabled
+        ? $"plan-t{Leadership.Term}-{Interlocked.Increment(ref _planSequence):D6}"
+        : $"plan-{Interlocked.Increment(ref _planSequence):D6}";
 
     /// <summary>Continues plan numbering after <paramref name="last"/> (read from the trail), so ids stay unique across restarts.</summary>
     public void ContinuePlanIdsAfter(long last)

@@ -35,6 +35,14 @@ internal sealed class ExecutionController(RuntimeCore core, RuntimeModel model, 
         }
 
         ExpireApprovals();
+        if (!core.Leadership.MayAct)
+        {
+            // Proposed while this instance led, taken after it lost the lead: the new leader plans afresh.
+            await core.Audit.AppendAsync(AuditKind.PlanDiscarded, proposal!.Controller, proposal.PlanId, null, null, null,
+                "discarded: this instance no longer leads its scope").ConfigureAwait(false);
+            return;
+        }
+
         var byMode = proposal!.Actions.GroupBy(a => core.Options.ModeOf(a.Kind)).ToDictionary(g => g.Key, g => (IReadOnlyList<ClusterAction>)[.. g]);
         if (byMode.TryGetValue(ExecutionMode.Approve, out var held))
         {
@@ -108,6 +116,12 @@ internal sealed class ExecutionController(RuntimeCore core, RuntimeModel model, 
     /// <summary>Executes a pending plan (actions that became invalid are skipped and audited); returns how many started.</summary>
     public async Task<int> ApproveAsync(string planId, CancellationToken cancellationToken)
     {
+        if (!core.Leadership.MayAct)
+        {
+            throw new InvalidOperationException(
+                $"This instance ({core.Leadership.Instance}) does not lead {core.Leadership.Scope}; approve on the leader ({core.Leadership.Leader ?? "none elected yet"}).");
+        }
+
         (Proposal Proposal, PendingPlan Pending) entry;
         lock (_pending)
         {

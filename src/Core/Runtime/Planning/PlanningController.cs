@@ -63,6 +63,13 @@ internal sealed class PlanningController(RuntimeCore core, RuntimeModel model, Q
             return;
         }
 
+        if (!core.Leadership.MayAct)
+        {
+            // A follower plans (its forecasters and planner stay warm for a takeover) but proposes nothing.
+            Notify(made, context.Logger);
+            return;
+        }
+
         Notify(made, context.Logger);
         await core.Audit.AppendAsync(AuditKind.PlanCreated, Name, made.PlanId, null, null, null,
             $"{made.Plan.Policy} planned {made.Plan.Decisions.Count} moves ({made.Trigger}){(made.Plan.Blocked.Count > 0 ? $"; {made.Plan.Blocked.Count} wanted moves blocked" : string.Empty)}").ConfigureAwait(false);

@@ -128,6 +128,12 @@ internal sealed class ActionRequests(RuntimeCore core, RuntimeModel model, Actio
     private async Task<ActionRequest> SubmitAsync(string kind, VmId vm, HostId source, HostId? target, ClusterAction? action, string? refusal, string? reason, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        if (!core.Leadership.MayAct)
+        {
+            throw new InvalidOperationException(
+                $"This instance ({core.Leadership.Instance}) does not lead {core.Leadership.Scope}; send the request to the leader ({core.Leadership.Leader ?? "none elected yet"}).");
+        }
+
         if (action is not null && core.Proposals.CountOf(ControllerName) >= core.Options.MaxQueuedRequests)
         {
             throw new InvalidOperationException(
