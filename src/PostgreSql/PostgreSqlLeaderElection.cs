@@ -21,6 +21,7 @@ namespace VmEcosystem.PostgreSql;
 public sealed class PostgreSqlLeaderElection : ILeaderElection, IAsyncDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
+    private readonly NpgsqlDataSource _reads; // pooled, for listing leases
     private readonly PostgreSqlStoreOptions _options;
     private readonly string _lease;
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -38,6 +39,7 @@ public sealed class PostgreSqlLeaderElection : ILeaderElection, IAsyncDisposable
         // would go back to the pool still holding the lock until its next use).
         _dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(options.ConnectionString) { ApplicationName = "vmeco-leadership", Pooling = false }.ConnectionString);
         _lease = $"{options.Schema}.lease";
+        _reads = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(options.ConnectionString) { ApplicationName = "vmeco-leadership-reads" }.ConnectionString);
     }
 
     /// <inheritdoc />
@@ -73,6 +75,37 @@ public sealed class PostgreSqlLeaderElection : ILeaderElection, IAsyncDisposable
         {
             _gate.Release();
         }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<LeaderLease>> ListAsync(string scopePrefix, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(scopePrefix);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_migrated)
+            {
+                await SchemaMigrations.ApplyAsync(_dataSource, _options.Schema, cancellationToken).ConfigureAwait(false);
+                _migrated = true;
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        await using var connection = await _reads.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand($"SELECT scope, holder, token, expires FROM {_lease} WHERE left(scope, length(@prefix)) = @prefix ORDER BY scope", connection);
+        command.Parameters.AddWithValue("prefix", scopePrefix);
+        var leases = new List<LeaderLease>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            leases.Add(new LeaderLease(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), new DateTimeOffset(reader.GetInt64(3), TimeSpan.Zero)));
+        }
+
+        return leases;
     }
 
     /// <inheritdoc />
@@ -120,6 +153,7 @@ public sealed class PostgreSqlLeaderElection : ILeaderElection, IAsyncDisposable
 
         _sessions.Clear();
         await _dataSource.DisposeAsync().ConfigureAwait(false);
+        await _reads.DisposeAsync().ConfigureAwait(false);
         _gate.Dispose();
     }
 

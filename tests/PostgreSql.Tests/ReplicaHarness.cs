@@ -23,11 +23,16 @@ internal sealed class ReplicaHarness : IAsyncDisposable
 
     private readonly ServiceProvider _cluster;
 
-    public ReplicaHarness(string connection, string schema, int instances, int vms = 40)
+    public ReplicaHarness(string connection, string schema, int instances, int vms = 40, int hostSets = 0, int? hosts = null)
     {
         _cluster = new ServiceCollection()
             .AddSingleton<TimeProvider>(Clock)
-            .AddVmEcosystem(b => b.UseSimulator(o => o.Synthetic = new SyntheticWorkloadOptions { VmCount = vms, Seed = 3 }))
+            .AddVmEcosystem(b => b.UseSimulator(o =>
+            {
+                o.Synthetic = new SyntheticWorkloadOptions { VmCount = vms, Seed = 3 };
+                o.HostSets = hostSets;
+                o.HostCount = hosts ?? o.HostCount;
+            }))
             .BuildServiceProvider();
         var simulator = _cluster.GetRequiredService<IHypervisor>();
         var storeOptions = new PostgreSqlStoreOptions { ConnectionString = connection, Schema = schema, LeaderElection = true };
@@ -40,7 +45,7 @@ internal sealed class ReplicaHarness : IAsyncDisposable
             {
                 Mode = ExecutionMode.Automatic,
                 PlanOnForecastAbove = null,
-                Leadership = new LeadershipOptions { Instance = name, LeaseTime = LeaseTime, RenewInterval = RenewInterval },
+                Leadership = new LeadershipOptions { Instance = name, LeaseTime = LeaseTime, RenewInterval = RenewInterval, ShardByHostSet = hostSets > 0 },
             };
             var runtime = new EcosystemRuntime(new RecordingHypervisor(simulator, name, Starts, Clock), PredictivePolicy.Create(new PredictiveOptions()), Options.Create(options), Clock,
                 new RuntimeComponents { Audit = store, LeaderElection = election });
@@ -52,8 +57,11 @@ internal sealed class ReplicaHarness : IAsyncDisposable
 
     public List<Replica> Replicas { get; } = [];
 
-    /// <summary>Every migration start the provider received: instance, VM, target, when.</summary>
-    public ConcurrentQueue<(string Instance, VmId Vm, HostId Target, DateTimeOffset At)> Starts { get; } = new();
+    /// <summary>Every migration start the provider received: instance, VM, source, target, when.</summary>
+    public ConcurrentQueue<(string Instance, VmId Vm, HostId? Source, HostId Target, DateTimeOffset At)> Starts { get; } = new();
+
+    /// <summary>The simulated cluster's inventory as the provider reports it.</summary>
+    public Task<InventorySnapshot> Inventory(CancellationToken ct) => _cluster.GetRequiredService<IHypervisor>().GetInventoryAsync(ct);
 
     public IEnumerable<Replica> Leaders => Replicas.Where(r => r.Running && r.Runtime.Status.Leadership is { IsLeader: true });
 
@@ -94,10 +102,19 @@ internal sealed class ReplicaHarness : IAsyncDisposable
         return until();
     }
 
+    /// <summary>Stops one replica while the clock moves on, the others kept in step (idle after every timer) as in <see cref="AdvanceAsync"/>.</summary>
     public async Task StopAsync(Replica replica, CancellationToken ct)
     {
-        await SimulatedRuntime.StopAsync(replica.Runtime, Clock, ct);
         replica.Running = false;
+        var stopping = replica.Runtime.StopAsync(ct);
+        while (!stopping.IsCompleted)
+        {
+            Clock.AdvanceToNextTimer();
+            await Task.WhenAny(stopping, Task.Delay(1, ct));
+            await IdleAsync(ct);
+        }
+
+        await stopping;
     }
 
     public async ValueTask DisposeAsync()
@@ -162,6 +179,9 @@ internal sealed class FreezableElection(PostgreSqlLeaderElection inner) : ILeade
         return _last = await inner.TryAcquireAsync(scope, instance, now, leaseTime, cancellationToken);
     }
 
+    public ValueTask<IReadOnlyList<LeaderLease>> ListAsync(string scopePrefix, CancellationToken cancellationToken = default) =>
+        Frozen ? ValueTask.FromResult<IReadOnlyList<LeaderLease>>([]) : inner.ListAsync(scopePrefix, cancellationToken);
+
     public ValueTask ReleaseAsync(LeaderLease lease, CancellationToken cancellationToken = default) =>
         Frozen ? ValueTask.CompletedTask : inner.ReleaseAsync(lease, cancellationToken);
 
@@ -169,7 +189,7 @@ internal sealed class FreezableElection(PostgreSqlLeaderElection inner) : ILeade
 }
 
 /// <summary>The provider contract of another, recording every migration start it forwards.</summary>
-internal sealed class RecordingHypervisor(IHypervisor inner, string instance, ConcurrentQueue<(string, VmId, HostId, DateTimeOffset)> starts, TimeProvider time) : IHypervisor
+internal sealed class RecordingHypervisor(IHypervisor inner, string instance, ConcurrentQueue<(string, VmId, HostId?, HostId, DateTimeOffset)> starts, TimeProvider time) : IHypervisor
 {
     public string Name => inner.Name;
 
@@ -194,7 +214,7 @@ internal sealed class RecordingHypervisor(IHypervisor inner, string instance, Co
     public async Task<IMigrationOperation> StartMigrationAsync(MigrationRequest request, CancellationToken cancellationToken = default)
     {
         var operation = await inner.StartMigrationAsync(request, cancellationToken);
-        starts.Enqueue((instance, request.Vm, request.Target, time.GetUtcNow()));
+        starts.Enqueue((instance, request.Vm, request.ExpectedSource, request.Target, time.GetUtcNow()));
         return operation;
     }
 

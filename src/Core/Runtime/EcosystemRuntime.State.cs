@@ -123,7 +123,7 @@ public sealed partial class EcosystemRuntime
 
     // On taking the lead: the limits the previous leader's actions impose since this instance last read them, then its
     // open intents resolved through the provider (and running moves followed), before this instance acts.
-    private async Task<string> TakeOverAsync(CancellationToken cancellationToken)
+    private async Task<string> TakeOverAsync(string scope, CancellationToken cancellationToken)
     {
         var now = _core.Time.GetUtcNow();
         var o = _core.Options;
@@ -141,7 +141,9 @@ public sealed partial class EcosystemRuntime
             actions += r.Timestamp >= since && _executor.RestoreLimit(r, now) ? 1 : 0;
         }
 
-        int reconciled = await _executor.ReconcileAsync(cancellationToken).ConfigureAwait(false);
+        // Sharded: the intents of this scope's hosts only (the other scopes' leaders reconcile theirs).
+        var leadership = _core.Leadership;
+        int reconciled = await _executor.ReconcileAsync(cancellationToken, leadership.Sharded ? r => leadership.ScopeOf(r.Source) == scope : null).ConfigureAwait(false);
         return $"limits from {actions} action records of earlier terms; {reconciled} intents without outcome reconciled";
     }
 

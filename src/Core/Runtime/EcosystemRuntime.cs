@@ -83,7 +83,7 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
             Reservations = reservations,
         };
         var instruments = new RuntimeInstruments(components.MeterFactory, Gauges);
-        var standing = new Leadership.LeadershipState(components.LeaderElection is null ? null : o.Leadership);
+        var standing = new Leadership.LeadershipState(components.LeaderElection is null ? null : o.Leadership, timeProvider);
         _core = new RuntimeCore(hypervisor, o, timeProvider, components.Audit ?? new InMemoryAuditStore(), instruments, _logger)
         {
             Leadership = standing,

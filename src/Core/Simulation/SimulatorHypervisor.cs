@@ -16,6 +16,8 @@ internal sealed partial class SimulatorHypervisor : HypervisorProvider, ISimulat
     private readonly Lock _gate = new();
     private readonly SimulatorOptions _options;
     private readonly SimulationScenario _scenario;
+    private readonly HostInfo[] _hosts; // the scenario's, with their host sets
+    private readonly HostSet[] _hostSets;
     private readonly ClusterSimulation _sim;
     private readonly DateTimeOffset _epoch;
     private readonly Dictionary<VmId, int> _vmIndex;
@@ -51,6 +53,8 @@ internal sealed partial class SimulatorHypervisor : HypervisorProvider, ISimulat
         {
             _hostIndex[_scenario.Hosts[h].Id] = h;
         }
+
+        (_hosts, _hostSets) = SimulatedHostSets.Split(_scenario.Hosts, options.HostSets);
     }
 
     public override HypervisorCapabilities Capabilities =>
@@ -114,7 +118,7 @@ internal sealed partial class SimulatorHypervisor : HypervisorProvider, ISimulat
             var hosts = new HostInfo[_scenario.Hosts.Count];
             for (int h = 0; h < hosts.Length; h++)
             {
-                var info = _scenario.Hosts[h];
+                var info = _hosts[h];
                 hosts[h] = _sim.HostAcceptsVms(h) ? info : info with { State = HostState.Maintenance };
             }
 
@@ -132,7 +136,7 @@ internal sealed partial class SimulatorHypervisor : HypervisorProvider, ISimulat
                 placements.Add(new Placement(_vms[v].Id, _scenario.Hosts[host].Id));
             }
 
-            return Task.FromResult(new InventorySnapshot(hosts, vms, placements, ToClock(_sim.Now), _version));
+            return Task.FromResult(new InventorySnapshot(hosts, vms, placements, ToClock(_sim.Now), _version, _hostSets.Length == 0 ? null : _hostSets));
         }
     }
 

@@ -40,6 +40,12 @@ public sealed class SimulatorOptions
     /// <summary>Seed of the simulator's random choices (synthetic traces use <see cref="SyntheticWorkloadOptions.Seed"/>).</summary>
     public int Seed { get; set; } = 42;
 
+    /// <summary>
+    /// Splits the hosts into this many host sets in the inventory (<c>set-01</c>, ... in contiguous blocks), as a
+    /// provider reports clusters or resource pools; 0 (default): no host sets. At most the host count.
+    /// </summary>
+    public int HostSets { get; set; }
+
     /// <summary>A custom scenario; overrides traces, synthetic settings and host count.</summary>
     public Func<SimulationScenario>? Scenario { get; set; }
 

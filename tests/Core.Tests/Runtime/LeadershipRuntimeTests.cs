@@ -25,6 +25,9 @@ public sealed class LeadershipRuntimeTests
         public ValueTask<LeaderLease?> TryAcquireAsync(string scope, string instance, DateTimeOffset now, TimeSpan leaseTime, CancellationToken cancellationToken = default) =>
             ValueTask.FromResult<LeaderLease?>(new LeaderLease(scope, Holder, Token, now + leaseTime));
 
+        public ValueTask<IReadOnlyList<LeaderLease>> ListAsync(string scopePrefix, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult<IReadOnlyList<LeaderLease>>([]);
+
         public ValueTask ReleaseAsync(LeaderLease lease, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
     }
 

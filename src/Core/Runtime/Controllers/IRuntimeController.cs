@@ -78,15 +78,16 @@ public sealed class ControllerContext
     /// Proposes actions to the executor, each audited as planned; returns the plan id. The mode of each action's
     /// kind decides: dry run (audited only), approval (held in <see cref="EcosystemRuntime.PendingPlans"/>) or
     /// automatic (executed within the shared limits). A newer proposal of the same controller supersedes an
-    /// unexecuted older one (audited as discarded). On an instance that does not lead its scope (leader election),
-    /// nothing is proposed: the id is returned and nothing recorded.
+    /// unexecuted older one (audited as discarded). With leader election, only the actions in scopes this instance
+    /// leads are proposed; on a follower nothing is: the id is returned and nothing recorded.
     /// </summary>
     public async Task<string> ProposeAsync(IReadOnlyList<ClusterAction> actions, string trigger = "periodic")
     {
         ArgumentNullException.ThrowIfNull(actions);
         ArgumentException.ThrowIfNullOrWhiteSpace(trigger);
         string id = _core.NextPlanId();
-        if (!_core.Leadership.MayAct)
+        actions = [.. actions.Where(_core.Leadership.MayExecute)];
+        if (actions.Count == 0 && !_core.Leadership.MayAct)
         {
             return id; // a follower proposes nothing (nothing is audited or queued); the leader's own controller acts
         }

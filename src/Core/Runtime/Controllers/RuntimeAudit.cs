@@ -65,7 +65,7 @@ internal sealed class RuntimeAudit : IAsyncDisposable
     public Task AppendAsync(AuditKind kind, string? controller, string? planId, VmId? vm, HostId? source, HostId? target, string message, string? detail = null)
     {
         var record = Record(kind, controller, planId, vm, source, target, message, detail);
-        if (Fenced.Contains(kind) && Leadership?.Fence is { } fence)
+        if (Fenced.Contains(kind) && Leadership?.FenceFor(source) is { } fence)
         {
             record = record with { FencingScope = fence.Scope, FencingToken = fence.Token };
         }
@@ -88,9 +88,9 @@ internal sealed class RuntimeAudit : IAsyncDisposable
         }
 
         var record = Record(kind, controller, planId, vm, source, target, message, detail);
-        if (Leadership?.Fence is { } fence)
+        if (Leadership?.FenceFor(source) is { } fence)
         {
-            if (!Leadership.MayAct)
+            if (!Leadership.MayActOn(source))
             {
                 _logger.LogWarning("This instance does not lead {Scope}; the intent is refused and its action not taken: {Message}", fence.Scope, message);
                 return false;
@@ -243,7 +243,7 @@ internal sealed class RuntimeAudit : IAsyncDisposable
         {
             // Not a failing store: a newer leader holds the scope. The intent is refused and this instance stops acting.
             _logger.LogWarning("The store refused an intent of an older term ({Error}); this instance no longer leads: {Message}", ex.Message, record.Message);
-            Leadership?.Fenced(record.FencingToken ?? 0, $"the store refused its fencing token {record.FencingToken} ({ex.Message})");
+            Leadership?.Fenced(record.FencingScope ?? string.Empty, record.FencingToken ?? 0, $"the store refused its fencing token {record.FencingToken} ({ex.Message})");
             Interlocked.Decrement(ref _pending);
             entry.Done?.TrySetResult(false);
         }

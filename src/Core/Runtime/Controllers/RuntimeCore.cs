@@ -79,10 +79,19 @@ internal sealed class RuntimeCore
     }
 
     /// <summary>Plan ids are unique within the runtime, whichever controller proposes.</summary>
-    /// <remarks>With an election the term is part of the id (<c>plan-t7-000012</c>): two leaders' plans never share one.</remarks>
-    public string NextPlanId() => Leadership.Enabled
-        ? $"plan-t{Leadership.Term}-{Interlocked.Increment(ref _planSequence):D6}"
-        : $"plan-{Interlocked.Increment(ref _planSequence):D6}";
+    /// <remarks>
+    /// With an election the term is part of the id (<c>plan-t7-000012</c>), sharded the instance and its start: two
+    /// leaders' plans never share one.
+    /// </remarks>
+    public string NextPlanId() => (Leadership.Enabled, Leadership.Sharded) switch
+    {
+        (false, _) => $"plan-{Interlocked.Increment(ref _planSequence):D6}",
+        (true, false) => $"plan-t{Leadership.Term}-{Interlocked.Increment(ref _planSequence):D6}",
+        (true, true) => $"plan-{Leadership.Instance}-{_started:x}-{Interlocked.Increment(ref _planSequence):D6}",
+    };
+
+    // Sharded plan ids name the instance and its start (several leaders at once, each restarting on its own).
+    private readonly long _started = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     /// <summary>Continues plan numbering after <paramref name="last"/> (read from the trail), so ids stay unique across restarts.</summary>
     public void ContinuePlanIdsAfter(long last)

@@ -25,7 +25,9 @@ internal sealed partial class ActionExecutor
     /// Records the real outcome of every intent without one (a VM found on its target moved; anywhere else it did
     /// not, and it is held back for the failure backoff in case a move still runs); returns how many were open.
     /// </summary>
-    public async Task<int> ReconcileAsync(CancellationToken cancellationToken)
+    /// <param name="cancellationToken">Cancels the reconciliation.</param>
+    /// <param name="owns">Which intents to reconcile (null: all).</param>
+    public async Task<int> ReconcileAsync(CancellationToken cancellationToken, Func<AuditRecord, bool>? owns = null)
     {
         var open = new Dictionary<(string Plan, VmId Vm), AuditRecord>();
         long lastPlan = 0;
@@ -48,7 +50,10 @@ internal sealed partial class ActionExecutor
 
             if (r.Kind == AuditKind.ActionIntended)
             {
-                open[(r.PlanId, vm)] = r;
+                if (owns?.Invoke(r) != false)
+                {
+                    open[(r.PlanId, vm)] = r;
+                }
             }
             else
             {

@@ -35,15 +35,15 @@ internal sealed class ExecutionController(RuntimeCore core, RuntimeModel model, 
         }
 
         ExpireApprovals();
-        if (!core.Leadership.MayAct)
+        var ours = proposal!.Actions.Where(core.Leadership.MayExecute).ToList();
+        if (ours.Count < proposal.Actions.Count)
         {
-            // Proposed while this instance led, taken after it lost the lead: the new leader plans afresh.
-            await core.Audit.AppendAsync(AuditKind.PlanDiscarded, proposal!.Controller, proposal.PlanId, null, null, null,
-                "discarded: this instance no longer leads its scope").ConfigureAwait(false);
-            return;
+            // Proposed while this instance led, taken after it lost the lead (of some host sets): their new leader plans afresh.
+            await core.Audit.AppendAsync(AuditKind.PlanDiscarded, proposal.Controller, proposal.PlanId, null, null, null,
+                $"{proposal.Actions.Count - ours.Count} actions discarded: this instance no longer leads their scope").ConfigureAwait(false);
         }
 
-        var byMode = proposal!.Actions.GroupBy(a => core.Options.ModeOf(a.Kind)).ToDictionary(g => g.Key, g => (IReadOnlyList<ClusterAction>)[.. g]);
+        var byMode = ours.GroupBy(a => core.Options.ModeOf(a.Kind)).ToDictionary(g => g.Key, g => (IReadOnlyList<ClusterAction>)[.. g]);
         if (byMode.TryGetValue(ExecutionMode.Approve, out var held))
         {
             var pending = new PendingPlan(proposal.PlanId, proposal.Controller, held, proposal.Time, TimeMath.Add(proposal.Time, core.Options.ApprovalTimeout));
@@ -119,7 +119,7 @@ internal sealed class ExecutionController(RuntimeCore core, RuntimeModel model, 
         if (!core.Leadership.MayAct)
         {
             throw new InvalidOperationException(
-                $"This instance ({core.Leadership.Instance}) does not lead {core.Leadership.Scope}; approve on the leader ({core.Leadership.Leader ?? "none elected yet"}).");
+                $"This instance ({core.Leadership.Instance}) does not lead {core.Leadership.Scope}; approve on the leader ({core.Leadership.LeaderOf(null) ?? "none elected yet"}).");
         }
 
         (Proposal Proposal, PendingPlan Pending) entry;

@@ -24,6 +24,9 @@ public interface ILeaderElection
     /// </summary>
     ValueTask<LeaderLease?> TryAcquireAsync(string scope, string instance, DateTimeOffset now, TimeSpan leaseTime, CancellationToken cancellationToken = default);
 
+    /// <summary>The leases whose scope starts with <paramref name="scopePrefix"/>, expired or not (for sharding: who leads what, who is alive).</summary>
+    ValueTask<IReadOnlyList<LeaderLease>> ListAsync(string scopePrefix, CancellationToken cancellationToken = default);
+
     /// <summary>Gives up <paramref name="lease"/> if it is still the caller's (at stop), so another instance can lead at once.</summary>
     ValueTask ReleaseAsync(LeaderLease lease, CancellationToken cancellationToken = default);
 }

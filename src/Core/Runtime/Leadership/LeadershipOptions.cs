@@ -9,6 +9,13 @@ public sealed class LeadershipOptions
     /// <summary>What one leader leads (default <c>cluster</c>): instances with the same scope elect one leader among them.</summary>
     public string Scope { get; set; } = "cluster";
 
+    /// <summary>
+    /// Shards by host set (default false): each host set of the inventory is a scope of its own (<c>{Scope}/{set}</c>),
+    /// and the instances spread them evenly among themselves (rebalanced as instances join and leave), so each leads
+    /// and executes for its share of the estate.
+    /// </summary>
+    public bool ShardByHostSet { get; set; }
+
     /// <summary>This instance's name in leases and the audit trail (null: machine name and process id).</summary>
     public string? Instance { get; set; }
 
@@ -48,9 +55,16 @@ public sealed class LeadershipOptions
 /// <summary>Where this instance stands in the election (<see cref="RuntimeStatus.Leadership"/>).</summary>
 /// <param name="Scope">The scope.</param>
 /// <param name="Instance">This instance.</param>
-/// <param name="IsLeader">True while this instance leads (its actions are executed).</param>
-/// <param name="Leader">The instance that leads, as last seen (null: none known).</param>
-/// <param name="Token">This instance's fencing token while it leads; the last seen leader's otherwise (0: none).</param>
-/// <param name="LeaseExpires">When the lease last seen lapses unless renewed.</param>
-/// <param name="Changes">How often this instance gained or lost leadership.</param>
-public sealed record LeadershipStatus(string Scope, string Instance, bool IsLeader, string? Leader, long Token, DateTimeOffset? LeaseExpires, long Changes);
+/// <param name="IsLeader">True while this instance leads (sharded: at least one host set); its actions there are executed.</param>
+/// <param name="Leader">The instance that leads, as last seen (null: none known, or sharded).</param>
+/// <param name="Token">This instance's fencing token while it leads; the last seen leader's otherwise (0: none, or sharded).</param>
+/// <param name="LeaseExpires">When the lease last seen lapses unless renewed (null when sharded).</param>
+/// <param name="Changes">How often this instance gained or lost the lead of a scope.</param>
+public sealed record LeadershipStatus(string Scope, string Instance, bool IsLeader, string? Leader, long Token, DateTimeOffset? LeaseExpires, long Changes)
+{
+    /// <summary>The scopes this instance leads (sharded: its host sets, <c>{Scope}/{set}</c>).</summary>
+    public IReadOnlyList<string> Scopes { get; init; } = [];
+
+    /// <summary>Sharded: every host set's scope and the instance last seen leading it (null when not sharded).</summary>
+    public IReadOnlyDictionary<string, string>? Leaders { get; init; }
+}

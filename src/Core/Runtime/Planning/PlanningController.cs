@@ -63,21 +63,29 @@ internal sealed class PlanningController(RuntimeCore core, RuntimeModel model, Q
             return;
         }
 
+        Notify(made, context.Logger);
         if (!core.Leadership.MayAct)
         {
-            // A follower plans (its forecasters and planner stay warm for a takeover) but proposes nothing.
-            Notify(made, context.Logger);
-            return;
+            return; // a follower plans (its forecasters and planner stay warm for a takeover) but proposes nothing
         }
 
-        Notify(made, context.Logger);
-        await core.Audit.AppendAsync(AuditKind.PlanCreated, Name, made.PlanId, null, null, null,
-            $"{made.Plan.Policy} planned {made.Plan.Decisions.Count} moves ({made.Trigger}){(made.Plan.Blocked.Count > 0 ? $"; {made.Plan.Blocked.Count} wanted moves blocked" : string.Empty)}").ConfigureAwait(false);
-        var actions = new ClusterAction[made.Plan.Decisions.Count];
-        for (int i = 0; i < actions.Length; i++)
+        // Sharded: only the moves this instance may execute (the host sets it leads); the others are their leaders'.
+        var actions = new List<ClusterAction>(made.Plan.Decisions.Count);
+        foreach (var d in made.Plan.Decisions)
         {
-            var d = made.Plan.Decisions[i];
-            actions[i] = new MigrateAction(d);
+            var action = new MigrateAction(d);
+            if (core.Leadership.MayExecute(action))
+            {
+                actions.Add(action);
+            }
+        }
+
+        string others = actions.Count < made.Plan.Decisions.Count ? $"; {made.Plan.Decisions.Count - actions.Count} in host sets other instances lead left to them" : string.Empty;
+        await core.Audit.AppendAsync(AuditKind.PlanCreated, Name, made.PlanId, null, null, null,
+            $"{made.Plan.Policy} planned {actions.Count} moves ({made.Trigger}){(made.Plan.Blocked.Count > 0 ? $"; {made.Plan.Blocked.Count} wanted moves blocked" : string.Empty)}{others}").ConfigureAwait(false);
+        foreach (var action in actions)
+        {
+            var d = ((MigrateAction)action).Decision;
             await core.Audit.AppendAsync(AuditKind.DecisionPlanned, Name, made.PlanId, d.Vm, d.Source, d.Target,
                 $"{d.Stage}/{d.Rule}: {d.Trigger.Detail}", ActionExecutor.Explain(d)).ConfigureAwait(false);
         }

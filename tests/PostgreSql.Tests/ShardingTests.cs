@@ -1,0 +1,69 @@
+using VmEcosystem.Cluster;
+
+namespace VmEcosystem.PostgreSql.Tests;
+
+/// <summary>
+/// Three instances sharding twelve host sets (issue 22): each set led by one instance, four each; an instance leaves
+/// and its sets move to the others within the lease time; every migration the provider ran was started by the leader
+/// of both its source's and its target's host set at that moment.
+/// </summary>
+public sealed class ShardingTests(PostgresServer server)
+{
+    [Fact]
+    public async Task Twelve_host_sets_spread_over_three_instances_and_move_when_one_leaves()
+    {
+        server.Require();
+        var ct = TestContext.Current.CancellationToken;
+        await using var harness = new ReplicaHarness(server.ConnectionString, PostgresServer.NewSchema(), instances: 3, vms: 60, hostSets: 12, hosts: 48);
+        await harness.StartAsync(ct);
+        var setOf = (await harness.Inventory(ct)).Hosts.ToDictionary(h => h.Id, h => "cluster/" + h.HostSet!.Value.Value);
+
+        // Who leads each set, sampled after every step; no set ever has two leaders.
+        var leaderAt = new List<(DateTimeOffset At, Dictionary<string, string> Leaders)>();
+        void Check()
+        {
+            var leaders = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var r in harness.Replicas.Where(r => r.Running))
+            {
+                foreach (var scope in r.Runtime.Status.Leadership!.Scopes)
+                {
+                    Assert.True(leaders.TryAdd(scope, r.Name), $"{scope} is led by {leaders.GetValueOrDefault(scope)} and {r.Name} at {harness.Clock.GetUtcNow():O}");
+                }
+            }
+
+            leaderAt.Add((harness.Clock.GetUtcNow(), leaders));
+        }
+
+        // Spread: four sets each, within a few heartbeats of the start.
+        Assert.True(await harness.AdvanceUntilAsync(() => harness.Replicas.All(r => r.Runtime.Status.Leadership!.Scopes.Count == 4), TimeSpan.FromMinutes(2), Check, ct),
+            string.Join("; ", harness.Replicas.Select(r => $"{r.Name}: {string.Join(",", r.Runtime.Status.Leadership!.Scopes)}")));
+        Assert.Equal(12, harness.Replicas.SelectMany(r => r.Runtime.Status.Leadership!.Scopes).Distinct().Count());
+        await harness.AdvanceAsync(TimeSpan.FromHours(1), Check, ct);
+
+        // One leaves: its sets are led by the others within the lease time, six each.
+        var leaving = harness.Replicas[2];
+        var itsSets = leaving.Runtime.Status.Leadership!.Scopes;
+        var leftAt = harness.Clock.GetUtcNow();
+        await harness.StopAsync(leaving, ct); // stopping awaits its running migrations, the clock moving on
+        Assert.True(await harness.AdvanceUntilAsync(() => harness.Replicas.Take(2).All(r => r.Runtime.Status.Leadership!.Scopes.Count == 6), ReplicaHarness.LeaseTime, Check, ct),
+            string.Join("; ", harness.Replicas.Take(2).Select(r => $"{r.Name}: {string.Join(",", r.Runtime.Status.Leadership!.Scopes)}")));
+        var movedAt = leaderAt.First(l => l.At >= leftAt && itsSets.All(s => l.Leaders.ContainsKey(s))).At;
+        Assert.True(movedAt - leftAt <= ReplicaHarness.LeaseTime, $"its sets were led again only after {movedAt - leftAt}");
+        await harness.AdvanceAsync(TimeSpan.FromHours(1), Check, ct);
+
+        // Every start came from the instance leading both sets of the move at that moment (a move between sets led by
+        // different instances is left to the planners of both, never started by one of them alone).
+        var starts = harness.Starts.ToList();
+        Assert.NotEmpty(starts);
+        foreach (var s in starts)
+        {
+            var leaders = leaderAt.Last(l => l.At <= s.At).Leaders;
+            Assert.Equal(s.Instance, leaders.GetValueOrDefault(setOf[s.Source!.Value]));
+            Assert.Equal(s.Instance, leaders.GetValueOrDefault(setOf[s.Target]));
+        }
+
+        Assert.True(starts.Select(s => s.Instance).Distinct().Count() >= 2, "only one instance executed");
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"{starts.Count} migrations by {string.Join(", ", starts.GroupBy(s => s.Instance).Select(g => $"{g.Key} {g.Count()}"))}; its sets led again {movedAt - leftAt} after it began to stop");
+    }
+}
