@@ -18,7 +18,7 @@ namespace VmEcosystem.PostgreSql;
 /// </list>
 /// Lease times are on the instances' clocks (keep them in sync, as for any lease).
 /// </summary>
-public sealed class PostgreSqlLeaderElection : ILeaderElection, IAsyncDisposable
+public sealed partial class PostgreSqlLeaderElection : ILeaderElection, IMoveClaims, IAsyncDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
     private readonly NpgsqlDataSource _reads; // pooled, for listing leases
@@ -81,21 +81,7 @@ public sealed class PostgreSqlLeaderElection : ILeaderElection, IAsyncDisposable
     public async ValueTask<IReadOnlyList<LeaderLease>> ListAsync(string scopePrefix, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(scopePrefix);
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (!_migrated)
-            {
-                await SchemaMigrations.ApplyAsync(_dataSource, _options.Schema, cancellationToken).ConfigureAwait(false);
-                _migrated = true;
-            }
-        }
-        finally
-        {
-            _gate.Release();
-        }
-
-        await using var connection = await _reads.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await OpenReadsAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand($"SELECT scope, holder, token, expires FROM {_lease} WHERE left(scope, length(@prefix)) = @prefix ORDER BY scope", connection);
         command.Parameters.AddWithValue("prefix", scopePrefix);
         var leases = new List<LeaderLease>();
@@ -132,6 +118,23 @@ public sealed class PostgreSqlLeaderElection : ILeaderElection, IAsyncDisposable
             finally
             {
                 await session.ResetAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task EnsureMigratedAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_migrated)
+            {
+                await SchemaMigrations.ApplyAsync(_dataSource, _options.Schema, cancellationToken).ConfigureAwait(false);
+                _migrated = true;
             }
         }
         finally

@@ -47,6 +47,26 @@ internal static class SchemaMigrations
                 renewed_at TIMESTAMPTZ NOT NULL DEFAULT now());
             ALTER TABLE {schema}.audit ADD COLUMN fencing_scope TEXT, ADD COLUMN fencing_token BIGINT;
             """),
+        (3, "claims on moves between host sets led by different instances", """
+            CREATE TABLE {schema}.claim (
+                id TEXT PRIMARY KEY,
+                vm TEXT NOT NULL,
+                source_scope TEXT NOT NULL,
+                source_token BIGINT NOT NULL,
+                target_scope TEXT NOT NULL,
+                target TEXT NOT NULL,
+                claimer TEXT NOT NULL,
+                expires BIGINT NOT NULL,
+                cpu_mhz DOUBLE PRECISION NOT NULL,
+                memory_mib DOUBLE PRECISION NOT NULL,
+                state TEXT NOT NULL,
+                decider TEXT,
+                reason TEXT,
+                decider_token BIGINT,
+                created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                decided_at TIMESTAMPTZ);
+            CREATE INDEX claim_pending ON {schema}.claim (target_scope) WHERE state = 'Pending';
+            """),
     ];
 
     /// <summary>The latest schema version this package knows.</summary>

@@ -161,7 +161,7 @@ internal sealed class ReplicaHarness : IAsyncDisposable
 /// last lease renewed (a paused process, a stalled heartbeat thread): its lock session stays open, as a frozen
 /// process's would.
 /// </summary>
-internal sealed class FreezableElection(PostgreSqlLeaderElection inner) : ILeaderElection, IAsyncDisposable
+internal sealed class FreezableElection(PostgreSqlLeaderElection inner) : ILeaderElection, IMoveClaims, IAsyncDisposable
 {
     private LeaderLease? _last;
 
@@ -184,6 +184,14 @@ internal sealed class FreezableElection(PostgreSqlLeaderElection inner) : ILeade
 
     public ValueTask ReleaseAsync(LeaderLease lease, CancellationToken cancellationToken = default) =>
         Frozen ? ValueTask.CompletedTask : inner.ReleaseAsync(lease, cancellationToken);
+
+    public ValueTask<MoveClaim> ClaimAsync(MoveClaim claim, CancellationToken cancellationToken = default) => inner.ClaimAsync(claim, cancellationToken);
+
+    public ValueTask<IReadOnlyList<MoveClaim>> PendingAsync(IReadOnlyCollection<string> targetScopes, DateTimeOffset now, CancellationToken cancellationToken = default) =>
+        inner.PendingAsync(targetScopes, now, cancellationToken);
+
+    public ValueTask<bool> DecideAsync(string id, bool accept, string decider, long targetToken, string reason, CancellationToken cancellationToken = default) =>
+        inner.DecideAsync(id, accept, decider, targetToken, reason, cancellationToken);
 
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 }

@@ -1,3 +1,4 @@
+using VmEcosystem.Runtime.Audit;
 using VmEcosystem.Cluster;
 
 namespace VmEcosystem.PostgreSql.Tests;
@@ -14,7 +15,8 @@ public sealed class ShardingTests(PostgresServer server)
     {
         server.Require();
         var ct = TestContext.Current.CancellationToken;
-        await using var harness = new ReplicaHarness(server.ConnectionString, PostgresServer.NewSchema(), instances: 3, vms: 60, hostSets: 12, hosts: 48);
+        string schema = PostgresServer.NewSchema();
+        await using var harness = new ReplicaHarness(server.ConnectionString, schema, instances: 3, vms: 60, hostSets: 12, hosts: 48);
         await harness.StartAsync(ct);
         var setOf = (await harness.Inventory(ct)).Hosts.ToDictionary(h => h.Id, h => "cluster/" + h.HostSet!.Value.Value);
 
@@ -51,19 +53,40 @@ public sealed class ShardingTests(PostgresServer server)
         Assert.True(movedAt - leftAt <= ReplicaHarness.LeaseTime, $"its sets were led again only after {movedAt - leftAt}");
         await harness.AdvanceAsync(TimeSpan.FromHours(1), Check, ct);
 
-        // Every start came from the instance leading both sets of the move at that moment (a move between sets led by
-        // different instances is left to the planners of both, never started by one of them alone).
+        // Every start came from the leader of its source's set at that moment; a move into a set another instance led
+        // ran only after that instance accepted the claim on it (two phases: the claim under the source's term, the
+        // acceptance under the target's), never by one leader alone.
         var starts = harness.Starts.ToList();
         Assert.NotEmpty(starts);
+        await using var store = new PostgreSqlAuditStore(new PostgreSqlStoreOptions { ConnectionString = server.ConnectionString, Schema = schema });
+        var accepted = new List<AuditRecord>();
+        await foreach (var r in store.QueryAsync(new AuditQuery { Kinds = [AuditKind.MoveClaimDecided] }, ct))
+        {
+            accepted.Add(r);
+        }
+
+        int crossing = 0;
         foreach (var s in starts)
         {
             var leaders = leaderAt.Last(l => l.At <= s.At).Leaders;
             Assert.Equal(s.Instance, leaders.GetValueOrDefault(setOf[s.Source!.Value]));
-            Assert.Equal(s.Instance, leaders.GetValueOrDefault(setOf[s.Target]));
+            string? target = leaders.GetValueOrDefault(setOf[s.Target]);
+            if (target != s.Instance)
+            {
+                crossing++;
+                Assert.True(accepted.Any(r => r.Vm == s.Vm && r.Target == s.Target && r.Timestamp <= s.At
+                    && r.Message.StartsWith($"{target} accepted {s.Instance}'s claim", StringComparison.Ordinal)),
+                    $"{s} into {setOf[s.Target]} led by {target}; claims {await server.ScalarAsync($"SELECT count(*) FROM {schema}.claim")}; {accepted.Count} decided");
+            }
         }
+
+        Assert.True(crossing > 0, "no move crossed into a set another instance led");
+        string claims = $"{await server.ScalarAsync($"SELECT count(*) FROM {schema}.claim")} claims, "
+            + $"{await server.ScalarAsync($"SELECT count(*) FROM {schema}.claim WHERE state = 'Accepted'")} accepted, "
+            + $"{await server.ScalarAsync($"SELECT count(*) FROM {schema}.claim WHERE state = 'Refused'")} refused";
 
         Assert.True(starts.Select(s => s.Instance).Distinct().Count() >= 2, "only one instance executed");
         TestContext.Current.TestOutputHelper?.WriteLine(
-            $"{starts.Count} migrations by {string.Join(", ", starts.GroupBy(s => s.Instance).Select(g => $"{g.Key} {g.Count()}"))}; its sets led again {movedAt - leftAt} after it began to stop");
+            $"{starts.Count} migrations ({crossing} into sets another instance led, each after its claim was accepted; {claims}) by {string.Join(", ", starts.GroupBy(s => s.Instance).Select(g => $"{g.Key} {g.Count()}"))}; its sets led again {movedAt - leftAt} after it began to stop");
     }
 }

@@ -8,6 +8,7 @@ using VmEcosystem.Hypervisor;
 using VmEcosystem.Planning;
 using VmEcosystem.Planning.ShadowSlots;
 using VmEcosystem.Runtime.Audit;
+using VmEcosystem.Runtime.Leadership;
 
 namespace VmEcosystem.Runtime;
 
@@ -90,7 +91,10 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
             ApplicationMetrics = components.ApplicationMetrics,
         };
         Audit = new FlushingAuditStore(_core.Audit, o.CallTimeout);
-        _executor = new ActionExecutor(_core, _model);
+        var crossSet = components.LeaderElection is not null && o.Leadership.ShardByHostSet
+            ? new Leadership.CrossSetMoves(_core, _model, components.LeaderElection as IMoveClaims)
+            : null;
+        _executor = new ActionExecutor(_core, _model) { CrossSet = crossSet };
         _host = new ControllerHost(_core, components.Loggers);
         _collection = new CollectionController(_core, _model, _executor);
         _observations = _collection.Open();
@@ -99,7 +103,7 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
         _execution = new ExecutionController(_core, _model, _executor);
         _requests = new ActionRequests(_core, _model, _executor, _execution);
         IRuntimeController[] steering = reservations is null ? [] : [new ReservationController(_core, _model, _executor, reservations)];
-        _leadership = components.LeaderElection is { } election ? new Leadership.LeadershipController(_core, election, o.Leadership, TakeOverAsync) : null;
+        _leadership = components.LeaderElection is { } election ? new Leadership.LeadershipController(_core, election, o.Leadership, TakeOverAsync, crossSet) : null;
         IRuntimeController[] electing = _leadership is null ? [] : [_leadership];
         _controllers = [.. electing, _collection, _planning, _execution, new InventoryController(_core, _model, _executor, _collection), .. steering, .. components.Controllers];
         ControllerHost.Validate(_controllers);

@@ -88,6 +88,12 @@ public enum AuditKind
 
     /// <summary>This instance stopped leading its scope (message: why).</summary>
     LeadershipLost,
+
+    /// <summary>
+    /// The leader of a host set decided another instance's claim on moving a VM into it (message: accepted or refused,
+    /// and why); the move starts only once accepted.
+    /// </summary>
+    MoveClaimDecided,
 }
 
 /// <summary>One entry of the audit trail. Immutable.</summary>

@@ -86,7 +86,7 @@ public sealed class ControllerContext
         ArgumentNullException.ThrowIfNull(actions);
         ArgumentException.ThrowIfNullOrWhiteSpace(trigger);
         string id = _core.NextPlanId();
-        actions = [.. actions.Where(_core.Leadership.MayExecute)];
+        actions = [.. actions.Where(a => _core.Leadership.MayActOn(a.Host))];
         if (actions.Count == 0 && !_core.Leadership.MayAct)
         {
             return id; // a follower proposes nothing (nothing is audited or queued); the leader's own controller acts

@@ -66,6 +66,19 @@ internal sealed partial class ActionExecutor
     private async Task<bool> StartMigrationAsync(Proposal proposal, MigrateAction action, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var d = action.Decision;
+        if (CrossSet is { } crossing && crossing.Crosses(action) && !await crossing.ClearedAsync(proposal, action, cancellationToken).ConfigureAwait(false))
+        {
+            // Not (yet) accepted by the target set's leader: what its admission reserved is freed, nothing is called.
+            lock (_gate)
+            {
+                _limits.Release(action, failed: false, now, called: false);
+            }
+
+            observer.OnMigrationEnded(d.Vm, moved: false, now);
+            Count(MigrateAction.KindName, Skipped);
+            return false;
+        }
+
         if (!await RecordIntentAsync(proposal, action, now).ConfigureAwait(false))
         {
             return false;

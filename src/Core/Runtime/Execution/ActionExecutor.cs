@@ -47,6 +47,9 @@ internal interface IMigrationObserver
 /// </summary>
 internal sealed partial class ActionExecutor(RuntimeCore core, IMigrationObserver observer)
 {
+    /// <summary>Moves into host sets other instances lead, by claim (sharded leadership only).</summary>
+    public Leadership.CrossSetMoves? CrossSet { get; init; }
+
     private readonly SemaphoreSlim _serial = new(1, 1);
     private readonly Lock _gate = new();
     private readonly ExecutionLimits _limits = new(core.Options);

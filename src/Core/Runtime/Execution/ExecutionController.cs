@@ -35,7 +35,8 @@ internal sealed class ExecutionController(RuntimeCore core, RuntimeModel model, 
         }
 
         ExpireApprovals();
-        var ours = proposal!.Actions.Where(core.Leadership.MayExecute).ToList();
+        // What this instance leads the source of (moves into sets other instances lead go by claim, in the executor).
+        var ours = proposal!.Actions.Where(a => core.Leadership.MayActOn(a.Host)).ToList();
         if (ours.Count < proposal.Actions.Count)
         {
             // Proposed while this instance led, taken after it lost the lead (of some host sets): their new leader plans afresh.

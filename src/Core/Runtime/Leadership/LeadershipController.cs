@@ -13,8 +13,8 @@ namespace VmEcosystem.Runtime.Leadership;
 /// this instance act there. A renewal that fails stops it acting there at once, and it waits one lease time before
 /// trying that scope again. Every change is audited.
 /// </summary>
-internal sealed class LeadershipController(RuntimeCore core, ILeaderElection election, LeadershipOptions options, Func<string, CancellationToken, Task<string>> onAcquired)
-    : IRuntimeController
+internal sealed class LeadershipController(RuntimeCore core, ILeaderElection election, LeadershipOptions options, Func<string, CancellationToken, Task<string>> onAcquired,
+    CrossSetMoves? crossSet = null) : IRuntimeController
 {
     public const string ControllerName = "leadership";
     private static readonly TimeSpan InventoryEvery = TimeSpan.FromMinutes(1);
@@ -126,6 +126,19 @@ internal sealed class LeadershipController(RuntimeCore core, ILeaderElection ele
             if (!_leases.ContainsKey(scope) && (current is null || current.Expires <= now || !members.Contains(current.Holder)))
             {
                 await TryScopeAsync(scope, now, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        // The second phase of other instances' moves into the sets this one leads.
+        if (crossSet is not null)
+        {
+            try
+            {
+                await crossSet.DecideAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                core.Logger.LogWarning(ex, "Claims into the host sets {Instance} leads could not be decided; retried at the next heartbeat", options.InstanceName);
             }
         }
     }

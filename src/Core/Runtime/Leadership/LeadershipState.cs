@@ -89,12 +89,6 @@ internal sealed class LeadershipState(LeadershipOptions? options, TimeProvider? 
     }
 
     /// <summary>
-    /// True when <paramref name="action"/> may be executed here: this runtime leads the scope of its host and, for a
-    /// move, of its target (a move into a host set another instance leads is left to the planners of both).
-    /// </summary>
-    public bool MayExecute(ClusterAction action) => MayActOn(action.Host) && (action.Target is not { } target || MayActOn(target));
-
-    /// <summary>
     /// The fence of a record about <paramref name="host"/>: this runtime's latest term of the host's scope, also after
     /// it lost the lead, so what it still records is refused once a newer term began (null without an election).
     /// </summary>

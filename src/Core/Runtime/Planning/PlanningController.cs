@@ -69,12 +69,12 @@ internal sealed class PlanningController(RuntimeCore core, RuntimeModel model, Q
             return; // a follower plans (its forecasters and planner stay warm for a takeover) but proposes nothing
         }
 
-        // Sharded: only the moves this instance may execute (the host sets it leads); the others are their leaders'.
+        // Sharded: only the moves out of the host sets this instance leads; the others are their leaders'.
         var actions = new List<ClusterAction>(made.Plan.Decisions.Count);
         foreach (var d in made.Plan.Decisions)
         {
             var action = new MigrateAction(d);
-            if (core.Leadership.MayExecute(action))
+            if (core.Leadership.MayActOn(d.Source)) // a move into a set another instance leads goes by claim
             {
                 actions.Add(action);
             }

@@ -173,6 +173,28 @@ internal sealed class RuntimeModel : IMigrationObserver
         }
     }
 
+    /// <summary>
+    /// What the executor's re-check says of moving <paramref name="vm"/> to <paramref name="target"/> from where it is
+    /// now (capacity with the moves in flight, placement rules, dependencies): null when it may go.
+    /// </summary>
+    public string? RecheckMove(VmId vm, HostId target)
+    {
+        lock (Gate)
+        {
+            if (Recheck.HostOf(vm) is not { } source)
+            {
+                return $"{vm} is not in this instance's latest observation";
+            }
+
+            var decision = new MigrationDecision
+            {
+                Vm = vm, Source = source, Target = target, VmIndex = -1, TargetIndex = -1, Stage = "claim", Rule = "claimed by another instance",
+                Trigger = new TriggerEvidence("claim", "a move into a host set this instance leads"),
+            };
+            return Recheck.Check(new MigrateAction(decision), GraphLoaded ? Graph : null);
+        }
+    }
+
     /// <summary>Migration reservations (null: <see cref="Reservations.ReservationMode.None"/>, the planner's own in-flight slot only).</summary>
     public ReservationTracker? Reservations { get; init; }
 

@@ -128,11 +128,10 @@ internal sealed class ActionRequests(RuntimeCore core, RuntimeModel model, Actio
     private async Task<ActionRequest> SubmitAsync(string kind, VmId vm, HostId source, HostId? target, ClusterAction? action, string? refusal, string? reason, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (!core.Leadership.MayActOn(source) || (target is { } into && !core.Leadership.MayActOn(into)))
+        if (!core.Leadership.MayActOn(source))
         {
-            var other = core.Leadership.MayActOn(source) ? target : source;
             throw new InvalidOperationException(
-                $"This instance ({core.Leadership.Instance}) does not lead {core.Leadership.ScopeOf(other)}; send the request to the leader ({core.Leadership.LeaderOf(other) ?? "none elected yet"}).");
+                $"This instance ({core.Leadership.Instance}) does not lead {core.Leadership.ScopeOf(source)}; send the request to the leader ({core.Leadership.LeaderOf(source) ?? "none elected yet"}).");
         }
 
         if (action is not null && core.Proposals.CountOf(ControllerName) >= core.Options.MaxQueuedRequests)
