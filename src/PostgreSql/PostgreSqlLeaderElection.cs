@@ -189,12 +189,20 @@ public sealed partial class PostgreSqlLeaderElection : ILeaderElection, IMoveCla
         if (!await TryLockAsync(connection, scope, cancellationToken).ConfigureAwait(false))
         {
             var current = await ReadAsync(connection, scope, cancellationToken).ConfigureAwait(false);
-            if (current is not { } held || held.Lease.Expires > now || held.Lease.Holder == instance)
+            if (current is not { } held)
             {
-                return current?.Lease;
+                return null;
             }
 
-            // The holder lets its lease lapse but keeps its session (and the lock): end that session, then try again.
+            if (held.Lease.Expires > now)
+            {
+                // Another session holds the lock. A row naming this instance is an earlier incarnation's (a restart with
+                // the same name): this one does not lead under it, so none is reported until the lock is taken.
+                return held.Lease.Holder == instance ? null : held.Lease;
+            }
+
+            // The holder (possibly an earlier incarnation of this instance) lets its lease lapse but keeps its session
+            // (and the lock): end that session, then try again.
             await using (var end = new NpgsqlCommand("SELECT pg_terminate_backend(@pid, 5000)", connection))
             {
                 end.Parameters.AddWithValue("pid", held.Pid);
@@ -203,7 +211,7 @@ public sealed partial class PostgreSqlLeaderElection : ILeaderElection, IMoveCla
 
             if (!await TryLockAsync(connection, scope, cancellationToken).ConfigureAwait(false))
             {
-                return held.Lease;
+                return held.Lease.Holder == instance ? null : held.Lease;
             }
         }
 

@@ -12,19 +12,27 @@ internal sealed partial class ServeProcess : IDisposable
 {
     private readonly Process _process;
 
-    private ServeProcess(Process process, string url)
+    private ServeProcess(Process process, IReadOnlyList<string> urls)
     {
         _process = process;
-        Url = url;
+        Urls = urls;
     }
 
-    public string Url { get; }
+    public string Url => Urls[0];
 
-    public static async Task<ServeProcess> StartAsync(IEnumerable<string> args, CancellationToken ct)
+    /// <summary>Every instance's address (<c>--instances</c>), in order.</summary>
+    public IReadOnlyList<string> Urls { get; }
+
+    public static async Task<ServeProcess> StartAsync(IEnumerable<string> args, CancellationToken ct, int instances = 1, IReadOnlyDictionary<string, string>? environment = null)
     {
         string configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
         string vmeco = RepositoryPaths.File("samples", "ConsoleHost", "bin", configuration, "net10.0", OperatingSystem.IsWindows() ? "vmeco.exe" : "vmeco");
         var start = new ProcessStartInfo(vmeco) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         foreach (var arg in new[] { "serve", "--urls", "http://127.0.0.1:0" }.Concat(args))
         {
             start.ArgumentList.Add(arg);
@@ -43,11 +51,16 @@ internal sealed partial class ServeProcess : IDisposable
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(TimeSpan.FromSeconds(60));
+            var urls = new List<string>();
             while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
             {
                 if (Listening().Match(line) is { Success: true } m)
                 {
-                    return new ServeProcess(process, m.Groups[1].Value);
+                    urls.Add(m.Groups[1].Value);
+                    if (urls.Count == instances)
+                    {
+                        return new ServeProcess(process, urls);
+                    }
                 }
             }
 

@@ -60,6 +60,25 @@ public sealed class PostgreSqlLeaderElectionTests(PostgresServer server)
     }
 
     [Fact]
+    public async Task A_restarted_instance_with_the_same_name_never_leads_under_its_earlier_incarnations_lease()
+    {
+        server.Require();
+        var ct = TestContext.Current.CancellationToken;
+        var options = Options(PostgresServer.NewSchema());
+        var before = new PostgreSqlLeaderElection(options);
+        Assert.Equal(1L, (await before.TryAcquireAsync("cluster", "a", T0, Lease, ct))!.Token);
+
+        // The new process, same name, while the old one's session still holds the lock: not the leader, none reported.
+        await using var after = new PostgreSqlLeaderElection(options);
+        Assert.Null(await after.TryAcquireAsync("cluster", "a", T0 + TimeSpan.FromSeconds(1), Lease, ct));
+
+        // The old process is gone: the new one leads in a new term.
+        await before.DisposeAsync();
+        var lease = await after.TryAcquireAsync("cluster", "a", T0 + TimeSpan.FromSeconds(2), Lease, ct);
+        Assert.Equal(("a", 2L), (lease!.Holder, lease.Token));
+    }
+
+    [Fact]
     public async Task The_store_refuses_a_record_of_an_older_term_and_keeps_the_token_of_those_it_writes()
     {
         server.Require();

@@ -34,9 +34,13 @@ internal static class ServeCommand
         var mode = new Option<ExecutionMode?>("--mode") { Description = "Execution mode (default: approve, so the dashboard has plans to approve)." };
         var keys = new Option<string[]>("--api-key") { Description = "An API key as KEY=SCOPES (scopes space or comma separated, e.g. vmecosystem.operate). Repeatable." };
         var hours = new Option<int>("--hours") { Description = "Length of the simulated scenario.", DefaultValueFactory = _ => 24 };
+        var instances = new Option<int>("--instances") { Description = "Replicas in this process, each on its own port (the given one, +1, ...), electing a leader in PostgreSQL.", DefaultValueFactory = _ => 1 };
+        var postgres = new Option<string?>("--postgres") { Description = "An Npgsql connection string: the trail, checkpoints and (with --instances) the election in PostgreSQL." };
+        var hostSets = new Option<int>("--host-sets") { Description = "Split the simulated hosts into this many host sets; with --instances, the replicas shard them." };
+        var chaos = new Option<double>("--kill-leader-every") { Description = "Simulated minutes between kills of the leader's database connections (with --instances; 0: never)." };
         var command = new Command("serve", "Run the runtime with the HTTP API and the live dashboard (simulator by default).")
         {
-            urls, config, speed, mode, keys, hours,
+            urls, config, speed, mode, keys, hours, instances, postgres, hostSets, chaos,
         };
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
@@ -52,97 +56,51 @@ internal static class ServeCommand
                 throw new ArgumentException($"--hours must be from 1 to 336; got {h}.");
             }
 
-            var app = Build(parse.GetValue(urls)!, parse.GetValue(config), s, parse.GetValue(mode), parse.GetValue(keys) ?? [], h);
-            await app.StartAsync(ct);
-            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-            foreach (var address in addresses)
+            int n = parse.GetValue(instances);
+            if (n is < 1 or > 16)
             {
-                CliOutput.Line($"vmeco serve: listening on {address} (dashboard {address}/vmeco/dashboard, metrics {address}/metrics, health {address}/healthz)");
+                throw new ArgumentException($"--instances must be from 1 to 16; got {n}.");
+            }
+
+            if (parse.GetValue(hostSets) is < 0 or > 1000 || parse.GetValue(chaos) is < 0 or > 100_000)
+            {
+                throw new ArgumentException("--host-sets must be from 0 to 1000 and --kill-leader-every from 0 to 100000.");
+            }
+
+            var settings = new ServeSettings(parse.GetValue(urls)!, parse.GetValue(config), s, parse.GetValue(mode), parse.GetValue(keys) ?? [], h)
+            {
+                Instances = n,
+                PostgreSql = parse.GetValue(postgres),
+                HostSets = parse.GetValue(hostSets),
+                KillLeaderEveryMinutes = parse.GetValue(chaos),
+            };
+            await using var served = ServeInstances.Build(settings);
+            await served.StartAsync(ct);
+            for (int i = 0; i < served.Apps.Count; i++)
+            {
+                foreach (var address in served.Apps[i].Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [])
+                {
+                    string who = served.Apps.Count > 1 ? $" instance serve-{i + 1}" : string.Empty;
+                    CliOutput.Line($"vmeco serve{who}: listening on {address} (dashboard {address}/vmeco/dashboard, metrics {address}/metrics, health {address}/healthz)");
+                }
             }
 
             await CliOutput.Writer.FlushAsync(ct);
             try
             {
-                await app.WaitForShutdownAsync(ct);
+                await served.Apps[0].WaitForShutdownAsync(ct);
             }
             catch (OperationCanceledException)
             {
-                // Ctrl+C: the host stops below.
+                // Ctrl+C: the instances stop when disposed.
             }
 
-            await app.StopAsync(CancellationToken.None);
-            await app.DisposeAsync();
             return 0;
         }));
         return command;
     }
 
-    private static WebApplication Build(string urls, FileInfo? config, double speed, ExecutionMode? mode, string[] keys, int hours)
-    {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, Args = [] });
-        builder.WebHost.UseUrls(urls);
-        if (config is not null)
-        {
-            if (!config.Exists)
-            {
-                throw new ArgumentException($"--config: the file '{config.FullName}' does not exist.");
-            }
-
-            builder.Configuration.AddJsonFile(config.FullName, optional: false, reloadOnChange: true);
-        }
-
-        builder.Configuration.AddEnvironmentVariables("VMECO_");
-        builder.Logging.ClearProviders().AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning)
-            .AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error); // keys of a sample daemon need no encryption at rest
-        var apiKeys = ReadKeys(builder.Configuration, keys);
-        var jwt = JwtSettings.Read(builder.Configuration.GetSection("Serve:Jwt"));
-        ServeAuthentication.Add(builder.Services, apiKeys, jwt);
-        if (apiKeys.Count == 0 && jwt is null)
-        {
-            CliErrors.Warn("no API key (Serve:ApiKeys or --api-key) and no JWT issuer (Serve:Jwt) configured: every API call will be denied.");
-        }
-
-        bool onLibvirt = builder.Configuration.GetSection("VmEcosystem:Libvirt").Exists();
-        VirtualClock? clock = null;
-        EcosystemScenarioSetup? scenario = null;
-        if (!onLibvirt)
-        {
-            scenario = EcosystemScenario.Create(new EcosystemScenarioOptions { Duration = TimeSpan.FromHours(hours) });
-            clock = new VirtualClock();
-            builder.Services.AddSingleton<TimeProvider>(clock);
-        }
-
-        builder.Services.AddVmEcosystem(builder.Configuration.GetSection("VmEcosystem"), b =>
-        {
-            if (scenario is not null)
-            {
-                b.UseSimulator(o => o.Scenario = () => scenario.Simulation);
-                b.UseEcosystem(e => { e.Topology = scenario.Simulation.Topology; e.Add(scenario.Declarations); });
-            }
-            else
-            {
-                b.UseLibvirt();
-            }
-
-            b.ConfigureRuntime(r => r.Mode = mode ?? (builder.Configuration.GetSection("VmEcosystem:Runtime:Mode").Exists() ? r.Mode : ExecutionMode.Approve));
-            b.AddHttpApi();
-        });
-        if (clock is not null)
-        {
-            builder.Services.AddHostedService(sp => new VirtualTimePacer(clock, sp.GetRequiredService<EcosystemRuntime>(),
-                sp.GetRequiredService<ISimulatedCluster>(), speed, sp.GetRequiredService<ILogger<VirtualTimePacer>>()));
-        }
-
-        builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddVmEcosystemInstrumentation().AddPrometheusExporter());
-        var app = builder.Build();
-        app.MapGet("/", () => Results.Redirect("/vmeco/dashboard")).ExcludeFromDescription();
-        app.MapVmEcosystemApi("/vmeco");
-        app.MapHealthChecks("/healthz");
-        app.MapPrometheusScrapingEndpoint("/metrics");
-        return app;
-    }
-
-    private static List<ApiKeyEntry> ReadKeys(IConfiguration configuration, string[] given)
+    internal static List<ApiKeyEntry> ReadKeys(IConfiguration configuration, string[] given)
     {
         var keys = configuration.GetSection("Serve:ApiKeys").Get<List<ApiKeyEntry>>() ?? [];
         for (int i = 0; i < keys.Count; i++)

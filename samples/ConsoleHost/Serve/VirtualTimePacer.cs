@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using VmEcosystem.Runtime;
 using VmEcosystem.Simulation;
@@ -6,14 +5,17 @@ using VmEcosystem.Simulation;
 namespace VmEcosystem.ConsoleHost.Serve;
 
 /// <summary>
-/// Moves the simulator's virtual clock at <c>speed</c> times real time, one timer at a time and waiting until the
-/// runtime is idle after each (as <see cref="SimulatedRuntime"/> does), so the served simulation behaves like the
-/// batch one, only watchable. Stops at the scenario's end.
+/// Moves the simulator's virtual clock at <c>speed</c> times real time, one timer at a time and waiting until every
+/// runtime on it is idle after each (as <see cref="SimulatedRuntime"/> does), so the served simulation behaves like the
+/// batch one, only watchable. Stops at the scenario's end. Several runtimes (<c>serve --instances</c>) share one
+/// simulated cluster and one clock.
 /// </summary>
-internal sealed partial class VirtualTimePacer(VirtualClock clock, EcosystemRuntime runtime, ISimulatedCluster simulation, double speed, ILogger<VirtualTimePacer> logger)
-    : BackgroundService
+internal sealed partial class VirtualTimePacer(VirtualClock clock, IReadOnlyList<EcosystemRuntime> runtimes, ISimulatedCluster simulation, double speed, ILogger logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>Called after every step with the virtual time (for the demo's chaos, for example).</summary>
+    public Func<DateTimeOffset, CancellationToken, Task>? AfterStep { get; init; }
+
+    public async Task RunAsync(CancellationToken stoppingToken)
     {
         var started = clock.GetUtcNow();
         var real = System.Diagnostics.Stopwatch.StartNew();
@@ -21,9 +23,9 @@ internal sealed partial class VirtualTimePacer(VirtualClock clock, EcosystemRunt
         while (!stoppingToken.IsCancellationRequested)
         {
             await Task.Delay(50, stoppingToken).ConfigureAwait(false);
-            if (!runtime.Status.Running)
+            if (!runtimes.All(r => r.Status.Running))
             {
-                real.Restart(); // the runtime is starting: virtual time waits for it
+                real.Restart(); // a runtime is starting: virtual time waits for it
                 started = clock.GetUtcNow();
                 continue;
             }
@@ -37,7 +39,15 @@ internal sealed partial class VirtualTimePacer(VirtualClock clock, EcosystemRunt
             while (clock.NextDue is { } due && due <= target && !stoppingToken.IsCancellationRequested)
             {
                 clock.AdvanceToNextTimer();
-                await runtime.WhenIdleAsync(stoppingToken).ConfigureAwait(false);
+                foreach (var runtime in runtimes)
+                {
+                    await runtime.WhenIdleAsync(stoppingToken).ConfigureAwait(false);
+                }
+
+                if (AfterStep is { } after)
+                {
+                    await after(clock.GetUtcNow(), stoppingToken).ConfigureAwait(false);
+                }
             }
 
             if (clock.GetUtcNow() < target && (clock.NextDue is not { } next || next > target))

@@ -36,6 +36,11 @@ internal sealed class SimulatorOptionsValidator : IValidateOptions<SimulatorOpti
     {
         var errors = new List<string>();
         const string prefix = "VmEcosystem:Simulator:";
+        if (options.HostSets < 0 || (options.Scenario is null && options.HostSets > options.HostCount))
+        {
+            errors.Add($"{prefix}HostSets must be from 0 to the host count ({options.HostCount}); got {options.HostSets}.");
+        }
+
         if (options.Scenario is null)
         {
             if (options.TraceDirectory is { } dir && !Directory.Exists(dir))

@@ -215,6 +215,7 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
         // With an election only the leader does it, when it takes the lead (a follower would close a live leader's).
         if (_leadership is not null)
         {
+            using var busy = _core.Quiet.Busy(); // a virtual clock's driver waits for it
             await _leadership.BeatAsync(cancellationToken).ConfigureAwait(false);
         }
         else if (await _executor.ReconcileAsync(cancellationToken).ConfigureAwait(false) is > 0 and var reconciled)

@@ -93,7 +93,8 @@ internal sealed class LeadershipController(RuntimeCore core, ILeaderElection ele
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            core.Logger.LogWarning(ex, "Leader election for {Scope} failed", options.Scope);
+            core.Logger.LogWarning("Leader election for {Scope} failed: {Error}", options.Scope, ex.Message);
+            core.Logger.LogDebug(ex, "Leader election for {Scope} failed", options.Scope);
             all = [];
         }
 
@@ -158,7 +159,8 @@ internal sealed class LeadershipController(RuntimeCore core, ILeaderElection ele
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            core.Logger.LogWarning(ex, "Leader election for {Scope} failed", scope);
+            core.Logger.LogWarning("Leader election for {Scope} failed: {Error}", scope, ex.Message);
+            core.Logger.LogDebug(ex, "Leader election for {Scope} failed", scope);
             if (_leases.ContainsKey(scope))
             {
                 await LoseAsync(scope, $"its lease could not be renewed ({ex.Message})", now, backOff: true).ConfigureAwait(false);
