@@ -261,12 +261,20 @@ public sealed partial class PostgreSqlLeaderElection : ILeaderElection, IMoveCla
 
         public async Task ResetAsync()
         {
+            bool locked = Locked;
             Locked = false;
             if (Connection is { } c)
             {
                 Connection = null;
                 try
                 {
+                    if (locked && c.State == System.Data.ConnectionState.Open)
+                    {
+                        // Freed now, not when the server notices the closed session a moment later.
+                        await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock_all()", c);
+                        await unlock.ExecuteNonQueryAsync().ConfigureAwait(false);
+                    }
+
                     await c.DisposeAsync().ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is NpgsqlException or IOException)

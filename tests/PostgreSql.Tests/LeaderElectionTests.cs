@@ -92,6 +92,15 @@ public sealed class LeaderElectionTests(PostgresServer server)
             Assert.Single(records, r => Outcomes.Contains(r.Kind) && r.PlanId == intent.PlanId && r.Vm == intent.Vm && r.Sequence > intent.Sequence);
         }
 
+        // Controls a reservation set on a landed VM are put back, by the leader that set them or by the next one
+        // (the old leader's own restore is refused by its token once it no longer leads).
+        foreach (var held in records.Where(r => r.Controller == "reservations" && r.Kind == AuditKind.ActionSucceeded
+            && r.Message.Contains("held after switch-over", StringComparison.Ordinal)))
+        {
+            Assert.Contains(records, r => r.Vm == held.Vm && r.Sequence > held.Sequence && r.Kind == AuditKind.ActionSucceeded
+                && r.Message.Contains("previous controls restored", StringComparison.Ordinal));
+        }
+
         var starts = harness.Starts.ToList();
         Assert.True(starts.Count <= intents.Count(i => i.Target is not null), $"{starts.Count} starts for {intents.Count} intents");
         foreach (var group in starts.GroupBy(s => (s.Vm, s.At)))
@@ -105,7 +114,9 @@ public sealed class LeaderElectionTests(PostgresServer server)
         Assert.True(longestLeaderless <= ReplicaHarness.LeaseTime + (2 * ReplicaHarness.RenewInterval), $"no leader for {longestLeaderless}");
         TestContext.Current.TestOutputHelper?.WriteLine(
             $"leaders {first.Name} (term {firstTerm}), {second.Name} (term {secondTerm}), {third.Name}; killed at {killedAt:O} with {runningAtKill} migrations running, frozen at {frozenAt:O}; "
-            + $"{intents.Count} intents, {starts.Count} starts, longest without a leader {longestLeaderless}");
+            + $"{intents.Count} intents, {starts.Count} starts, longest without a leader {longestLeaderless}; "
+            + $"{records.Count(r => r.Message.Contains("held after switch-over", StringComparison.Ordinal))} holds, "
+            + $"{records.Count(r => r.Message.Contains("earlier run ended: previous controls restored", StringComparison.Ordinal))} restored by a later leader");
     }
 
     private static async Task<List<AuditRecord>> ListAsync(IAuditStore store, CancellationToken ct)

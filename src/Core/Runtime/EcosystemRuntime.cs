@@ -102,7 +102,9 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
         _planning = new PlanningController(_core, _model, _observations, _checkpoints);
         _execution = new ExecutionController(_core, _model, _executor);
         _requests = new ActionRequests(_core, _model, _executor, _execution);
-        IRuntimeController[] steering = reservations is null ? [] : [new ReservationController(_core, _model, _executor, reservations)];
+        var steeringController = reservations is null ? null : new ReservationController(_core, _model, _executor, reservations);
+        standing.OnLead = steeringController is null ? null : steeringController.Wake;
+        IRuntimeController[] steering = steeringController is null ? [] : [steeringController];
         _leadership = components.LeaderElection is { } election ? new Leadership.LeadershipController(_core, election, o.Leadership, TakeOverAsync, crossSet) : null;
         IRuntimeController[] electing = _leadership is null ? [] : [_leadership];
         _controllers = [.. electing, _collection, _planning, _execution, new InventoryController(_core, _model, _executor, _collection), .. steering, .. components.Controllers];

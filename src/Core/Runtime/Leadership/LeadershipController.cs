@@ -201,6 +201,7 @@ internal sealed class LeadershipController(RuntimeCore core, ILeaderElection ele
         string reconciled = await onAcquired(lease.Scope, cancellationToken).ConfigureAwait(false);
         _leases[lease.Scope] = lease;
         core.Leadership.Lead(lease);
+        core.Leadership.OnLead?.Invoke();
         core.Instruments.LeadershipChanges.Add(1, new KeyValuePair<string, object?>("vmeco.leadership.change", "acquired"));
         core.Logger.LogInformation("{Instance} leads {Scope} (term {Token}); {Reconciled}", options.InstanceName, lease.Scope, lease.Token, reconciled);
         await core.Audit.AppendAsync(AuditKind.LeadershipAcquired, Name, null, null, null, null,

@@ -27,6 +27,9 @@ internal sealed class LeadershipState(LeadershipOptions? options, TimeProvider? 
 
     public bool Enabled => options is not null;
 
+    /// <summary>Called (on the leadership controller) each time this runtime starts leading a scope.</summary>
+    public Action? OnLead { get; set; }
+
     public bool Sharded => options?.ShardByHostSet == true;
 
     public string Scope => options?.Scope ?? "cluster";

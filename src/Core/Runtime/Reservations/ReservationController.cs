@@ -28,15 +28,22 @@ internal sealed class ReservationController(RuntimeCore core, RuntimeModel model
     /// <summary>The disk weight to put back when the weight before could not be read.</summary>
     private const int DefaultDiskWeight = 100;
 
-    private bool _reconciled;
+    private long _restoredAt = -1; // the leadership changes count when leftovers were last restored
 
     public string Name => ControllerName;
 
+    /// <summary>Wakes the controller (this instance took the lead of a scope: what the old leader left set is restored).</summary>
+    public void Wake() => _admitted.Set();
+
     public async Task RunOnceAsync(ControllerContext context, CancellationToken cancellationToken)
     {
-        if (!_reconciled)
+        // At start, and whenever this instance takes the lead of a scope: the controls an earlier run or the previous
+        // leader left set on landed VMs are put back first (only where this instance may act now).
+        var standing = core.Leadership;
+        long changes = standing.Status?.Changes ?? 0;
+        if (standing.MayAct && changes != _restoredAt)
         {
-            _reconciled = true;
+            _restoredAt = changes;
             await RestoreLeftoversAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -204,8 +211,19 @@ internal sealed class ReservationController(RuntimeCore core, RuntimeModel model
             return;
         }
 
+        HashSet<VmId> holding;
+        lock (model.Gate)
+        {
+            holding = [.. tracker.Snapshot().Select(e => e.Decision.Vm)]; // this run's own holds are not leftovers
+        }
+
         foreach (var (vm, r) in last)
         {
+            if (holding.Contains(vm) || !core.Leadership.MayActOn(r.Source))
+            {
+                continue;
+            }
+
             if (SavedControls.FromJson(r.Detail) is { } saved)
             {
                 await executor.ApplyReservationControlsAsync(Name, vm, r.Source ?? default, Restoring(saved.ToControls()),
