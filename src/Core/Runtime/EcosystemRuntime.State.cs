@@ -129,22 +129,59 @@ public sealed partial class EcosystemRuntime
         var o = _core.Options;
         var since = TimeMath.Add(now, -new[] { o.VmCooldown, o.FailureBackoff, o.RateWindow }.Max());
         int actions = 0;
+        int settings = 0;
+        var parser = new DeclarationParser();
         var query = new AuditQuery
         {
-            Kinds = [AuditKind.MigrationStarted, AuditKind.ActionStarted, AuditKind.MigrationFailed, AuditKind.ActionFailed],
+            Kinds =
+            [
+                AuditKind.MigrationStarted, AuditKind.ActionStarted, AuditKind.MigrationFailed, AuditKind.ActionFailed,
+                AuditKind.DeclarationSet, AuditKind.DeclarationRemoved, AuditKind.MaintenanceEntered, AuditKind.MaintenanceExited,
+            ],
             AfterSequence = _limitsThrough,
         };
         await _core.Audit.FlushAsync(cancellationToken).ConfigureAwait(false);
         await foreach (var r in _core.Audit.Store.QueryAsync(query, cancellationToken).ConfigureAwait(false))
         {
+            // What the previous leader was told (declarations, maintenance, through its API) came to this instance only
+            // through the shared trail.
             _limitsThrough = Math.Max(_limitsThrough, r.Sequence);
+            settings += ReplaySetting(r, parser) ? 1 : 0;
             actions += r.Timestamp >= since && _executor.RestoreLimit(r, now) ? 1 : 0;
         }
 
         // Sharded: the intents of this scope's hosts only (the other scopes' leaders reconcile theirs).
         var leadership = _core.Leadership;
         int reconciled = await _executor.ReconcileAsync(cancellationToken, leadership.Sharded ? r => leadership.ScopeOf(r.Source) == scope : null).ConfigureAwait(false);
-        return $"limits from {actions} action records of earlier terms; {reconciled} intents without outcome reconciled";
+        return $"limits from {actions} action records of earlier terms; {settings} declaration and maintenance changes replayed; {reconciled} intents without outcome reconciled";
+    }
+
+    // A declaration or maintenance change from the trail, applied to this runtime's model; false for any other record.
+    private bool ReplaySetting(AuditRecord r, DeclarationParser parser)
+    {
+        switch (r.Kind)
+        {
+            case AuditKind.DeclarationSet when _model.Graph is not null && r.Detail is { } json:
+                var parsed = parser.Parse(json);
+                if (parsed.Success)
+                {
+                    _model.SetDeclaration(parsed.Declarations[0]);
+                    return true;
+                }
+
+                RuntimeLog.RestoreSkipped(_logger, r.Sequence, string.Join("; ", parsed.Errors));
+                return false;
+            case AuditKind.DeclarationRemoved when _model.Graph is not null:
+                return _model.RemoveDeclaration(r.Message);
+            case AuditKind.MaintenanceEntered when r.Target is { } host:
+                _model.EnterMaintenance(host);
+                return true;
+            case AuditKind.MaintenanceExited when r.Target is { } host:
+                _model.ExitMaintenance(host);
+                return true;
+            default:
+                return false;
+        }
     }
 
     private async Task<string> RestoreAsync(CancellationToken cancellationToken)
@@ -172,27 +209,11 @@ public sealed partial class EcosystemRuntime
             _limitsThrough = Math.Max(_limitsThrough, r.Sequence);
             switch (r.Kind)
             {
-                case AuditKind.DeclarationSet when _model.Graph is not null && r.Detail is { } json:
-                    var parsed = parser.Parse(json);
-                    if (parsed.Success)
-                    {
-                        _model.SetDeclaration(parsed.Declarations[0]);
-                        declarations++;
-                    }
-                    else
-                    {
-                        RuntimeLog.RestoreSkipped(_logger, r.Sequence, string.Join("; ", parsed.Errors));
-                    }
-
+                case AuditKind.DeclarationSet or AuditKind.DeclarationRemoved:
+                    declarations += ReplaySetting(r, parser) ? 1 : 0;
                     break;
-                case AuditKind.DeclarationRemoved when _model.Graph is not null:
-                    declarations += _model.RemoveDeclaration(r.Message) ? 1 : 0;
-                    break;
-                case AuditKind.MaintenanceEntered when r.Target is { } host:
-                    _model.EnterMaintenance(host);
-                    break;
-                case AuditKind.MaintenanceExited when r.Target is { } host:
-                    _model.ExitMaintenance(host);
+                case AuditKind.MaintenanceEntered or AuditKind.MaintenanceExited:
+                    ReplaySetting(r, parser);
                     break;
                 case AuditKind.PlanAwaitingApproval or AuditKind.PlanApproved or AuditKind.PlanRejected or AuditKind.PlanDiscarded:
                     plans.Add(r);

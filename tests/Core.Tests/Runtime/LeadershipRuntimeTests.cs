@@ -65,12 +65,19 @@ public sealed class LeadershipRuntimeTests
         var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => runtime.RequestMigrationAsync(vm, cancellationToken: ct));
         Assert.Contains("leader (other)", refused.Message, StringComparison.Ordinal);
 
-        // Leading: audited, and the term is in every plan id from here.
+        // What the leader was told meanwhile reaches this instance through the shared trail only.
+        var host = runtime.Cluster!.Hosts[0].Host;
+        await store.AppendAsync(new AuditRecord(0, clock.GetUtcNow(), AuditKind.MaintenanceEntered, null, null, null, host, $"{host} entered maintenance") { Controller = "api" }, ct);
+        Assert.DoesNotContain(host, runtime.Status.HostsInMaintenance);
+
+        // Leading: audited, the leader's maintenance replayed, and the term is in every plan id from here.
         (election.Holder, election.Token) = ("me", 5);
         await SimulatedRuntime.AdvanceAsync(runtime, clock, clock.GetUtcNow() + TimeSpan.FromHours(2), ct);
         trail = await store.ListAsync();
         Assert.Single(trail, r => r.Kind == AuditKind.LeadershipAcquired && r.Message.StartsWith("me leads cluster (term 5", StringComparison.Ordinal));
         Assert.Contains(trail, r => r.Kind == AuditKind.MigrationStarted);
+        Assert.Contains(host, runtime.Status.HostsInMaintenance);
+        Assert.Contains("1 declaration and maintenance changes replayed", trail.Single(r => r.Kind == AuditKind.LeadershipAcquired).Message, StringComparison.Ordinal);
         Assert.All(trail.Where(r => r.Kind == AuditKind.PlanCreated), r => Assert.StartsWith("plan-t5-", r.PlanId, StringComparison.Ordinal));
         Assert.True(runtime.Status.Leadership!.IsLeader);
 

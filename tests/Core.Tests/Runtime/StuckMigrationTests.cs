@@ -77,7 +77,7 @@ public sealed class StuckMigrationTests
         Assert.Equal(0, status.MigrationsRunning);
         Assert.Equal(status.Migrations.Started, status.Migrations.Failed);
         Assert.DoesNotContain(runtime.Reservations, r => r.Kind == ReservationKind.MigrationInFlight);
-        var failed = await audit.ListAsync(new AuditQuery { Kinds = [AuditKind.MigrationFailed] });
+        var failed = await runtime.Audit.ListAsync(new AuditQuery { Kinds = [AuditKind.MigrationFailed] }); // waits for the records appended before it
         Assert.Equal(status.Migrations.Failed, failed.Count);
         Assert.All(failed, r => Assert.Contains("did not confirm its cancel within 00:00:30", r.Message, StringComparison.Ordinal));
         await SimulatedRuntime.StopAsync(runtime, clock);
