@@ -138,9 +138,11 @@ public sealed class SampleCliTests : IDisposable
         Assert.True(automatic.GetProperty("migrations").GetInt32() > 0);
         Assert.True(automatic.GetProperty("energyKwh").GetDouble() < dryRun.GetProperty("energyKwh").GetDouble());
 
-        // This sample's operator approves every plan at once, so approval changes nothing but who decides.
+        // This sample's operator approves every plan at once, so approval changes nothing but who decides. The energy
+        // is compared to 1e-5: two controllers' timers due at one instant fire in the order they were armed, which
+        // under heavy load can differ between two runs (one CI run saw 153.10277 against 153.10315 kWh, the same moves).
         Assert.Equal(automatic.GetProperty("migrations").GetInt32(), approve.GetProperty("migrations").GetInt32());
-        Assert.Equal(automatic.GetProperty("energyKwh").GetDouble(), approve.GetProperty("energyKwh").GetDouble());
+        Assert.Equal(automatic.GetProperty("energyKwh").GetDouble(), approve.GetProperty("energyKwh").GetDouble(), 1e-5 * automatic.GetProperty("energyKwh").GetDouble());
         Assert.True(automatic.GetProperty("peakPerHost").GetInt32() <= 4);
     }
 
