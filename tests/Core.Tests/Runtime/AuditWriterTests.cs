@@ -131,6 +131,47 @@ public sealed class AuditWriterTests
         Assert.Equal(0, audit.Pending);
     }
 
+    // A store that refuses records fenced with a term below its current one, as the PostgreSQL store does.
+    private sealed class FencingStore(ControlledStore inner) : IAuditStore
+    {
+        public long Current { get; set; } = 1;
+
+        public ValueTask<AuditRecord> AppendAsync(AuditRecord record, CancellationToken cancellationToken = default) =>
+            record.FencingToken is { } token && token < Current
+                ? throw new VmEcosystem.Runtime.Leadership.StaleFencingTokenException($"term {token} is older than {Current}")
+                : inner.AppendAsync(record, cancellationToken);
+
+        public IAsyncEnumerable<AuditRecord> QueryAsync(AuditQuery query, CancellationToken cancellationToken = default) => inner.QueryAsync(query, cancellationToken);
+    }
+
+    [Fact]
+    public async Task A_record_refused_for_its_old_term_is_dropped_without_blocking_the_trail_and_demotes_the_runtime()
+    {
+        var time = new FakeTimeProvider();
+        var inner = new ControlledStore();
+        var store = new FencingStore(inner);
+        var standing = new VmEcosystem.Runtime.Leadership.LeadershipState(new VmEcosystem.Runtime.Leadership.LeadershipOptions { Instance = "me" }, time);
+        var lease = new VmEcosystem.Runtime.Leadership.LeaderLease("cluster", "me", 1, time.GetUtcNow() + TimeSpan.FromMinutes(1));
+        standing.Lead(lease);
+        await using var audit = new RuntimeAudit(store, time, NullLogger.Instance, 1000, TimeSpan.FromSeconds(5)) { Leadership = standing };
+        var host = new VmEcosystem.Cluster.HostId("h1");
+        Assert.True(await audit.TryAppendAsync(AuditKind.ActionIntended, "execution", "plan-1", new("vm-1"), host, new("h2"), "migrate intended"));
+
+        // A newer term began while the store was failing: the outcome waiting for a retry is refused, the records
+        // behind it are still written, and the runtime stops acting.
+        inner.Broken = true;
+        await audit.AppendAsync(AuditKind.MigrationSucceeded, "execution", "plan-1", new("vm-1"), host, new("h2"), "migration succeeded");
+        await Append(audit, "after");
+        await audit.FlushAsync(TestContext.Current.CancellationToken);
+        store.Current = 2;
+        inner.Broken = false;
+        await WaitUntil(() => audit.Pending == 0, time, TimeSpan.FromSeconds(1));
+        Assert.Equal(["migrate intended", "after"], await inner.MessagesAsync());
+        Assert.False(standing.MayActOn(host));
+        Assert.Equal(1, standing.RefusedOf("cluster"));
+        Assert.False(await audit.TryAppendAsync(AuditKind.ActionIntended, "execution", "plan-2", new("vm-2"), host, new("h2"), "refused: not the leader"));
+    }
+
     private static async Task WaitUntil(Func<bool> condition, FakeTimeProvider time, TimeSpan step)
     {
         for (int i = 0; i < 200 && !condition(); i++)

@@ -241,9 +241,9 @@ internal sealed class RuntimeAudit : IAsyncDisposable
         }
         catch (Leadership.StaleFencingTokenException ex)
         {
-            // Not a failing store: a newer leader holds the scope. The intent is refused and this instance stops acting.
-            _logger.LogWarning("The store refused an intent of an older term ({Error}); this instance no longer leads: {Message}", ex.Message, record.Message);
-            Leadership?.Fenced(record.FencingScope ?? string.Empty, record.FencingToken ?? 0, $"the store refused its fencing token {record.FencingToken} ({ex.Message})");
+            // Not a failing store: a newer leader holds the scope. The record is refused (an intent's action is not
+            // taken) and this instance stops acting there.
+            Refuse(record, ex);
             Interlocked.Decrement(ref _pending);
             entry.Done?.TrySetResult(false);
         }
@@ -256,6 +256,12 @@ internal sealed class RuntimeAudit : IAsyncDisposable
             _down = true;
             Settle(entry, record);
         }
+    }
+
+    private void Refuse(AuditRecord record, Leadership.StaleFencingTokenException ex)
+    {
+        _logger.LogWarning("The store refused a record of an older term ({Error}); this instance no longer leads there: {Kind} {Message}", ex.Message, record.Kind, record.Message);
+        Leadership?.Fenced(record.FencingScope ?? string.Empty, record.FencingToken ?? 0, $"the store refused its fencing token {record.FencingToken} ({ex.Message})");
     }
 
     // A record that could not be written now: an intent is refused (its action is not taken), any other is kept for a retry.
@@ -279,6 +285,14 @@ internal sealed class RuntimeAudit : IAsyncDisposable
             try
             {
                 await _store.AppendAsync(record).ConfigureAwait(false);
+            }
+            catch (Leadership.StaleFencingTokenException ex)
+            {
+                // Refused, not failed: a newer term leads its scope (its leader records this action's outcome).
+                Refuse(record, ex);
+                _retry.Dequeue();
+                Interlocked.Decrement(ref _pending);
+                continue;
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
