@@ -99,6 +99,11 @@ internal sealed class LeadershipController(RuntimeCore core, ILeaderElection ele
         }
 
         var members = all.Where(l => l.Scope.StartsWith(MembersPrefix, StringComparison.Ordinal) && l.Expires > now).Select(l => l.Holder).ToHashSet(StringComparer.Ordinal);
+        foreach (var lease in all.Where(l => !l.Scope.StartsWith(MembersPrefix, StringComparison.Ordinal) && !_leases.ContainsKey(l.Scope)))
+        {
+            core.Leadership.Observed(lease.Scope, lease); // who leads the other sets, for the status
+        }
+
         members.Add(options.InstanceName);
         var shards = core.Leadership.Shards;
         int share = (shards.Count + members.Count - 1) / members.Count;

@@ -65,6 +65,6 @@ public sealed record LeadershipStatus(string Scope, string Instance, bool IsLead
     /// <summary>The scopes this instance leads (sharded: its host sets, <c>{Scope}/{set}</c>).</summary>
     public IReadOnlyList<string> Scopes { get; init; } = [];
 
-    /// <summary>Sharded: every host set's scope and the instance last seen leading it (null when not sharded).</summary>
+    /// <summary>Sharded: every host set's scope and the instance seen leading it, <c>(none)</c> when none is (null when not sharded).</summary>
     public IReadOnlyDictionary<string, string>? Leaders { get; init; }
 }

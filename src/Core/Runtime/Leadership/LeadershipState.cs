@@ -25,6 +25,9 @@ internal sealed class LeadershipState(LeadershipOptions? options, TimeProvider? 
     private volatile int _ledCount;
     private long _changes;
 
+    /// <summary>What <see cref="LeadershipStatus.Leaders"/> shows for a set no live instance is known to lead.</summary>
+    public const string NoLeader = "(none)";
+
     public bool Enabled => options is not null;
 
     /// <summary>Called (on the leadership controller) each time this runtime starts leading a scope.</summary>
@@ -184,7 +187,9 @@ internal sealed class LeadershipState(LeadershipOptions? options, TimeProvider? 
                     Sharded ? 0 : leads ? _led[Scope].Term : main?.Token ?? 0, Sharded ? null : main?.Expires, _changes)
                 {
                     Scopes = led,
-                    Leaders = Sharded ? _seen.Where(s => _shards.Contains(s.Key)).ToDictionary(s => s.Key, s => s.Value.Holder, StringComparer.Ordinal) : null,
+                    Leaders = Sharded
+                        ? _shards.ToDictionary(s => s, s => _seen.TryGetValue(s, out var l) && l.Expires > now ? l.Holder : NoLeader, StringComparer.Ordinal)
+                        : null,
                 };
             }
         }
