@@ -31,6 +31,25 @@ internal sealed class ResizingController(ResizePolicyStore policies, IOptions<Re
 
     public string Name => ControllerName;
 
+    private long _restoredAt = -1; // the leadership changes count when the trail's policies were last read
+
+    // At the first pass, and whenever this instance's leadership changed: a version set at run time by an earlier
+    // run or by the previous leader comes back from the shared trail (PolicyTrail says when it wins).
+    private async Task RestoreFromTrailAsync(ControllerContext context, CancellationToken cancellationToken)
+    {
+        long changes = services.GetService<EcosystemRuntime>()?.Status.Leadership?.Changes ?? 0;
+        if (changes == _restoredAt || services.GetService<IAuditStore>() is not { } store)
+        {
+            return;
+        }
+
+        _restoredAt = changes;
+        if (await PolicyTrail.RestoreAsync(policies, store, cancellationToken).ConfigureAwait(false) is { } restored)
+        {
+            await context.AuditAsync(AuditKind.PolicyVersionInUse, restored).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Resizes reverted (partial applies and shrinks that made things worse).</summary>
     public long Rollbacks => Interlocked.Read(ref _rollbacks);
 
@@ -41,6 +60,7 @@ internal sealed class ResizingController(ResizePolicyStore policies, IOptions<Re
     {
         var o = options.Value;
         await context.DelayAsync(o.Interval, cancellationToken).ConfigureAwait(false);
+        await RestoreFromTrailAsync(context, cancellationToken).ConfigureAwait(false);
         var set = policies.Current;
         if (set.Policies.Count == 0)
         {
@@ -50,8 +70,10 @@ internal sealed class ResizingController(ResizePolicyStore policies, IOptions<Re
         if (set.Version != _versionInUse)
         {
             _versionInUse = set.Version;
-            string source = policies.Find(set.Version)?.Source ?? "unknown";
-            await context.AuditAsync(AuditKind.PolicyVersionInUse, $"resizing policies version {set.Version} in use ({set.Policies.Count} policies, from {source})").ConfigureAwait(false);
+            var version = policies.Find(set.Version);
+            string source = version?.Source ?? "unknown";
+            await context.AuditAsync(AuditKind.PolicyVersionInUse, $"resizing policies version {set.Version} in use ({set.Policies.Count} policies, from {source})",
+                version is null ? null : PolicyTrail.Detail(version)).ConfigureAwait(false);
         }
 
         var inventory = await context.CallAsync("GetInventory", (h, ct) => h.GetInventoryAsync(ct), cancellationToken).ConfigureAwait(false);
