@@ -25,7 +25,7 @@ public sealed class ShardingTests(PostgresServer server)
         void Check()
         {
             var leaders = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var r in harness.Replicas.Where(r => r.Running))
+            foreach (var r in harness.Replicas.Where(r => r.Running && !r.Election.Frozen)) // a frozen one only believes it leads
             {
                 foreach (var scope in r.Runtime.Status.Leadership!.Scopes)
                 {
@@ -52,6 +52,20 @@ public sealed class ShardingTests(PostgresServer server)
         var movedAt = leaderAt.First(l => l.At >= leftAt && itsSets.All(s => l.Leaders.ContainsKey(s))).At;
         Assert.True(movedAt - leftAt <= ReplicaHarness.LeaseTime, $"its sets were led again only after {movedAt - leftAt}");
         await harness.AdvanceAsync(TimeSpan.FromHours(1), Check, ct);
+
+        // Another one dies without a word: its process frozen (no heartbeat reaches the database, it still believes it
+        // leads) and its connections cut. Once its leases lapse the last instance leads all twelve sets, and nothing the
+        // dead one still tries runs: its intents carry its old tokens.
+        var dead = harness.Replicas[1];
+        dead.Election.Frozen = true;
+        await server.ScalarAsync($"SELECT count(pg_terminate_backend(holder_pid)) FROM {schema}.lease WHERE holder = '{dead.Name}'");
+        var diedAt = harness.Clock.GetUtcNow();
+        int deadStarts = harness.Starts.Count(x => x.Instance == dead.Name);
+        Assert.True(await harness.AdvanceUntilAsync(() => harness.Replicas[0].Runtime.Status.Leadership!.Scopes.Count == 12,
+            ReplicaHarness.LeaseTime + (2 * ReplicaHarness.RenewInterval), Check, ct), $"after {harness.Clock.GetUtcNow() - diedAt}: {string.Join(",", harness.Replicas[0].Runtime.Status.Leadership!.Scopes)}");
+        var takenWithin = harness.Clock.GetUtcNow() - diedAt;
+        await harness.AdvanceAsync(TimeSpan.FromHours(1), Check, ct);
+        Assert.Equal(deadStarts, harness.Starts.Count(x => x.Instance == dead.Name));
 
         // Every start came from the leader of its source's set at that moment; a move into a set another instance led
         // ran only after that instance accepted the claim on it (two phases: the claim under the source's term, the
@@ -87,6 +101,6 @@ public sealed class ShardingTests(PostgresServer server)
 
         Assert.True(starts.Select(s => s.Instance).Distinct().Count() >= 2, "only one instance executed");
         TestContext.Current.TestOutputHelper?.WriteLine(
-            $"{starts.Count} migrations ({crossing} into sets another instance led, each after its claim was accepted; {claims}) by {string.Join(", ", starts.GroupBy(s => s.Instance).Select(g => $"{g.Key} {g.Count()}"))}; its sets led again {movedAt - leftAt} after it began to stop");
+            $"{starts.Count} migrations ({crossing} into sets another instance led, each after its claim was accepted; {claims}) by {string.Join(", ", starts.GroupBy(s => s.Instance).Select(g => $"{g.Key} {g.Count()}"))}; its sets led again {movedAt - leftAt} after it began to stop; a dead one's sets taken over in {takenWithin}");
     }
 }
