@@ -47,15 +47,10 @@ public sealed partial class PostgreSqlLeaderElection : ILeaderElection, IMoveCla
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(scope);
         ArgumentException.ThrowIfNullOrWhiteSpace(instance);
+        await EnsureMigratedAsync(cancellationToken).ConfigureAwait(false);
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (!_migrated)
-            {
-                await SchemaMigrations.ApplyAsync(_dataSource, _options.Schema, cancellationToken).ConfigureAwait(false);
-                _migrated = true;
-            }
-
             if (!_sessions.TryGetValue(scope, out var session))
             {
                 session = _sessions[scope] = new Session();
@@ -128,6 +123,11 @@ public sealed partial class PostgreSqlLeaderElection : ILeaderElection, IMoveCla
 
     private async Task EnsureMigratedAsync(CancellationToken cancellationToken)
     {
+        if (Volatile.Read(ref _migrated))
+        {
+            return;
+        }
+
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

@@ -42,6 +42,7 @@ internal sealed class ServeInstances : IAsyncDisposable
     private readonly VirtualClock? _clock;
     private readonly ServeSettings _settings;
     private CancellationTokenSource? _pacing;
+    private NpgsqlDataSource? _chaos;
     private Task? _pacer;
 
     private ServeInstances(ServeSettings settings, ServiceProvider? cluster, VirtualClock? clock)
@@ -133,6 +134,11 @@ internal sealed class ServeInstances : IAsyncDisposable
         if (_cluster is not null)
         {
             await _cluster.DisposeAsync();
+        }
+
+        if (_chaos is not null)
+        {
+            await _chaos.DisposeAsync();
         }
     }
 
@@ -234,8 +240,8 @@ internal sealed class ServeInstances : IAsyncDisposable
     {
         var every = TimeSpan.FromMinutes(_settings.KillLeaderEveryMinutes);
         var next = start + every;
-        string schema = _apps[0].Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>()["VmEcosystem:PostgreSql:Schema"] ?? "vmeco";
-        var source = NpgsqlDataSource.Create(_settings.PostgreSql ?? _apps[0].Services.GetRequiredService<IConfiguration>()["VmEcosystem:PostgreSql:ConnectionString"]!);
+        string schema = _apps[0].Services.GetRequiredService<IConfiguration>()["VmEcosystem:PostgreSql:Schema"] ?? "vmeco";
+        var source = _chaos = NpgsqlDataSource.Create(_settings.PostgreSql ?? _apps[0].Services.GetRequiredService<IConfiguration>()["VmEcosystem:PostgreSql:ConnectionString"]!);
         return async (now, ct) =>
         {
             if (now < next)
