@@ -147,6 +147,19 @@ public sealed class SampleCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Benchmark_ga_prints_its_speed_and_best_fitness_beside_the_anchor()
+    {
+        var (code, output, error) = await Run("benchmark", "ga", "--function", "rastrigin", "--dims", "16", "--population", "100", "--generations", "100", "--seed", "42", "--json");
+        Assert.True(code == 0, error);
+        var r = JsonDocument.Parse(output.Trim()).RootElement;
+        Assert.Equal(100 + (100 * 99), r.GetProperty("evaluations").GetInt64());
+        Assert.True(r.GetProperty("evaluationsPerSecond").GetDouble() > 0 && r.GetProperty("wallSeconds").GetDouble() > 0);
+        Assert.InRange(r.GetProperty("bestFitness").GetDouble(), 0, 16 * 40.35);
+        Assert.Equal(479_000, r.GetProperty("anchorEvaluationsPerSecond").GetDouble());
+        Assert.Contains("--function must be rastrigin or sphere", (await Run("benchmark", "ga", "--function", "ackley")).Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Benchmark_prints_one_json_object_per_policy_last_line_last_policy()
     {
         var (code, output, error) = await Run("benchmark", "consolidation", "--trace-dir", RepositoryPaths.ShippedPlanetLabDay,

@@ -14,5 +14,6 @@ internal static class BenchmarkCommand
         GraphBenchmarkCommand.Create(),
         ReservationBenchmark.Create(),
         ResizingBenchmark.Create(),
+        GaBenchmarkCommand.Create(),
     };
 }
