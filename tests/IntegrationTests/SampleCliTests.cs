@@ -152,7 +152,7 @@ public sealed class SampleCliTests : IDisposable
         var (code, output, error) = await Run("benchmark", "ga", "--function", "rastrigin", "--dims", "16", "--population", "100", "--generations", "100", "--seed", "42", "--json");
         Assert.True(code == 0, error);
         var r = JsonDocument.Parse(output.Trim()).RootElement;
-        Assert.Equal(100 + (100 * 99), r.GetProperty("evaluations").GetInt64());
+        Assert.InRange(r.GetProperty("evaluations").GetInt64(), 100 + (100 * 60), 100 + (100 * 90)); // children only, ~75 a generation
         Assert.True(r.GetProperty("evaluationsPerSecond").GetDouble() > 0 && r.GetProperty("wallSeconds").GetDouble() > 0);
         Assert.InRange(r.GetProperty("bestFitness").GetDouble(), 0, 16 * 40.35);
         Assert.Equal(479_000, r.GetProperty("anchorEvaluationsPerSecond").GetDouble());

@@ -2,8 +2,9 @@ namespace VmEcosystem.Tuning;
 
 /// <summary>
 /// A generational genetic algorithm on real-valued genes, minimising a fitness function: tournament selection,
-/// uniform crossover, uniform per-gene mutation, elitist reinsertion, and terminations by generations, target and
-/// stagnation. The population lives in two flat arrays (genome i is the span [i × genes, (i + 1) × genes)), swapped
+/// complementary uniform crossover of parent pairs (a pair that is not crossed gives no children), uniform per-gene
+/// mutation of the children, elitist reinsertion (the best parents fill the generation beside the children), and
+/// terminations by generations, target and stagnation. This is GeneticSharp's generation, the anchor's setup. The population lives in two flat arrays (genome i is the span [i × genes, (i + 1) × genes)), swapped
 /// each generation: nothing is allocated per genome or per generation, and genes are never boxed. Deterministic for
 /// the injected <see cref="Random"/>; the best genome ever evaluated is kept.
 /// </summary>
@@ -13,10 +14,11 @@ internal sealed class GeneticAlgorithm(GeneticOptions options, double[] min, dou
     public delegate double Fitness(ReadOnlySpan<double> genome);
 
     /// <summary>Runs to a termination.</summary>
-    public GeneticResult Run(Fitness fitness, Random random, CancellationToken cancellationToken = default)
+    public GeneticResult Run(Fitness fitness, Random seed, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(fitness);
-        ArgumentNullException.ThrowIfNull(random);
+        ArgumentNullException.ThrowIfNull(seed);
+        var random = new GeneticRandom(seed);
         int genes = min.Length;
         if (max.Length != genes)
         {
@@ -64,47 +66,46 @@ internal sealed class GeneticAlgorithm(GeneticOptions options, double[] min, dou
                 break;
             }
 
-            // Elites first, unchanged (their scores are known): the best of this generation survive it.
-            for (int i = 0; i < size; i++)
+            // Parents by tournament, crossed in pairs: a pair that is crossed gives two children (complementary uniform
+            // crossover), one that is not gives none. Children are mutated and evaluated; the best parents fill the rest
+            // of the next generation (elitist reinsertion: at least Elites of them).
+            int children = 0, room = size - options.Elites;
+            for (int p = 0; p + 1 < size && children + 1 < room + 1; p += 2)
             {
-                order[i] = i;
-            }
-
-            int elites = options.Elites;
-            if (elites == 1)
-            {
-                order[0] = ArgMin(scores); // the common case needs no sort
-                ranked[0] = scores[order[0]];
-            }
-            else if (elites > 1)
-            {
-                scores.AsSpan().CopyTo(ranked);
-                Array.Sort(ranked, order);
-            }
-
-            for (int e = 0; e < elites; e++)
-            {
-                population.AsSpan(order[e] * genes, genes).CopyTo(next.AsSpan(e * genes, genes));
-                nextScores[e] = ranked[e];
-            }
-
-            for (int child = elites; child < size; child++)
-            {
-                var offspring = next.AsSpan(child * genes, genes);
-                var first = population.AsSpan(Tournament(scores, random) * genes, genes);
-                if (random.NextDouble() < options.CrossoverProbability)
+                int a = Tournament(scores, random), b = Tournament(scores, random);
+                if (random.NextDouble() >= options.CrossoverProbability)
                 {
-                    var second = population.AsSpan(Tournament(scores, random) * genes, genes);
-                    for (int g = 0; g < genes; g++)
+                    continue;
+                }
+
+                var first = population.AsSpan(a * genes, genes);
+                var second = population.AsSpan(b * genes, genes);
+                var one = next.AsSpan(children * genes, genes);
+                bool two = children + 1 < room;
+                var other = two ? next.AsSpan((children + 1) * genes, genes) : Span<double>.Empty;
+                bool halves = options.MixRatio == 0.5; // one random bit per gene instead of one draw
+                ulong bits = 0;
+                for (int g = 0; g < genes; g++)
+                {
+                    if (halves && (g & 63) == 0)
                     {
-                        offspring[g] = random.NextDouble() < options.MixRatio ? second[g] : first[g];
+                        bits = random.NextUInt64();
+                    }
+
+                    bool swap = halves ? ((bits >> (g & 63)) & 1) != 0 : random.NextDouble() < options.MixRatio;
+                    one[g] = swap ? second[g] : first[g];
+                    if (two)
+                    {
+                        other[g] = swap ? first[g] : second[g];
                     }
                 }
-                else
-                {
-                    first.CopyTo(offspring);
-                }
 
+                children += two ? 2 : 1;
+            }
+
+            for (int child = 0; child < children; child++)
+            {
+                var offspring = next.AsSpan(child * genes, genes);
                 for (int g = 0; g < genes; g++)
                 {
                     if (random.NextDouble() < options.MutationProbability)
@@ -115,6 +116,19 @@ internal sealed class GeneticAlgorithm(GeneticOptions options, double[] min, dou
 
                 nextScores[child] = fitness(offspring);
                 evaluations++;
+            }
+
+            for (int i = 0; i < size; i++)
+            {
+                order[i] = i;
+            }
+
+            scores.AsSpan().CopyTo(ranked);
+            Array.Sort(ranked, order);
+            for (int r = 0; children + r < size; r++)
+            {
+                population.AsSpan(order[r] * genes, genes).CopyTo(next.AsSpan((children + r) * genes, genes));
+                nextScores[children + r] = ranked[r];
             }
 
             (population, next) = (next, population);
@@ -139,7 +153,7 @@ internal sealed class GeneticAlgorithm(GeneticOptions options, double[] min, dou
         return new GeneticResult(best, bestScore, generation, evaluations, stopped);
     }
 
-    private int Tournament(double[] scores, Random random)
+    private int Tournament(double[] scores, GeneticRandom random)
     {
         int winner = random.Next(scores.Length);
         for (int k = 1; k < options.TournamentSize; k++)
@@ -152,17 +166,6 @@ internal sealed class GeneticAlgorithm(GeneticOptions options, double[] min, dou
         }
 
         return winner;
-    }
-
-    private static int ArgMin(double[] scores)
-    {
-        int at = 0;
-        for (int i = 1; i < scores.Length; i++)
-        {
-            at = scores[i] < scores[at] ? i : at;
-        }
-
-        return at;
     }
 
     // Records the generation's best if it beats the best ever; true when it did.

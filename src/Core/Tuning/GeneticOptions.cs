@@ -15,7 +15,7 @@ internal sealed record GeneticOptions
     /// <summary>Genomes drawn per tournament (the fittest of them is a parent).</summary>
     public int TournamentSize { get; init; } = 2;
 
-    /// <summary>Probability that two parents are crossed (otherwise the first is copied).</summary>
+    /// <summary>Probability that a pair of parents is crossed (two children); a pair not crossed gives none.</summary>
     public double CrossoverProbability { get; init; } = 0.75;
 
     /// <summary>Uniform crossover: probability that a gene comes from the second parent.</summary>
@@ -24,7 +24,10 @@ internal sealed record GeneticOptions
     /// <summary>Probability per gene of a uniform mutation (a new value drawn in the gene's range).</summary>
     public double MutationProbability { get; init; } = 1.0 / 16;
 
-    /// <summary>Best genomes carried into the next generation unchanged (elitist reinsertion).</summary>
+    /// <summary>
+    /// Best parents carried into the next generation unchanged at least (elitist reinsertion also fills, with the best
+    /// parents, whatever the children leave empty).
+    /// </summary>
     public int Elites { get; init; } = 1;
 
     /// <summary>Stop once the best fitness is at or below this (null: never).</summary>
