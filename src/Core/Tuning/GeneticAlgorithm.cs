@@ -44,10 +44,10 @@ internal sealed class GeneticAlgorithm(GeneticOptions options, double[] min, dou
             {
                 genome[g] = min[g] + ((max[g] - min[g]) * random.NextDouble());
             }
-
-            scores[i] = fitness(genome);
-            evaluations++;
         }
+
+        Evaluate(fitness, population, scores, size, genes, cancellationToken);
+        evaluations += size;
 
         int generation = 0, sinceImproved = 0;
         string stopped = "generations";
@@ -113,10 +113,10 @@ internal sealed class GeneticAlgorithm(GeneticOptions options, double[] min, dou
                         offspring[g] = min[g] + ((max[g] - min[g]) * random.NextDouble());
                     }
                 }
-
-                nextScores[child] = fitness(offspring);
-                evaluations++;
             }
+
+            Evaluate(fitness, next, nextScores, children, genes, cancellationToken);
+            evaluations += children;
 
             for (int i = 0; i < size; i++)
             {
@@ -151,6 +151,24 @@ internal sealed class GeneticAlgorithm(GeneticOptions options, double[] min, dou
         }
 
         return new GeneticResult(best, bestScore, generation, evaluations, stopped);
+    }
+
+    // The first count genomes' fitness, in up to Slots evaluations at once (an evaluation can be a benchmark run: the
+    // function must then be safe to call concurrently). The random stream is not touched, so a run is the same.
+    private void Evaluate(Fitness fitness, double[] genomes, double[] scores, int count, int genes, CancellationToken cancellationToken)
+    {
+        if (options.Slots == 1 || count < 2)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                scores[i] = fitness(genomes.AsSpan(i * genes, genes));
+            }
+
+            return;
+        }
+
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.Slots, CancellationToken = cancellationToken };
+        Parallel.For(0, count, parallel, i => scores[i] = fitness(genomes.AsSpan(i * genes, genes)));
     }
 
     private int Tournament(double[] scores, GeneticRandom random)

@@ -30,6 +30,9 @@ internal sealed record GeneticOptions
     /// </summary>
     public int Elites { get; init; } = 1;
 
+    /// <summary>Evaluations run at once (1: serially on the caller's thread; more: the fitness must be thread-safe).</summary>
+    public int Slots { get; init; } = 1;
+
     /// <summary>Stop once the best fitness is at or below this (null: never).</summary>
     public double? TargetFitness { get; init; }
 
@@ -54,6 +57,7 @@ internal sealed record GeneticOptions
         Check(MixRatio is >= 0 and <= 1, $"MixRatio must be between 0 and 1; got {MixRatio}.");
         Check(MutationProbability is >= 0 and <= 1, $"MutationProbability must be between 0 and 1; got {MutationProbability}.");
         Check(Elites >= 0 && Elites < PopulationSize, $"Elites must be at least 0 and below PopulationSize ({PopulationSize}); got {Elites}.");
+        Check(Slots is >= 1 and <= 4096, $"Slots must be between 1 and 4096; got {Slots}.");
         Check(StagnationGenerations is null or >= 1, $"StagnationGenerations must be at least 1, or null; got {StagnationGenerations}.");
     }
 }

@@ -43,6 +43,35 @@ public sealed class GeneticAlgorithmTests
     }
 
     [Fact]
+    public void Evaluating_in_parallel_slots_gives_the_same_run()
+    {
+        int concurrent = 0, most = 0;
+        double Slow(ReadOnlySpan<double> x)
+        {
+            int now = Interlocked.Increment(ref concurrent);
+            InterlockedMax(ref most, now);
+            Thread.SpinWait(2000);
+            Interlocked.Decrement(ref concurrent);
+            return Sphere(x);
+        }
+
+        var serial = Engine(new GeneticOptions { Generations = 30 }).Run(Sphere, new Random(9));
+        var parallel = Engine(new GeneticOptions { Generations = 30, Slots = 4 }).Run(Slow, new Random(9));
+        Assert.Equal(serial.Best, parallel.Best);
+        Assert.Equal(serial.Evaluations, parallel.Evaluations);
+        Assert.InRange(most, 1, 4); // never more evaluations at once than slots
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int seen = Volatile.Read(ref target);
+        while (value > seen && Interlocked.CompareExchange(ref target, value, seen) != seen)
+        {
+            seen = Volatile.Read(ref target);
+        }
+    }
+
+    [Fact]
     public void It_stops_at_its_target_at_stagnation_and_when_cancelled()
     {
         var target = Engine(new GeneticOptions { Generations = 10_000, TargetFitness = 1.0 }).Run(Sphere, new Random(1));
