@@ -70,7 +70,7 @@ internal sealed class GeneticAlgorithm(GeneticOptions options, double[] min, dou
             // crossover), one that is not gives none. Children are mutated and evaluated; the best parents fill the rest
             // of the next generation (elitist reinsertion: at least Elites of them).
             int children = 0, room = size - options.Elites;
-            for (int p = 0; p + 1 < size && children + 1 < room + 1; p += 2)
+            for (int p = 0; p + 1 < size && children < room; p += 2)
             {
                 int a = Tournament(scores, random), b = Tournament(scores, random);
                 if (random.NextDouble() >= options.CrossoverProbability)
