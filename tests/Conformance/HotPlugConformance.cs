@@ -32,7 +32,9 @@ public abstract class HotPlugConformance(IHypervisorFixture fixture) : Conforman
         var (vm, _) = await Fixture.PickMigrationAsync(provider);
         var inventory = await provider.GetInventoryAsync();
         Assert.True(inventory.TryGetVm(vm, out var info));
-        double target = Math.Floor(info.Allocation.MemoryMiB * 0.75);
+        // Grow when the VM may (vSphere cannot take memory from a running VM); otherwise shrink (balloon).
+        double grown = Math.Ceiling(info.Allocation.MemoryMiB * 1.25 / 4) * 4;
+        double target = grown <= info.MaxAllocation.MemoryMiB ? grown : Math.Floor(info.Allocation.MemoryMiB * 0.75);
         var updated = await provider.HotPlugAsync(vm, new HotPlugRequest(MemoryMiB: target));
         Assert.Equal(target, updated.Allocation.MemoryMiB, 0);
         var after = await provider.GetInventoryAsync();
