@@ -74,10 +74,18 @@ public static class VSphereBuilderExtensions
         r.AttemptTimeout.Timeout = attempt;
         r.TotalRequestTimeout.Timeout = attempt * 3;
         r.CircuitBreaker.SamplingDuration = attempt * 2.5;
-        var transient = r.Retry.ShouldHandle;
-        r.Retry.ShouldHandle = args =>
+        r.Retry.ShouldHandle = args => ValueTask.FromResult(
             args.Context.GetRequestMessage() is { } request && request.Options.TryGetValue(SoapClient.Idempotent, out bool idempotent) && idempotent
-                ? transient(args)
-                : PredicateResult.False();
+            && IsTransient(args.Outcome));
+        r.CircuitBreaker.ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome));
     }
+
+    /// <summary>
+    /// Connection failures, attempt timeouts and 408/429/502/503/504. Not HTTP 500: vSphere answers every fault
+    /// (an unknown object, a bad argument) with 500 and a SOAP body, and repeating those only delays the error.
+    /// </summary>
+    private static bool IsTransient(Outcome<HttpResponseMessage> outcome) =>
+        outcome.Exception is HttpRequestException or Polly.Timeout.TimeoutRejectedException
+        || (int?)outcome.Result?.StatusCode is 408 or 429 or 502 or 503 or 504;
 }
+

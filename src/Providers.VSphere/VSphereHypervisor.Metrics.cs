@@ -27,14 +27,13 @@ internal sealed partial class VSphereHypervisor
     protected override Task<IReadOnlyList<VmMetricSample>> GetVmMetricsCoreAsync(IReadOnlyCollection<VmId>? vms, CancellationToken cancellationToken) =>
         VimAsync("GetVmMetrics", "VM metrics", async () =>
         {
-            var inventory = await KnownInventoryAsync(cancellationToken).ConfigureAwait(false);
-            if (vms is not null && vms.Any(v => !inventory.TryGetVm(v, out _)))
+            // VMs asked for by id are checked against a fresh read: QueryPerf answers for deleted VMs too (vcsim with
+            // canned data), and a sample of a VM that no longer exists must not reach the forecasters.
+            var inventory = vms is null ? await KnownInventoryAsync(cancellationToken).ConfigureAwait(false)
+                : await GetInventoryCoreAsync(cancellationToken).ConfigureAwait(false);
+            if (vms?.FirstOrDefault(v => !inventory.TryGetVm(v, out _)) is { Value: not null } missing)
             {
-                inventory = await GetInventoryCoreAsync(cancellationToken).ConfigureAwait(false);
-                if (vms.FirstOrDefault(v => !inventory.TryGetVm(v, out _)) is { Value: not null } missing)
-                {
-                    throw VmNotFound(missing, "GetVmMetrics");
-                }
+                throw VmNotFound(missing, "GetVmMetrics");
             }
 
             var selected = (vms ?? inventory.Vms.Where(v => v.State == VmPowerState.Running).Select(v => v.Id).ToArray()).Distinct().ToArray();
