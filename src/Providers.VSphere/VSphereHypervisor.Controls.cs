@@ -10,7 +10,7 @@ namespace VmEcosystem.Providers.VSphere;
 /// <summary>Hot-add of vCPUs and memory, and CPU/memory shares, reservations and limits, through <c>ReconfigVM_Task</c>.</summary>
 internal sealed partial class VSphereHypervisor
 {
-    private static readonly string[] ControlPaths = ["config.cpuAllocation", "config.memoryAllocation", "config.hardware.numCPU", "runtime.host"];
+    private static readonly string[] ControlPaths = ["config.cpuAllocation", "config.memoryAllocation", "config.hardware.numCPU", "config.hardware.device", "runtime.host"];
 
     protected override Task<VmInfo> HotPlugCoreAsync(VmId vm, HotPlugRequest request, CancellationToken cancellationToken) =>
         VimAsync("HotPlug", $"VM '{vm}'", async () =>
@@ -107,6 +107,7 @@ internal sealed partial class VSphereHypervisor
                 controls.MemoryLimitMiB is { } ml ? Unlimited(ml, x => x) : null, shares: null,
                 reservation: controls.MemoryReservationMiB is { } mr ? (long)Math.Round(mr) : null);
             await ReconfigureAsync(mor, E("spec",
+                DeviceChanges(vm, current, controls),
                 controls.CpuQuota is not null || controls.CpuShares is not null ? cpu : null,
                 controls.MemoryLimitMiB is not null || controls.MemoryReservationMiB is not null ? mem : null), cancellationToken).ConfigureAwait(false);
             var after = await _reader.ReadOneAsync(mor, ControlPaths, cancellationToken).ConfigureAwait(false);
@@ -146,8 +147,12 @@ internal sealed partial class VSphereHypervisor
             quota = vmMhz > 0 ? cpuLimit.Value / vmMhz : null;
         }
 
+        var (iops, weight, mbps) = DeviceControlsOf(current);
         return new ResourceControls
         {
+            DiskIopsLimit = iops,
+            DiskWeight = weight,
+            NetworkBandwidthLimitMbps = mbps,
             CpuShares = cpu?.Path("level") == "custom" || cpu?.Long("shares/shares") is > 0 ? (int?)cpu?.Long("shares/shares") : null,
             CpuQuota = quota,
             MemoryReservationMiB = mem?.Long("reservation") is { } r ? r : null,

@@ -41,6 +41,7 @@ internal sealed partial class VSphereHypervisor : HypervisorProvider
         | HypervisorCapabilities.VmMetrics | HypervisorCapabilities.DiskMetrics | HypervisorCapabilities.NetworkMetrics | HypervisorCapabilities.HostMetrics
         | HypervisorCapabilities.HotPlugCpu | HypervisorCapabilities.HotPlugMemory
         | HypervisorCapabilities.CpuShares | HypervisorCapabilities.CpuQuota | HypervisorCapabilities.MemoryReservation | HypervisorCapabilities.MemoryLimit
+        | HypervisorCapabilities.DiskIopsLimit | HypervisorCapabilities.DiskWeight | HypervisorCapabilities.NetworkBandwidthLimit
         | HypervisorCapabilities.LiveMigration | HypervisorCapabilities.MigrationProgress | HypervisorCapabilities.MigrationCancellation;
 
     /// <summary>The session (tests reach the server through it).</summary>

@@ -163,6 +163,31 @@ public sealed class VSphereProviderTests(VcsimBinaries binaries)
     }
 
     [Fact]
+    public async Task Disk_and_network_controls_edit_every_device_keep_the_rest_of_it_and_infinity_removes_the_limit()
+    {
+        await using var sut = VSphereUnderTest.Create(await binaries.StartAsync());
+        var provider = sut.Provider;
+        var (vm, _) = await new VcsimFixture(binaries).PickMigrationAsync(provider);
+        var reader = new PropertyReader(provider.Session, 10);
+        var mor = new Mor("VirtualMachine", vm.Value);
+        string DiskFile(VimObject o) => o.Value("config.hardware.device")!.Elements().First(d => d.Child("capacityInKB") is not null).Path("backing/fileName")!;
+        var before = await reader.ReadOneAsync(mor, ["config.hardware.device"], default);
+
+        var set = await provider.SetResourceControlsAsync(vm, new ResourceControls { DiskIopsLimit = 800, DiskWeight = 300, NetworkBandwidthLimitMbps = 250 });
+        Assert.Equal(800, set.DiskIopsLimit);
+        Assert.Equal(300, set.DiskWeight);
+        Assert.Equal(250, set.NetworkBandwidthLimitMbps);
+        var after = await reader.ReadOneAsync(mor, ["config.hardware.device"], default);
+        Assert.Equal(before.Value("config.hardware.device")!.Elements().Count(), after.Value("config.hardware.device")!.Elements().Count());
+        Assert.Equal(DiskFile(before), DiskFile(after));
+
+        var cleared = await provider.SetResourceControlsAsync(vm, new ResourceControls { DiskIopsLimit = double.PositiveInfinity, NetworkBandwidthLimitMbps = double.PositiveInfinity });
+        Assert.Null(cleared.DiskIopsLimit);
+        Assert.Null(cleared.NetworkBandwidthLimitMbps);
+        Assert.Equal(300, cleared.DiskWeight); // untouched
+    }
+
+    [Fact]
     public async Task A_certificate_that_does_not_match_the_pinned_thumbprint_is_refused()
     {
         await using var sut = VSphereUnderTest.Create(await binaries.StartAsync(), o => o.CertificateThumbprint = new string('A', 64));

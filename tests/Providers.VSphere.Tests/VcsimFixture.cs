@@ -94,7 +94,7 @@ public sealed class VcsimFixture(VcsimBinaries binaries) : IHypervisorFixture, I
         }
 
         await RunTaskAsync(session, E("PowerOffVM_Task", This(mor)));
-        await RunTaskAsync(session, E("ReconfigVM_Task", This(mor), E("spec", E("cpuHotAddEnabled", "true"), E("memoryHotAddEnabled", "true"))));
+        await RunTaskAsync(session, E("ReconfigVM_Task", This(mor), E("spec", E("memoryHotAddEnabled", "true"), E("cpuHotAddEnabled", "true"))));
         await RunTaskAsync(session, E("PowerOnVM_Task", This(mor)));
     }
 

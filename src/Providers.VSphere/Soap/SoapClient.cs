@@ -38,6 +38,7 @@ internal sealed class SoapClient(HttpClient http, Uri endpoint, string apiVersio
         var envelope = new XElement(Vim.SoapEnv + "Envelope",
             new XAttribute(XNamespace.Xmlns + "soapenv", Vim.SoapEnv.NamespaceName),
             new XAttribute(XNamespace.Xmlns + "xsi", Vim.Xsi.NamespaceName),
+            new XAttribute(XNamespace.Xmlns + "xsd", "http://www.w3.org/2001/XMLSchema"),
             new XElement(Vim.SoapEnv + "Body", body));
         using var request = new HttpRequestMessage(HttpMethod.Post, endpoint)
         {
