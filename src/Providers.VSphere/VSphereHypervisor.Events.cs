@@ -18,11 +18,13 @@ internal sealed partial class VSphereHypervisor
     private async Task WatchLoopAsync(CancellationToken stop)
     {
         bool first = true;
+        int failures = 0;
         while (!stop.IsCancellationRequested)
         {
             try
             {
                 await WatchOnceAsync(resync: !first, stop).ConfigureAwait(false);
+                failures = 0;
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -36,7 +38,8 @@ internal sealed partial class VSphereHypervisor
             first = false;
             try
             {
-                await Task.Delay(TimeSpan.FromSeconds(2), TimeProvider, stop).ConfigureAwait(false);
+                // 2 s, 4 s, ... up to a minute while the server stays unreachable.
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(60, 2 << Math.Min(failures++, 5))), TimeProvider, stop).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -105,7 +108,7 @@ internal sealed partial class VSphereHypervisor
                 return new HostRemoved(new HostId(change.Obj.Value)) { Timestamp = now };
             }
 
-            var host = VSphereInventoryMap.Host(new VimObject(change.Obj, change.Props), null, _options.HostNetworkMbps);
+            var host = Known(VSphereInventoryMap.Host(new VimObject(change.Obj, change.Props), null, _options.HostNetworkMbps));
             return host is null ? null : change.Kind == "enter" ? new HostAdded(host) { Timestamp = now } : new HostUpdated(host) { Timestamp = now };
         }
 
@@ -120,9 +123,33 @@ internal sealed partial class VSphereHypervisor
             return new VmMoved(id, new HostId(from.Value), new HostId(change.HostProps.Obj.Value)) { Timestamp = now };
         }
 
-        var hostInfo = change.HostProps is { } hp ? VSphereInventoryMap.Host(hp, null, _options.HostNetworkMbps) : null;
+        var hostInfo = change.HostProps is { } hp ? Known(VSphereInventoryMap.Host(hp, null, _options.HostNetworkMbps)) : null;
         var vm = hostInfo is null ? null : VSphereInventoryMap.Vm(new VimObject(change.Obj, change.Props), hostInfo, null);
+        if (vm is not null && Volatile.Read(ref _last) is { } last && last.TryGetVm(vm.Id, out var knownVm))
+        {
+            vm = vm with { Labels = knownVm.Labels }; // the resource pool's name is not watched; keep the last read's labels
+        }
+
         return vm is null ? null : change.Kind == "enter" ? new VmAdded(vm, hostInfo!.Id) { Timestamp = now } : new VmUpdated(vm) { Timestamp = now };
+    }
+
+    /// <summary>
+    /// The host with its host set and labels from the last inventory read (the watch does not follow clusters); null for
+    /// a host outside the configured clusters, whose changes are not this provider's to report.
+    /// </summary>
+    private HostInfo? Known(HostInfo? host)
+    {
+        if (host is null)
+        {
+            return null;
+        }
+
+        if (Volatile.Read(ref _last) is { } last && last.TryGetHost(host.Id, out var known))
+        {
+            return host with { HostSet = known.HostSet, Labels = known.Labels };
+        }
+
+        return _options.Clusters.Count > 0 ? null : host;
     }
 
     [LoggerMessage(EventId = 4120, Level = LogLevel.Warning, Message = "vSphere: the inventory watch failed ({Error}: {Reason}); starting it again")]

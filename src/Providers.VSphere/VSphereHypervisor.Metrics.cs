@@ -37,7 +37,18 @@ internal sealed partial class VSphereHypervisor
             }
 
             var selected = (vms ?? inventory.Vms.Where(v => v.State == VmPowerState.Running).Select(v => v.Id).ToArray()).Distinct().ToArray();
-            var values = await QueryLatestAsync("VirtualMachine", selected.Select(v => v.Value).ToArray(), VmCounters, cancellationToken).ConfigureAwait(false);
+            Dictionary<string, PerfValues> values;
+            try
+            {
+                values = await QueryLatestAsync("VirtualMachine", selected.Select(v => v.Value).ToArray(), VmCounters, cancellationToken).ConfigureAwait(false);
+            }
+            catch (VimFault fault) when (fault.Kind == HypervisorErrorKind.NotFound && vms is null)
+            {
+                // A VM of the last inventory read was deleted since: read the inventory again and ask once more.
+                inventory = await GetInventoryCoreAsync(cancellationToken).ConfigureAwait(false);
+                selected = inventory.Vms.Where(v => v.State == VmPowerState.Running).Select(v => v.Id).ToArray();
+                values = await QueryLatestAsync("VirtualMachine", selected.Select(v => v.Value).ToArray(), VmCounters, cancellationToken).ConfigureAwait(false);
+            }
             var now = TimeProvider.GetUtcNow();
             var samples = new List<VmMetricSample>(selected.Length);
             foreach (var id in selected)
