@@ -160,6 +160,20 @@ public sealed class SampleCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Benchmark_tuning_finds_the_known_optimum_region_with_guided_mutation_before_random_search()
+    {
+        var (code, output, error) = await Run("benchmark", "tuning", "--seeds", "3", "--json");
+        Assert.True(code == 0, error);
+        var r = JsonDocument.Parse(output.Trim()).RootElement;
+        Assert.Equal(0.6175, r.GetProperty("optimumScore").GetDouble(), 4); // the whole grid, enumerated
+        Assert.Equal(6_580_224, r.GetProperty("gridSize").GetInt64());
+        Assert.Equal(3, r.GetProperty("seeds").GetArrayLength());
+        Assert.All(r.GetProperty("seeds").EnumerateArray(), s => Assert.True(s.GetProperty("guided").ValueKind == JsonValueKind.Number));
+        Assert.True(r.GetProperty("medianGuided").GetDouble() < r.GetProperty("medianRandom").GetDouble());
+        Assert.Contains("--seeds must be 1 to 1000", (await Run("benchmark", "tuning", "--seeds", "0")).Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Benchmark_prints_one_json_object_per_policy_last_line_last_policy()
     {
         var (code, output, error) = await Run("benchmark", "consolidation", "--trace-dir", RepositoryPaths.ShippedPlanetLabDay,

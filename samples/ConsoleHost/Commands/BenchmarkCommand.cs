@@ -15,5 +15,6 @@ internal static class BenchmarkCommand
         ReservationBenchmark.Create(),
         ResizingBenchmark.Create(),
         GaBenchmarkCommand.Create(),
+        TuningBenchmarkCommand.Create(),
     };
 }

@@ -46,8 +46,11 @@ internal sealed class GeneticAlgorithm(GeneticOptions options, double[] min, dou
             }
         }
 
+        var guide = options.GuidedCandidates > 0 ? new NearestNeighbourSurrogate(min, max) : null;
+        var candidates = guide is null ? [] : new double[options.GuidedCandidates * genes];
         Evaluate(fitness, population, scores, size, genes, cancellationToken);
         evaluations += size;
+        Learn(guide, population, scores, size, genes);
 
         int generation = 0, sinceImproved = 0;
         string stopped = "generations";
@@ -106,6 +109,12 @@ internal sealed class GeneticAlgorithm(GeneticOptions options, double[] min, dou
             for (int child = 0; child < children; child++)
             {
                 var offspring = next.AsSpan(child * genes, genes);
+                if (guide is not null && guide.Count >= size && random.NextDouble() < options.GuidedProbability)
+                {
+                    Guide(offspring, candidates, guide, random);
+                    continue;
+                }
+
                 for (int g = 0; g < genes; g++)
                 {
                     if (random.NextDouble() < options.MutationProbability)
@@ -117,6 +126,7 @@ internal sealed class GeneticAlgorithm(GeneticOptions options, double[] min, dou
 
             Evaluate(fitness, next, nextScores, children, genes, cancellationToken);
             evaluations += children;
+            Learn(guide, next, nextScores, children, genes);
 
             for (int i = 0; i < size; i++)
             {
@@ -169,6 +179,44 @@ internal sealed class GeneticAlgorithm(GeneticOptions options, double[] min, dou
 
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.Slots, CancellationToken = cancellationToken };
         Parallel.For(0, count, parallel, i => scores[i] = fitness(genomes.AsSpan(i * genes, genes)));
+    }
+
+    // Guided mutation: draws candidate mutants of the child (one gene always redrawn, the others at the mutation
+    // rate), and keeps the one the surrogate predicts fittest. Costs no evaluation: only the kept one is evaluated.
+    private void Guide(Span<double> offspring, double[] candidates, NearestNeighbourSurrogate guide, GeneticRandom random)
+    {
+        int genes = offspring.Length, best = 0;
+        double bestPrediction = double.PositiveInfinity;
+        for (int c = 0; c < options.GuidedCandidates; c++)
+        {
+            var candidate = candidates.AsSpan(c * genes, genes);
+            offspring.CopyTo(candidate);
+            int forced = random.Next(genes);
+            for (int g = 0; g < genes; g++)
+            {
+                if (g == forced || random.NextDouble() < options.MutationProbability)
+                {
+                    candidate[g] = min[g] + ((max[g] - min[g]) * random.NextDouble());
+                }
+            }
+
+            double predicted = guide.Predict(candidate);
+            if (predicted < bestPrediction)
+            {
+                bestPrediction = predicted;
+                best = c;
+            }
+        }
+
+        candidates.AsSpan(best * genes, genes).CopyTo(offspring);
+    }
+
+    private static void Learn(NearestNeighbourSurrogate? guide, double[] genomes, double[] scores, int count, int genes)
+    {
+        for (int i = 0; guide is not null && i < count; i++)
+        {
+            guide.Add(genomes.AsSpan(i * genes, genes), scores[i]);
+        }
     }
 
     private int Tournament(double[] scores, GeneticRandom random)

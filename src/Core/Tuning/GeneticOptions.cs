@@ -33,6 +33,15 @@ internal sealed record GeneticOptions
     /// <summary>Evaluations run at once (1: serially on the caller's thread; more: the fitness must be thread-safe).</summary>
     public int Slots { get; init; } = 1;
 
+    /// <summary>
+    /// Guided mutation: candidate mutants drawn per guided child, of which the one the surrogate model (k-nearest
+    /// neighbours over the evaluation history) predicts best is kept. 0 turns guidance off.
+    /// </summary>
+    public int GuidedCandidates { get; init; }
+
+    /// <summary>Share of children mutated under guidance once the history holds a generation (the rest mutate blindly).</summary>
+    public double GuidedProbability { get; init; } = 0.5;
+
     /// <summary>Stop once the best fitness is at or below this (null: never).</summary>
     public double? TargetFitness { get; init; }
 
@@ -58,6 +67,8 @@ internal sealed record GeneticOptions
         Check(MutationProbability is >= 0 and <= 1, $"MutationProbability must be between 0 and 1; got {MutationProbability}.");
         Check(Elites >= 0 && Elites < PopulationSize, $"Elites must be at least 0 and below PopulationSize ({PopulationSize}); got {Elites}.");
         Check(Slots is >= 1 and <= 4096, $"Slots must be between 1 and 4096; got {Slots}.");
+        Check(GuidedCandidates is >= 0 and <= 1000, $"GuidedCandidates must be between 0 and 1000; got {GuidedCandidates}.");
+        Check(GuidedProbability is >= 0 and <= 1, $"GuidedProbability must be between 0 and 1; got {GuidedProbability}.");
         Check(StagnationGenerations is null or >= 1, $"StagnationGenerations must be at least 1, or null; got {StagnationGenerations}.");
     }
 }
