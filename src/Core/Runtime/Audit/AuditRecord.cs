@@ -94,6 +94,12 @@ public enum AuditKind
     /// and why); the move starts only once accepted.
     /// </summary>
     MoveClaimDecided,
+
+    /// <summary>A VM's configuration changed: a new version was applied (message: the changes; detail: the version as JSON).</summary>
+    ConfigurationVersioned,
+
+    /// <summary>A configuration rollout started, was promoted a step, rolled back or completed (message: why, with the test's figures).</summary>
+    RolloutDecided,
 }
 
 /// <summary>One entry of the audit trail. Immutable.</summary>

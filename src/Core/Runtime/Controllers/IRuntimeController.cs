@@ -102,6 +102,10 @@ public sealed class ControllerContext
         return id;
     }
 
+    /// <summary>Appends a record about one VM under the controller's name.</summary>
+    internal Task AuditAsync(AuditKind kind, Cluster.VmId vm, string message, string? detail) =>
+        _core.Audit.AppendAsync(kind, Name, null, vm, null, null, message, detail);
+
     /// <summary>Appends to the audit trail under the controller's name (a failing store is counted, never thrown).</summary>
     public Task AuditAsync(AuditKind kind, string message, string? detail = null) =>
         _core.Audit.AppendAsync(kind, Name, null, null, null, null, message, detail);

@@ -161,6 +161,7 @@ internal sealed partial class ActionExecutor(RuntimeCore core, IMigrationObserve
                 HotPlugAction h => Describe(await core.Calls.CallAsync("HotPlug", ct => core.Hypervisor.HotPlugAsync(h.Vm, h.Request, ct), cancellationToken).ConfigureAwait(false)),
                 ResourceControlAction r => Describe(await core.Calls.CallAsync("SetResourceControls",
                     ct => core.Hypervisor.SetResourceControlsAsync(r.Vm, r.Controls, ct), cancellationToken).ConfigureAwait(false)),
+                Rollout.ConfigureAction c => await c.ExecuteAsync(core.Audit, proposal.Controller, proposal.PlanId, now, cancellationToken).ConfigureAwait(false),
                 _ => throw new NotSupportedException($"The executor does not know the action kind '{action.Kind}' ({action.GetType().Name})."),
             };
         }
