@@ -33,10 +33,10 @@ public sealed class RolloutTests
         for (int minute = 1; minute <= 60; minute++)
         {
             await run.AdvanceAsync(minute);
-            onCandidate.Add(run.Controller.Status("r1")!.Value.OnCandidate);
+            onCandidate.Add(run.Controller.GetStatus("r1")!.OnCandidate);
         }
 
-        var status = run.Controller.Status("r1")!.Value;
+        var status = run.Controller.GetStatus("r1")!;
         Assert.Equal(RolloutState.Completed, status.State);
         Assert.Equal([2, 4, 8], onCandidate.Where(n => n > 0).Distinct().ToArray()); // 25 %, 50 %, everyone
         var decisions = await run.DecisionsAsync();
@@ -59,7 +59,7 @@ public sealed class RolloutTests
             await run.AdvanceAsync(minute);
         }
 
-        var status = run.Controller.Status("r2")!.Value;
+        var status = run.Controller.GetStatus("r2")!;
         Assert.Equal(RolloutState.RolledBack, status.State);
         Assert.Contains("SLO broken on canary", status.Decision, StringComparison.Ordinal);
         Assert.Equal(0, status.OnCandidate);
@@ -82,7 +82,7 @@ public sealed class RolloutTests
             await run.AdvanceAsync(minute);
         }
 
-        var status = run.Controller.Status("r3")!.Value;
+        var status = run.Controller.GetStatus("r3")!;
         Assert.Equal(RolloutState.RolledBack, status.State);
         Assert.Contains("worse", status.Decision, StringComparison.Ordinal);
         Assert.Equal(0, status.OnCandidate);

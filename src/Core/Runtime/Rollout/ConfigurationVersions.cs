@@ -6,32 +6,6 @@ using VmEcosystem.Runtime.Audit;
 namespace VmEcosystem.Runtime.Rollout;
 
 /// <summary>
-/// Applies a configuration (named settings such as <c>threads=8</c>, <c>gc=parallel</c>) to a VM: through the
-/// provider, a configuration-management tool or the application's own API. The application implements it.
-/// </summary>
-internal interface IConfigurationApplier
-{
-    /// <summary>The settings the VM runs with now (its first version when nothing was recorded yet).</summary>
-    Task<IReadOnlyDictionary<string, string>> ReadAsync(VmId vm, CancellationToken cancellationToken);
-
-    /// <summary>Applies the settings; throws when it could not (the VM then keeps its version).</summary>
-    Task ApplyAsync(VmId vm, IReadOnlyDictionary<string, string> settings, CancellationToken cancellationToken);
-}
-
-/// <summary>One configuration a VM has had.</summary>
-/// <param name="Vm">The VM.</param>
-/// <param name="Number">1 for the first, then counting up.</param>
-/// <param name="Settings">The settings.</param>
-/// <param name="Parents">The versions it came from (the one it replaced; a revert also names the version it restores).</param>
-/// <param name="Origin">Who or what made it: <c>initial</c>, <c>rollout r1 step 2</c>, <c>rollback of rollout r1</c>, <c>revert to v1</c>, <c>tuning run t3</c>.</param>
-/// <param name="Score">Its fitness from the tuning run that found it (lower is better), when known.</param>
-/// <param name="CreatedAt">When it was applied.</param>
-internal sealed record ConfigurationVersion(VmId Vm, int Number, IReadOnlyDictionary<string, string> Settings, IReadOnlyList<int> Parents, string Origin, double? Score, DateTimeOffset CreatedAt);
-
-/// <summary>One setting that differs between two versions (null: absent on that side).</summary>
-internal sealed record SettingChange(string Setting, string? From, string? To);
-
-/// <summary>
 /// Every configuration each VM has had, kept in the audit trail (one <see cref="AuditKind.ConfigurationVersioned"/>
 /// record per version, its settings in the detail), so versions outlive a restart and are shared by replicas on one
 /// store. A version is recorded when it was applied, never before.

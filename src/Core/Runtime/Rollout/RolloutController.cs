@@ -6,42 +6,6 @@ using VmEcosystem.Tuning.Rollout;
 
 namespace VmEcosystem.Runtime.Rollout;
 
-/// <summary>Settings of configuration rollouts.</summary>
-internal sealed record RolloutOptions
-{
-    /// <summary>Shares of the group on the new configuration at each step (the last is 1: everyone).</summary>
-    public IReadOnlyList<double> Steps { get; init; } = [0.25, 0.5, 1.0];
-
-    /// <summary>How long each step is observed before the groups are compared.</summary>
-    public TimeSpan Window { get; init; } = TimeSpan.FromMinutes(10);
-
-    /// <summary>How often every VM's latency is sampled.</summary>
-    public TimeSpan SampleInterval { get; init; } = TimeSpan.FromMinutes(1);
-
-    /// <summary>The least relative change of median latency that counts (0.05: 5 %).</summary>
-    public double MinEffect { get; init; } = 0.05;
-
-    /// <summary>Significance of the one-sided Mann–Whitney U test.</summary>
-    public double Alpha { get; init; } = 0.05;
-
-    /// <summary>A canary sample above this latency rolls the rollout back at once (null: no SLO).</summary>
-    public double? SloLatencyMs { get; init; }
-
-    /// <summary>Windows without a significant difference before the rollout is rolled back.</summary>
-    public int MaxInconclusiveWindows { get; init; } = 2;
-}
-
-/// <summary>A rollout to start: the configuration, the VMs, and where it comes from.</summary>
-internal sealed record RolloutRequest(string Id, IReadOnlyList<VmId> Group, IReadOnlyDictionary<string, string> Settings, string Origin, double? Score = null);
-
-/// <summary>Where a rollout stands.</summary>
-internal enum RolloutState
-{
-    Observing,
-    Completed,
-    RolledBack,
-}
-
 /// <summary>
 /// The runtime's <c>rollout</c> loop: A/B rollouts of a configuration over a group of VMs. The first step's canaries
 /// get the new configuration through the executor, the rest are the control; every VM's latency is sampled each
@@ -51,7 +15,7 @@ internal enum RolloutState
 /// version it had. Every decision is audited with its figures; every configuration applied is a version.
 /// </summary>
 internal sealed class RolloutController(IConfigurationApplier applier, ConfigurationVersionStore versions, RolloutOptions options, IAuditStore? trail = null)
-    : IRuntimeController
+    : IRuntimeController, IConfigurationRollouts
 {
     public const string ControllerName = "rollout";
     private readonly ConcurrentQueue<RolloutRequest> _starts = new();
@@ -61,15 +25,40 @@ internal sealed class RolloutController(IConfigurationApplier applier, Configura
 
     public string Name => ControllerName;
 
-    /// <summary>Starts a rollout at the next pass.</summary>
-    public void Start(RolloutRequest request) => _starts.Enqueue(request);
+    public void Start(RolloutRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrWhiteSpace(request.Id);
+        if (request.Group.Count == 0 || request.Settings.Count == 0)
+        {
+            throw new ArgumentException($"Rollout '{request.Id}' needs at least one VM and one setting.", nameof(request));
+        }
 
-    /// <summary>Puts a VM back on one of its versions at the next pass (a new version with the old settings).</summary>
-    public void Revert(VmId vm, int version) => _reverts.Enqueue((vm, version));
+        if (_rollouts.TryGetValue(request.Id, out var existing) && existing.State == RolloutState.Observing)
+        {
+            throw new InvalidOperationException($"Rollout '{request.Id}' is already in progress.");
+        }
+
+        _starts.Enqueue(request);
+    }
+
+    public void Revert(VmId vm, int version)
+    {
+        if (versions.Get(vm, version) is null)
+        {
+            throw new ArgumentException($"VM '{vm}' has no configuration version {version}.", nameof(version));
+        }
+
+        _reverts.Enqueue((vm, version));
+    }
 
     /// <summary>A rollout's state, the VMs on the new configuration and the last decision, or null.</summary>
-    public (RolloutState State, int OnCandidate, string? Decision)? Status(string id) =>
-        _rollouts.TryGetValue(id, out var r) ? (r.State, r.Members.Count(v => r.OnCandidate(versions, v)), r.Decision) : null;
+    public RolloutStatus? GetStatus(string id) =>
+        _rollouts.TryGetValue(id, out var r) ? new RolloutStatus(id, r.State, [.. r.Members], r.Members.Count(v => r.OnCandidate(versions, v)), r.Decision) : null;
+
+    public IReadOnlyList<ConfigurationVersion> Versions(VmId vm) => versions.List(vm);
+
+    public IReadOnlyList<SettingChange> Diff(VmId vm, int from, int to) => versions.Diff(vm, from, to);
 
     public async Task RunOnceAsync(ControllerContext context, CancellationToken cancellationToken)
     {
@@ -176,8 +165,20 @@ internal sealed class RolloutController(IConfigurationApplier applier, Configura
             }
         }
 
-        if (now - rollout.StepStarted < options.Window || rollout.Canary.Count == 0 || rollout.Control.Count == 0)
+        if (now - rollout.StepStarted < options.Window)
         {
+            return;
+        }
+
+        if (rollout.Canary.Count == 0 || rollout.Control.Count == 0)
+        {
+            // Nothing to compare (no IApplicationMetricsSource, or it reports no latency for these VMs).
+            rollout.StepStarted = now;
+            if (++rollout.Inconclusive >= options.MaxInconclusiveWindows)
+            {
+                await RollBackAsync(context, rollout, inventory, actions, "no latency samples to compare (register an IApplicationMetricsSource)").ConfigureAwait(false);
+            }
+
             return;
         }
 
