@@ -38,6 +38,7 @@ public static class VmEcosystemEndpoints
         ActionEndpoints.Map(group);
         DecisionEndpoints.Map(group);
         AuditEndpoints.Map(group);
+        ConfigurationEndpoints.Map(group);
         var options = endpoints.ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<VmEcosystemApiOptions>>().Value;
         if (options.Dashboard)
         {

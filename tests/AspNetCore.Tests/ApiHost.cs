@@ -41,7 +41,7 @@ internal sealed class ApiHost : IAsyncDisposable
 
     public static async Task<ApiHost> StartAsync(
         Action<VmEcosystemApiOptions>? api = null, bool authentication = true, string? policyFile = null, bool kestrel = false, bool observe = true,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, bool rollouts = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         if (kestrel)
@@ -66,7 +66,19 @@ internal sealed class ApiHost : IAsyncDisposable
         {
             b.UseSimulator(o => o.Scenario = () => scenario.Simulation);
             b.UseEcosystem(e => { e.Topology = scenario.Simulation.Topology; e.Add(scenario.Declarations); });
-            b.ConfigureRuntime(r => r.Mode = ExecutionMode.Approve);
+            b.ConfigureRuntime(r =>
+            {
+                r.Mode = ExecutionMode.Approve;
+                if (rollouts)
+                {
+                    r.Modes["configure"] = ExecutionMode.Automatic;
+                }
+            });
+            if (rollouts)
+            {
+                b.AddConfigurationRollout<InMemoryApplier>();
+            }
+
             if (policyFile is not null)
             {
                 b.UseResizingPolicies(o => o.PolicyFile = policyFile);
@@ -135,6 +147,21 @@ internal sealed class ApiHost : IAsyncDisposable
 
         await stopping;
         await App.DisposeAsync();
+    }
+
+    /// <summary>Keeps each VM's settings in memory (every VM starts with threads=8, gc=serial).</summary>
+    internal sealed class InMemoryApplier : VmEcosystem.Runtime.Rollout.IConfigurationApplier
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<VmEcosystem.Cluster.VmId, IReadOnlyDictionary<string, string>> _settings = new();
+
+        public Task<IReadOnlyDictionary<string, string>> ReadAsync(VmEcosystem.Cluster.VmId vm, CancellationToken cancellationToken) =>
+            Task.FromResult(_settings.GetValueOrDefault(vm, new Dictionary<string, string> { ["threads"] = "8", ["gc"] = "serial" }));
+
+        public Task ApplyAsync(VmEcosystem.Cluster.VmId vm, IReadOnlyDictionary<string, string> settings, CancellationToken cancellationToken)
+        {
+            _settings[vm] = settings;
+            return Task.CompletedTask;
+        }
     }
 
     /// <summary>Authenticates whoever sends <see cref="ScopesHeader"/>, with those scopes.</summary>

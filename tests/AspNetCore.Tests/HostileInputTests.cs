@@ -17,6 +17,8 @@ public sealed class HostileInputTests
         ("POST", "/vmeco/adjustments", """{"vm":"shop00-web0","vcpus":2,"memoryMiB":2048}"""),
         ("PUT", "/vmeco/policies", """{"policies":[{"name":"p","cpu":{"growAbove":0.8,"shrinkBelow":0.3,"min":1,"max":4}}]}"""),
         ("POST", "/vmeco/decisions/plan-000001/reject", """{"reason":"no"}"""),
+        ("POST", "/vmeco/rollouts", """{"id":"r1","vms":["shop00-web0","shop00-web1"],"settings":{"threads":"4","gc":"parallel"},"origin":"x"}"""),
+        ("POST", "/vmeco/configurations/shop00-web0/revert", """{"version":1}"""),
     ];
 
     [Fact]
@@ -25,7 +27,7 @@ public sealed class HostileInputTests
         var ct = TestContext.Current.CancellationToken;
         string policies = Path.Combine(Path.GetTempPath(), $"vmeco-hostile-{Guid.NewGuid():N}.json");
         await File.WriteAllTextAsync(policies, Targets[3].Valid, ct);
-        await using var host = await ApiHost.StartAsync(api: o => o.MaxRequestBodyBytes = 64 * 1024, policyFile: policies, cancellationToken: ct);
+        await using var host = await ApiHost.StartAsync(api: o => o.MaxRequestBodyBytes = 64 * 1024, policyFile: policies, cancellationToken: ct, rollouts: true);
         using var client = host.Client("vmecosystem.operate vmecosystem.internal");
         var random = new Random(20261203);
         int sent = 0, problems = 0;
