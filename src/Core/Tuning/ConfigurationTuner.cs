@@ -36,6 +36,39 @@ internal sealed record TuningOptions
 
     /// <summary>Attempts after a failed or timed-out evaluation.</summary>
     public int Retries { get; init; } = 1;
+
+    /// <summary>Called after every generation with the run's state, to persist it (<see cref="TuningCheckpoint.ToJson"/>).</summary>
+    public Action<TuningCheckpoint>? AfterGeneration { get; init; }
+}
+
+/// <summary>A tuning run between two generations: the engine's state, the baseline and every evaluation so far. JSON resumes it.</summary>
+/// <param name="Engine">The engine's population, counters and random stream.</param>
+/// <param name="Baseline">The baseline's evaluation (not measured again on resume).</param>
+/// <param name="Evaluations">Every evaluation so far.</param>
+internal sealed record TuningCheckpoint(GeneticCheckpoint Engine, TuningEvaluation Baseline, IReadOnlyList<TuningEvaluation> Evaluations)
+{
+    private static readonly System.Text.Json.JsonSerializerOptions Json = new()
+    {
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public string ToJson() => System.Text.Json.JsonSerializer.Serialize(this, Json);
+
+    /// <exception cref="FormatException">Not a tuning checkpoint.</exception>
+    public static TuningCheckpoint FromJson(string json)
+    {
+        try
+        {
+            var c = System.Text.Json.JsonSerializer.Deserialize<TuningCheckpoint>(json, Json);
+            return c is { Engine: not null, Baseline: not null, Evaluations: not null }
+                ? c with { Engine = GeneticCheckpoint.FromJson(c.Engine.ToJson()) }
+                : throw new FormatException("The tuning checkpoint lacks its engine state, baseline or evaluations.");
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new FormatException($"Not a tuning checkpoint: {ex.Message}", ex);
+        }
+    }
 }
 
 /// <summary>What a tuning run found.</summary>
@@ -55,8 +88,11 @@ internal sealed class ConfigurationTuner(SearchSpace space, IReadOnlyList<Tuning
 {
     private readonly Lock _gate = new();
 
-    /// <summary>Runs the baseline, then the engine, deterministically for <paramref name="seed"/> when the evaluator is.</summary>
-    public TuningResult Run(double[] baseline, Random seed, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Runs the baseline, then the engine, deterministically for <paramref name="seed"/> when the evaluator is; or goes on
+    /// from <paramref name="resume"/> (the baseline is not measured again, the history is kept).
+    /// </summary>
+    public TuningResult Run(double[] baseline, Random seed, CancellationToken cancellationToken = default, TuningCheckpoint? resume = null)
     {
         ArgumentNullException.ThrowIfNull(baseline);
         if (baseline.Length != space.Genes.Count)
@@ -69,16 +105,19 @@ internal sealed class ConfigurationTuner(SearchSpace space, IReadOnlyList<Tuning
             throw new ArgumentException($"The baseline ({space.Describe(baseline)}) breaks a constraint.", nameof(baseline));
         }
 
-        var (baseMetrics, baseError) = Measure(baseline, cancellationToken);
+        var (baseMetrics, baseError) = resume is null ? Measure(baseline, cancellationToken) : (resume.Baseline.Metrics, null);
         if (baseError is not null)
         {
             throw new InvalidOperationException($"The baseline configuration could not be measured: {baseError}");
         }
 
         var fitness = new WeightedFitness(goals, baseMetrics);
-        var baseEvaluation = new TuningEvaluation(0, baseline, baseMetrics, fitness.Score(baseMetrics));
-        var evaluations = new List<TuningEvaluation>();
-        var engine = new GeneticAlgorithm(options.Genetic, space.EncodedMin, space.EncodedMax);
+        var baseEvaluation = resume?.Baseline ?? new TuningEvaluation(0, baseline, baseMetrics, fitness.Score(baseMetrics));
+        var evaluations = new List<TuningEvaluation>(resume?.Evaluations ?? []);
+        var genetic = options.AfterGeneration is { } after
+            ? options.Genetic with { AfterGeneration = engineState => after(new TuningCheckpoint(engineState, baseEvaluation, Snapshot(evaluations))) }
+            : options.Genetic;
+        var engine = new GeneticAlgorithm(genetic, space.EncodedMin, space.EncodedMax);
         var result = engine.Run(encoded =>
         {
             var values = new double[encoded.Length];
@@ -97,9 +136,17 @@ internal sealed class ConfigurationTuner(SearchSpace space, IReadOnlyList<Tuning
             }
 
             return score.Score;
-        }, seed, cancellationToken);
+        }, seed, cancellationToken, resume?.Engine);
         var best = evaluations.Count == 0 ? baseEvaluation : evaluations.MinBy(e => e.Fitness.Score)!;
         return new TuningResult(baseEvaluation, best.Fitness.Score < baseEvaluation.Fitness.Score ? best : baseEvaluation, evaluations, result);
+    }
+
+    private List<TuningEvaluation> Snapshot(List<TuningEvaluation> evaluations)
+    {
+        lock (_gate)
+        {
+            return [.. evaluations];
+        }
     }
 
     // The evaluator with a timeout and retries; the engine's slots call this concurrently.

@@ -8,17 +8,16 @@ namespace VmEcosystem.Tuning;
 /// each generation: nothing is allocated per genome or per generation, and genes are never boxed. Deterministic for
 /// the injected <see cref="Random"/>; the best genome ever evaluated is kept.
 /// </summary>
-internal sealed class GeneticAlgorithm(GeneticOptions options, double[] min, double[] max)
+internal sealed partial class GeneticAlgorithm(GeneticOptions options, double[] min, double[] max)
 {
     /// <summary>Fitness of one genome (lower is better). Called on the caller's thread, one genome at a time.</summary>
     public delegate double Fitness(ReadOnlySpan<double> genome);
 
-    /// <summary>Runs to a termination.</summary>
-    public GeneticResult Run(Fitness fitness, Random seed, CancellationToken cancellationToken = default)
+    /// <summary>Runs to a termination, from the start or from <paramref name="resume"/> (a checkpoint of the same setup).</summary>
+    public GeneticResult Run(Fitness fitness, Random seed, CancellationToken cancellationToken = default, GeneticCheckpoint? resume = null)
     {
         ArgumentNullException.ThrowIfNull(fitness);
         ArgumentNullException.ThrowIfNull(seed);
-        var random = new GeneticRandom(seed);
         int genes = min.Length;
         if (max.Length != genes)
         {
@@ -27,80 +26,82 @@ internal sealed class GeneticAlgorithm(GeneticOptions options, double[] min, dou
 
         options.Validate(genes);
         int size = options.PopulationSize;
+        if (resume is not null && (resume.Genes != genes || resume.Scores.Length != size))
+        {
+            throw new ArgumentException($"The checkpoint is of {resume.Genes} genes and {resume.Scores.Length} genomes; this run has {genes} and {size}.", nameof(resume));
+        }
+
+        var random = resume is null ? new GeneticRandom(seed) : new GeneticRandom(resume.RandomState);
         var population = new double[size * genes];
         var next = new double[size * genes];
         var scores = new double[size];
         var nextScores = new double[size];
         var order = new int[size];
         var ranked = new double[size]; // the scores sorted, beside their genome indices in order
+        var weights = new double[size]; // cumulative selection weights (rank and roulette)
+        var parentOf = new int[size];
         var best = new double[genes];
-        double bestScore = double.PositiveInfinity;
+        double bestScore = double.PositiveInfinity, sigma = options.GaussianSigma;
         long evaluations = 0;
-
-        for (int i = 0; i < size; i++)
-        {
-            var genome = population.AsSpan(i * genes, genes);
-            for (int g = 0; g < genes; g++)
-            {
-                genome[g] = min[g] + ((max[g] - min[g]) * random.NextDouble());
-            }
-        }
-
+        int generation = 0, sinceImproved = 0;
         var guide = options.GuidedCandidates > 0 ? new NearestNeighbourSurrogate(min, max) : null;
         var candidates = guide is null ? [] : new double[options.GuidedCandidates * genes];
-        Evaluate(fitness, population, scores, size, genes, cancellationToken);
-        evaluations += size;
-        Learn(guide, population, scores, size, genes);
+        if (resume is null)
+        {
+            Initialize(population, size, genes, random);
+            Evaluate(fitness, population, scores, size, genes, cancellationToken);
+            evaluations += size;
+            Keep(population, scores, best, ref bestScore, genes);
+        }
+        else
+        {
+            resume.Population.CopyTo(population, 0);
+            resume.Scores.CopyTo(scores, 0);
+            resume.Best.CopyTo(best, 0);
+            (bestScore, generation, sinceImproved, evaluations, sigma) = (resume.BestScore, resume.Generation, resume.SinceImproved, resume.Evaluations, resume.Sigma);
+        }
 
-        int generation = 0, sinceImproved = 0;
+        if (resume?.HistoryGenomes is { } history && resume.HistoryFitness is { } fitnessHistory)
+        {
+            for (int k = 0; guide is not null && k < fitnessHistory.Length; k++)
+            {
+                guide.Add(history.AsSpan(k * genes, genes), fitnessHistory[k]); // the surrogate as it was, oldest first
+            }
+        }
+        else
+        {
+            Learn(guide, population, scores, size, genes);
+        }
+        var started = options.Time.GetTimestamp();
         string stopped = "generations";
-        Keep(population, scores, best, ref bestScore, genes);
         while (generation < options.Generations)
         {
-            if (cancellationToken.IsCancellationRequested)
+            if (Stop(bestScore, evaluations, started, cancellationToken) is { } reason)
             {
-                stopped = "cancelled";
+                stopped = reason;
                 break;
             }
 
-            if (options.TargetFitness is { } target && bestScore <= target)
-            {
-                stopped = "target";
-                break;
-            }
-
-            // Parents by tournament, crossed in pairs: a pair that is crossed gives two children (complementary uniform
-            // crossover), one that is not gives none. Children are mutated and evaluated; the best parents fill the rest
-            // of the next generation (elitist reinsertion: at least Elites of them).
+            // Parents by selection, crossed in pairs: a pair that is crossed gives two children, one that is not gives
+            // none. Children are mutated and evaluated; the best parents fill the rest of the next generation
+            // (elitist reinsertion: at least Elites of them).
+            PrepareSelection(scores, weights);
             int children = 0, room = size - options.Elites;
             for (int p = 0; p + 1 < size && children < room; p += 2)
             {
-                int a = Tournament(scores, random), b = Tournament(scores, random);
+                int a = Select(scores, weights, random), b = Select(scores, weights, random);
                 if (random.NextDouble() >= options.CrossoverProbability)
                 {
                     continue;
                 }
 
-                var first = population.AsSpan(a * genes, genes);
-                var second = population.AsSpan(b * genes, genes);
-                var one = next.AsSpan(children * genes, genes);
                 bool two = children + 1 < room;
-                var other = two ? next.AsSpan((children + 1) * genes, genes) : Span<double>.Empty;
-                bool halves = options.MixRatio == 0.5; // one random bit per gene instead of one draw
-                ulong bits = 0;
-                for (int g = 0; g < genes; g++)
+                Cross(population.AsSpan(a * genes, genes), population.AsSpan(b * genes, genes), next.AsSpan(children * genes, genes),
+                    two ? next.AsSpan((children + 1) * genes, genes) : Span<double>.Empty, random);
+                parentOf[children] = a;
+                if (two)
                 {
-                    if (halves && (g & 63) == 0)
-                    {
-                        bits = random.NextUInt64();
-                    }
-
-                    bool swap = halves ? ((bits >> (g & 63)) & 1) != 0 : random.NextDouble() < options.MixRatio;
-                    one[g] = swap ? second[g] : first[g];
-                    if (two)
-                    {
-                        other[g] = swap ? first[g] : second[g];
-                    }
+                    parentOf[children + 1] = b;
                 }
 
                 children += two ? 2 : 1;
@@ -115,18 +116,13 @@ internal sealed class GeneticAlgorithm(GeneticOptions options, double[] min, dou
                     continue;
                 }
 
-                for (int g = 0; g < genes; g++)
-                {
-                    if (random.NextDouble() < options.MutationProbability)
-                    {
-                        offspring[g] = min[g] + ((max[g] - min[g]) * random.NextDouble());
-                    }
-                }
+                Mutate(offspring, sigma, random);
             }
 
             Evaluate(fitness, next, nextScores, children, genes, cancellationToken);
             evaluations += children;
             Learn(guide, next, nextScores, children, genes);
+            sigma = AdaptSigma(sigma, nextScores, scores, parentOf, children);
 
             for (int i = 0; i < size; i++)
             {
@@ -144,11 +140,10 @@ internal sealed class GeneticAlgorithm(GeneticOptions options, double[] min, dou
             (population, next) = (next, population);
             (scores, nextScores) = (nextScores, scores);
             generation++;
-            if (Keep(population, scores, best, ref bestScore, genes))
-            {
-                sinceImproved = 0;
-            }
-            else if (options.StagnationGenerations is { } limit && ++sinceImproved >= limit)
+            bool improved = Keep(population, scores, best, ref bestScore, genes);
+            sinceImproved = improved ? 0 : sinceImproved + 1;
+            options.AfterGeneration?.Invoke(Checkpoint());
+            if (!improved && options.StagnationGenerations is { } limit && sinceImproved >= limit)
             {
                 stopped = "stagnation";
                 break;
@@ -160,8 +155,23 @@ internal sealed class GeneticAlgorithm(GeneticOptions options, double[] min, dou
             stopped = "target";
         }
 
-        return new GeneticResult(best, bestScore, generation, evaluations, stopped);
+        return new GeneticResult(best, bestScore, generation, evaluations, stopped, Checkpoint());
+
+        GeneticCheckpoint Checkpoint()
+        {
+            var (history, historyFitness) = guide?.Export() ?? (null!, null!);
+            return new(genes, (double[])population.Clone(), (double[])scores.Clone(), (double[])best.Clone(), bestScore, generation, sinceImproved, evaluations,
+                random.State, sigma, history, historyFitness);
+        }
     }
+
+    // Why the run ends before the next generation, or null.
+    private string? Stop(double bestScore, long evaluations, long started, CancellationToken cancellationToken) =>
+        cancellationToken.IsCancellationRequested ? "cancelled"
+        : options.TargetFitness is { } target && bestScore <= target ? "target"
+        : options.MaxEvaluations is { } budget && evaluations >= budget ? "evaluations"
+        : options.TimeLimit is { } limit && options.Time.GetElapsedTime(started) >= limit ? "time"
+        : null;
 
     // The first count genomes' fitness, in up to Slots evaluations at once (an evaluation can be a benchmark run: the
     // function must then be safe to call concurrently). The random stream is not touched, so a run is the same.
@@ -217,21 +227,6 @@ internal sealed class GeneticAlgorithm(GeneticOptions options, double[] min, dou
         {
             guide.Add(genomes.AsSpan(i * genes, genes), scores[i]);
         }
-    }
-
-    private int Tournament(double[] scores, GeneticRandom random)
-    {
-        int winner = random.Next(scores.Length);
-        for (int k = 1; k < options.TournamentSize; k++)
-        {
-            int other = random.Next(scores.Length);
-            if (scores[other] < scores[winner])
-            {
-                winner = other;
-            }
-        }
-
-        return winner;
     }
 
     // Records the generation's best if it beats the best ever; true when it did.

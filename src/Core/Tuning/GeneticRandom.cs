@@ -18,6 +18,23 @@ internal sealed class GeneticRandom
         _s3 = SplitMix(ref x);
     }
 
+    /// <summary>A stream continuing from a saved state (<see cref="State"/>).</summary>
+    public GeneticRandom(ulong[] state)
+    {
+        if (state.Length != 4 || state.All(x => x == 0))
+        {
+            throw new ArgumentException("A xoshiro256** state is four numbers, not all zero.", nameof(state));
+        }
+
+        (_s0, _s1, _s2, _s3) = (state[0], state[1], state[2], state[3]);
+    }
+
+    /// <summary>The stream's state, to resume it.</summary>
+    public ulong[] State => [_s0, _s1, _s2, _s3];
+
+    /// <summary>A standard normal draw (Box–Muller, one of the pair).</summary>
+    public double NextGaussian() => Math.Sqrt(-2 * Math.Log(1 - NextDouble())) * Math.Cos(2 * Math.PI * NextDouble());
+
     public ulong NextUInt64()
     {
         ulong result = ulong.RotateLeft(_s1 * 5, 7) * 9;

@@ -57,6 +57,26 @@ internal sealed class NearestNeighbourSurrogate
         Count = Math.Min(Count + 1, _values.Length);
     }
 
+    /// <summary>The evaluations held, oldest first, as genomes (in the engine's units) and their fitness; for checkpoints.</summary>
+    public (double[] Genomes, double[] Fitness) Export()
+    {
+        var genomes = new double[Count * _genes];
+        var fitness = new double[Count];
+        int start = Count < _values.Length ? 0 : _next;
+        for (int k = 0; k < Count; k++)
+        {
+            int i = (start + k) % _values.Length;
+            for (int g = 0; g < _genes; g++)
+            {
+                genomes[(k * _genes) + g] = _scale[g] == 0 ? _min[g] : _min[g] + (_points[(i * _genes) + g] / _scale[g]);
+            }
+
+            fitness[k] = _values[i];
+        }
+
+        return (genomes, fitness);
+    }
+
     /// <summary>The predicted fitness of <paramref name="genome"/> (an exact match returns its value).</summary>
     public double Predict(ReadOnlySpan<double> genome)
     {

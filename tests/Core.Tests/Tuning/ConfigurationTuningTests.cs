@@ -90,6 +90,26 @@ public sealed class ConfigurationTuningTests
     }
 
     [Fact]
+    public void An_interrupted_tuning_run_resumes_from_its_json_checkpoint_and_ends_as_the_uninterrupted_one()
+    {
+        var space = SearchSpaceJson.Parse(SimulatedApplication.SearchSpaceJson);
+        TuningOptions Options(int generations, Action<TuningCheckpoint>? after = null) => new()
+        {
+            Genetic = new GeneticOptions { PopulationSize = 12, Generations = generations, MutationProbability = 0.3, GuidedCandidates = 8 },
+            AfterGeneration = after,
+        };
+        ConfigurationTuner Tuner(TuningOptions o) => new(space, SimulatedApplication.Goals, new SimulatedEvaluator(new SimulatedApplication()), o);
+        var whole = Tuner(Options(12)).Run(SimulatedApplication.Baseline, new Random(4));
+        string? saved = null;
+        Tuner(Options(6, c => saved = c.ToJson())).Run(SimulatedApplication.Baseline, new Random(4));
+        var resumed = Tuner(Options(12)).Run(SimulatedApplication.Baseline, new Random(99), resume: TuningCheckpoint.FromJson(saved!));
+        Assert.Equal(whole.Evaluations.Select(e => e.Fitness.Score), resumed.Evaluations.Select(e => e.Fitness.Score));
+        Assert.Equal(whole.Best.Values, resumed.Best.Values);
+        Assert.Equal(whole.Baseline.Fitness.Score, resumed.Baseline.Fitness.Score);
+        Assert.Throws<FormatException>(() => TuningCheckpoint.FromJson("[]"));
+    }
+
+    [Fact]
     public void A_failing_evaluation_is_retried_then_scored_as_a_failure_with_its_reason()
     {
         var space = SearchSpaceJson.Parse(SimulatedApplication.SearchSpaceJson);
