@@ -125,17 +125,45 @@ public sealed class RolloutTests
         Assert.Equal(Better, again.Versions.Get(vm, 2)!.Settings);
     }
 
+    [Fact]
+    public async Task A_rollout_in_progress_resumes_after_a_restart_and_completes()
+    {
+        var audit = new InMemoryAuditStore();
+        SimulatedFleet fleet;
+        await using (var run = await RolloutRun.StartAsync(audit))
+        {
+            fleet = run.Fleet; // the VMs keep their configurations across the runtime's restart
+            run.Controller.Start(new RolloutRequest("r5", Group, Better, "tuning run t1"));
+            for (int minute = 1; minute <= 17; minute++)
+            {
+                await run.AdvanceAsync(minute);
+            }
+
+            Assert.Equal(4, run.Controller.GetStatus("r5")!.OnCandidate); // promoted once: 50 %
+        }
+
+        await using var again = await RolloutRun.StartAsync(audit, fleet);
+        for (int minute = 1; minute <= 40; minute++)
+        {
+            await again.AdvanceAsync(minute);
+        }
+
+        var status = again.Controller.GetStatus("r5")!;
+        Assert.Equal(RolloutState.Completed, status.State);
+        Assert.Equal(8, status.OnCandidate);
+    }
+
     private sealed record RolloutRun(EcosystemRuntime Runtime, RolloutController Controller, ConfigurationVersionStore Versions, InMemoryAuditStore Audit,
         VirtualClock Clock, SimulatorHypervisor Simulator, DateTimeOffset Start) : IAsyncDisposable
     {
-        public static async Task<RolloutRun> StartAsync(InMemoryAuditStore? audit = null)
+        public static async Task<RolloutRun> StartAsync(InMemoryAuditStore? audit = null, SimulatedFleet? fleet = null)
         {
             audit ??= new InMemoryAuditStore();
             var clock = new VirtualClock();
             var hosts = Enumerable.Range(0, 2).Select(h => new HostInfo(new HostId($"h{h}"), new ResourceVector(32, 64000, 65536, 10000, 1000)) { PowerModel = SpecPowerModel.HpProLiantMl110G5 }).ToArray();
             var vms = Group.Select(id => new SimulatedVm(new VmInfo(id, new ResourceVector(4, 8000, 4096)), new DemandTrace(id.Value, Enumerable.Repeat(0.3, 40).ToArray(), 300))).ToArray();
             var simulator = new SimulatorHypervisor(new SimulatorOptions { Scenario = () => new SimulationScenario("rollout", hosts, vms, SimulationModel.Realistic with { DurationSeconds = 3 * 3600 }) }, clock);
-            var fleet = new SimulatedFleet(Space, new SimulatedApplication(), Baseline, new Random(11));
+            fleet ??= new SimulatedFleet(Space, new SimulatedApplication(), Baseline, new Random(11));
             var versions = new ConfigurationVersionStore();
             var controller = new RolloutController(fleet, versions, new RolloutOptions { SloLatencyMs = 500 }, audit);
             var options = new RuntimeOptions { Mode = ExecutionMode.Automatic, PlanOnForecastAbove = null };
@@ -143,8 +171,10 @@ public sealed class RolloutTests
             var runtime = new EcosystemRuntime(simulator, PredictivePolicy.Create(), Options.Create(options), clock,
                 new RuntimeComponents { Audit = audit, Controllers = [controller], ApplicationMetrics = fleet });
             await runtime.StartAsync(TestContext.Current.CancellationToken);
-            return new RolloutRun(runtime, controller, versions, audit, clock, simulator, clock.GetUtcNow());
+            return new RolloutRun(runtime, controller, versions, audit, clock, simulator, clock.GetUtcNow()) { Fleet = fleet };
         }
+
+        public required SimulatedFleet Fleet { get; init; }
 
         public Task AdvanceAsync(int minute) =>
             SimulatedRuntime.AdvanceAsync(Runtime, Clock, Start + TimeSpan.FromMinutes(minute) + TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);

@@ -65,6 +65,7 @@ internal sealed class RolloutController(IConfigurationApplier applier, Configura
         if (!_restored && trail is not null)
         {
             await versions.RestoreAsync(trail, cancellationToken).ConfigureAwait(false);
+            await RestoreAsync(context, trail, cancellationToken).ConfigureAwait(false);
         }
 
         _restored = true;
@@ -78,7 +79,7 @@ internal sealed class RolloutController(IConfigurationApplier applier, Configura
                 // An operator's revert wins: the VM leaves any rollout in progress.
                 foreach (var r in _rollouts.Values.Where(r => r.State == RolloutState.Observing && r.Members.Remove(revert.Vm)))
                 {
-                    await context.AuditAsync(AuditKind.RolloutDecided, $"rollout {r.Request.Id}: {revert.Vm} left the rollout (reverted to v{revert.Version})").ConfigureAwait(false);
+                    await context.AuditAsync(AuditKind.RolloutDecided, $"rollout {r.Request.Id}: {revert.Vm} left the rollout (reverted to v{revert.Version})", Detail(r)).ConfigureAwait(false);
                 }
 
                 actions.Add(Configure(revert.Vm, host, target.Settings, $"revert to v{revert.Version}", $"revert {revert.Vm} to configuration v{revert.Version}") with { RevertsTo = revert.Version });
@@ -126,7 +127,7 @@ internal sealed class RolloutController(IConfigurationApplier applier, Configura
         string changes = group.Length == 0 ? "" : string.Join(", ", ConfigurationVersionStore.Diff(versions.Current(group[0])!.Settings, request.Settings)
             .Select(c => $"{c.Setting} {c.From ?? "-"} -> {c.To ?? "-"}"));
         rollout.Decision = $"rollout {request.Id} started on {group.Length} VMs ({request.Origin}): {changes}; steps {string.Join(", ", options.Steps.Select(s => s.ToString("P0", CultureInfo.InvariantCulture)))}, window {options.Window.TotalMinutes:0} min";
-        await context.AuditAsync(AuditKind.RolloutDecided, rollout.Decision).ConfigureAwait(false);
+        await context.AuditAsync(AuditKind.RolloutDecided, rollout.Decision, Detail(rollout)).ConfigureAwait(false);
         Promote(rollout, inventory, actions);
     }
 
@@ -134,6 +135,11 @@ internal sealed class RolloutController(IConfigurationApplier applier, Configura
     {
         var now = context.Time.GetUtcNow();
         var group = rollout.Members;
+        if (rollout.Target == 0)
+        {
+            Promote(rollout, inventory, actions); // restored: the step's share is applied again where it is missing
+        }
+
         var canaries = group.Where(v => rollout.OnCandidate(versions, v)).ToArray();
         if (canaries.Length < rollout.Target)
         {
@@ -190,11 +196,11 @@ internal sealed class RolloutController(IConfigurationApplier applier, Configura
         if (test.PLess < options.Alpha && effect >= options.MinEffect)
         {
             rollout.Decision = $"rollout {rollout.Request.Id}: {figures}, p={test.PLess:G2}, {effect:P0} better (at least {options.MinEffect:P0}): promoted";
-            await context.AuditAsync(AuditKind.RolloutDecided, rollout.Decision).ConfigureAwait(false);
             rollout.Step++;
             rollout.Canary.Clear();
             rollout.Control.Clear();
             rollout.StepStarted = now;
+            await context.AuditAsync(AuditKind.RolloutDecided, rollout.Decision, Detail(rollout)).ConfigureAwait(false);
             Promote(rollout, inventory, actions);
         }
         else if (test.PGreater < options.Alpha && -effect >= options.MinEffect)
@@ -248,7 +254,24 @@ internal sealed class RolloutController(IConfigurationApplier applier, Configura
     {
         rollout.State = state;
         rollout.Decision = decision;
-        await context.AuditAsync(AuditKind.RolloutDecided, decision).ConfigureAwait(false);
+        await context.AuditAsync(AuditKind.RolloutDecided, decision, Detail(rollout)).ConfigureAwait(false);
+    }
+
+    // The rollout's state as the detail of its decision records: what a restarted runtime (or a new leader) resumes from.
+    private static string Detail(Rollout r) => RolloutTrail.Detail(new RolloutTrail.Entry(r.Request.Id, [.. r.Request.Group.Select(v => v.Value)],
+        [.. r.Members.Select(v => v.Value)], new Dictionary<string, string>(r.Request.Settings), r.Request.Origin, r.Request.Score, r.Step, r.State, r.Decision));
+
+    // Rollouts recorded in the trail come back as they were last decided: one in progress resumes at its step (its
+    // window starts again), one rolled back keeps taking VMs off the configuration.
+    private async Task RestoreAsync(ControllerContext context, IAuditStore store, CancellationToken cancellationToken)
+    {
+        foreach (var e in await RolloutTrail.ReadAsync(store, cancellationToken).ConfigureAwait(false))
+        {
+            var request = new RolloutRequest(e.Id, [.. e.Group.Select(v => new VmId(v))], e.Settings, e.Origin, e.Score);
+            var rollout = new Rollout(request, context.Time.GetUtcNow()) { Step = e.Step, State = e.State, Decision = e.Decision };
+            rollout.Members.RemoveAll(v => !e.Members.Contains(v.Value));
+            _rollouts[e.Id] = rollout;
+        }
     }
 
     private ConfigureAction Configure(VmId vm, HostId host, IReadOnlyDictionary<string, string> settings, string origin, string reason) =>
