@@ -180,9 +180,5 @@ internal static class TuningBenchmarkCommand
         return RandomBudget;
     }
 
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-    }
+    private static double Median(IEnumerable<double> values) => Tuning.Rollout.MannWhitney.Median([.. values]);
 }
