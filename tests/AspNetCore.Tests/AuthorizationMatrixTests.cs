@@ -33,10 +33,10 @@ public sealed class AuthorizationMatrixTests
         { "PUT", "/vmeco/policies", """{"policies":[]}""", Operate },
         { "GET", "/vmeco/openapi/vmecosystem.json", null, Read + "," + Operate },
         { "GET", "/vmeco/configurations/shop00-web0/versions", null, Read + "," + Operate },
-        { "GET", "/vmeco/configurations/shop00-web0/diff?from=1&to=2", null, Read + "," + Operate },
+        { "GET", "/vmeco/configurations/shop00-web0/diff", null, Read + "," + Operate },
         { "POST", "/vmeco/configurations/shop00-web0/revert", """{"version":1}""", Operate },
         { "POST", "/vmeco/rollouts", """{"id":"r1","vms":["shop00-web0"],"settings":{"threads":"4"}}""", Operate },
-        { "GET", "/vmeco/rollouts/r1", null, Read + "," + Operate },
+        { "GET", "/vmeco/rollouts/none", null, Read + "," + Operate },
     };
 
     private static string? ScopesOf(string caller) => caller switch
