@@ -83,7 +83,11 @@ internal sealed partial class VSphereHypervisor
         VimAsync("GetResourceControls", $"VM '{vm}'", async () =>
         {
             var current = await _reader.ReadOneAsync(new Mor("VirtualMachine", vm.Value), ControlPaths, cancellationToken).ConfigureAwait(false);
-            return await ControlsOfAsync(current, vm, cancellationToken).ConfigureAwait(false);
+            // The host's core clock turns a CPU limit into a quota; it is read only when there is a limit.
+            double coreMhz = current.Value("config.cpuAllocation")?.Long("limit") is > 0
+                ? (await HostOfAsync(current, vm, cancellationToken).ConfigureAwait(false)).CoreMhz
+                : 0;
+            return ControlsOf(current, coreMhz);
         });
 
     protected override Task<ResourceControls> SetResourceControlsCoreAsync(VmId vm, ResourceControls controls, CancellationToken cancellationToken) =>
@@ -91,15 +95,15 @@ internal sealed partial class VSphereHypervisor
         {
             var mor = new Mor("VirtualMachine", vm.Value);
             var current = await _reader.ReadOneAsync(mor, ControlPaths, cancellationToken).ConfigureAwait(false);
-            var before = await ControlsOfAsync(current, vm, cancellationToken).ConfigureAwait(false);
-            var wanted = before.Apply(controls);
+            double coreMhz = (await HostOfAsync(current, vm, cancellationToken).ConfigureAwait(false)).CoreMhz; // read once for the call
+            var wanted = ControlsOf(current, coreMhz).Apply(controls);
             if (wanted.MemoryReservationMiB is { } r && wanted.MemoryLimitMiB is { } l && r > l)
             {
                 throw new HypervisorException(HypervisorErrorKind.InvalidArgument,
                     $"MemoryReservationMiB ({r}) cannot exceed MemoryLimitMiB ({l}) on VM '{vm}'.", Name, "SetResourceControls");
             }
 
-            double vmMhz = await VmMhzAsync(current, vm, cancellationToken).ConfigureAwait(false);
+            double vmMhz = (current.Long("config.hardware.numCPU") ?? 1) * coreMhz;
             // The server replaces the whole allocation struct, so the current values are sent with the changed ones.
             var cpu = Allocation("cpuAllocation", current.Value("config.cpuAllocation"),
                 controls.CpuQuota is { } q ? Unlimited(q, x => x * vmMhz) : null, controls.CpuShares, reservation: null);
@@ -111,7 +115,7 @@ internal sealed partial class VSphereHypervisor
                 controls.CpuQuota is not null || controls.CpuShares is not null ? cpu : null,
                 controls.MemoryLimitMiB is not null || controls.MemoryReservationMiB is not null ? mem : null), cancellationToken).ConfigureAwait(false);
             var after = await _reader.ReadOneAsync(mor, ControlPaths, cancellationToken).ConfigureAwait(false);
-            return await ControlsOfAsync(after, vm, cancellationToken).ConfigureAwait(false);
+            return ControlsOf(after, coreMhz);
         });
 
     private static long Unlimited(double value, Func<double, double> toServer) =>
@@ -135,18 +139,13 @@ internal sealed partial class VSphereHypervisor
                 : oldShares is not null ? E("shares", E("shares", oldShares.Path("shares") ?? "0"), E("level", oldShares.Path("level") ?? "normal")) : null);
     }
 
-    private async Task<ResourceControls> ControlsOfAsync(VimObject current, VmId vm, CancellationToken cancellationToken)
+    /// <summary>The controls as read; <paramref name="coreMhz"/> (the host's core clock) turns the CPU limit into a quota.</summary>
+    private static ResourceControls ControlsOf(VimObject current, double coreMhz)
     {
         var cpu = current.Value("config.cpuAllocation");
         var mem = current.Value("config.memoryAllocation");
-        long? cpuLimit = cpu?.Long("limit");
-        double? quota = null;
-        if (cpuLimit is > 0)
-        {
-            double vmMhz = await VmMhzAsync(current, vm, cancellationToken).ConfigureAwait(false);
-            quota = vmMhz > 0 ? cpuLimit.Value / vmMhz : null;
-        }
-
+        double vmMhz = (current.Long("config.hardware.numCPU") ?? 1) * coreMhz;
+        double? quota = cpu?.Long("limit") is > 0 and var limit && vmMhz > 0 ? limit / vmMhz : null;
         var (iops, weight, mbps) = DeviceControlsOf(current);
         return new ResourceControls
         {
@@ -158,13 +157,6 @@ internal sealed partial class VSphereHypervisor
             MemoryReservationMiB = mem?.Long("reservation") is { } r ? r : null,
             MemoryLimitMiB = mem?.Long("limit") is { } l and >= 0 ? l : null,
         };
-    }
-
-    /// <summary>The VM's vCPUs times its host's core clock: what a CPU quota of 1.0 means in MHz.</summary>
-    private async Task<double> VmMhzAsync(VimObject vm, VmId id, CancellationToken cancellationToken)
-    {
-        var host = await HostOfAsync(vm, id, cancellationToken).ConfigureAwait(false);
-        return (vm.Long("config.hardware.numCPU") ?? 1) * host.CoreMhz;
     }
 
     private async Task<HostInfo> HostOfAsync(VimObject vm, VmId id, CancellationToken cancellationToken)

@@ -49,29 +49,30 @@ internal sealed partial class GeneticAlgorithm
         }
     }
 
-    // Cumulative weights for rank and roulette selection, once per generation (lower fitness is better).
-    private void PrepareSelection(double[] scores, double[] weights)
+    // Once per generation: for rank and truncation selection the genomes sorted by fitness (in `order`, through
+    // `ranked`, the arrays reinsertion sorts into later anyway), and cumulative weights for rank and roulette.
+    private void PrepareSelection(double[] scores, double[] weights, int[] order, double[] ranked)
     {
-        if (options.Selection is not (GeneticSelection.Rank or GeneticSelection.Roulette))
-        {
-            return;
-        }
-
         int n = scores.Length;
-        if (options.Selection == GeneticSelection.Rank)
+        if (options.Selection is GeneticSelection.Rank or GeneticSelection.Elite)
         {
             for (int i = 0; i < n; i++)
             {
-                int worse = 0;
-                for (int j = 0; j < n; j++)
-                {
-                    worse += scores[j] > scores[i] || (scores[j] == scores[i] && j > i) ? 1 : 0;
-                }
+                order[i] = i;
+            }
 
-                weights[i] = worse + 1; // the fittest has weight n
+            scores.AsSpan().CopyTo(ranked);
+            Array.Sort(ranked, order);
+        }
+
+        if (options.Selection == GeneticSelection.Rank)
+        {
+            for (int r = 0; r < n; r++)
+            {
+                weights[order[r]] = n - r; // the fittest has weight n
             }
         }
-        else
+        else if (options.Selection == GeneticSelection.Roulette)
         {
             double worst = double.NegativeInfinity, bestScore = double.PositiveInfinity;
             foreach (double s in scores)
@@ -86,6 +87,10 @@ internal sealed partial class GeneticAlgorithm
                 weights[i] = double.IsFinite(scores[i]) ? worst - scores[i] + epsilon : epsilon;
             }
         }
+        else
+        {
+            return;
+        }
 
         for (int i = 1; i < n; i++)
         {
@@ -93,7 +98,7 @@ internal sealed partial class GeneticAlgorithm
         }
     }
 
-    private int Select(double[] scores, double[] weights, GeneticRandom random)
+    private int Select(double[] scores, double[] weights, int[] order, GeneticRandom random)
     {
         switch (options.Selection)
         {
@@ -103,9 +108,7 @@ internal sealed partial class GeneticAlgorithm
                 int at = Array.BinarySearch(weights, x);
                 return Math.Min(at < 0 ? ~at : at, weights.Length - 1);
             case GeneticSelection.Elite:
-                // Uniform among the fitter half: the k-th smallest score for a random k below n / 2.
-                int k = random.Next(Math.Max(1, scores.Length / 2));
-                return KthBest(scores, k);
+                return order[random.Next(Math.Max(1, scores.Length / 2))]; // uniform among the fitter half
             default:
                 int winner = random.Next(scores.Length);
                 for (int t = 1; t < options.TournamentSize; t++)
@@ -119,26 +122,6 @@ internal sealed partial class GeneticAlgorithm
 
                 return winner;
         }
-    }
-
-    private static int KthBest(double[] scores, int k)
-    {
-        // Selection by counting (n is a population: small); ties broken by index.
-        for (int i = 0; i < scores.Length; i++)
-        {
-            int better = 0;
-            for (int j = 0; j < scores.Length; j++)
-            {
-                better += scores[j] < scores[i] || (scores[j] == scores[i] && j < i) ? 1 : 0;
-            }
-
-            if (better == k)
-            {
-                return i;
-            }
-        }
-
-        return 0;
     }
 
     private void Cross(ReadOnlySpan<double> first, ReadOnlySpan<double> second, Span<double> one, Span<double> other, GeneticRandom random)

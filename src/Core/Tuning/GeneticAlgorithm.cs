@@ -85,11 +85,11 @@ internal sealed partial class GeneticAlgorithm(GeneticOptions options, double[] 
             // Parents by selection, crossed in pairs: a pair that is crossed gives two children, one that is not gives
             // none. Children are mutated and evaluated; the best parents fill the rest of the next generation
             // (elitist reinsertion: at least Elites of them).
-            PrepareSelection(scores, weights);
+            PrepareSelection(scores, weights, order, ranked);
             int children = 0, room = size - options.Elites;
             for (int p = 0; p + 1 < size && children < room; p += 2)
             {
-                int a = Select(scores, weights, random), b = Select(scores, weights, random);
+                int a = Select(scores, weights, order, random), b = Select(scores, weights, order, random);
                 if (random.NextDouble() >= options.CrossoverProbability)
                 {
                     continue;
