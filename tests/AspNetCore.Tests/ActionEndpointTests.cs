@@ -121,7 +121,21 @@ public sealed class ActionEndpointTests
         var made = await ApiAssert.JsonAsync(await client.PostAsync("/vmeco/adjustments", ApiHost.Json($$"""{"vm":"{{vm.Vm}}","vcpus":{{vm.Cores + 1}}}"""), Ct), HttpStatusCode.Accepted);
         Assert.Equal("hot-plug", made.GetProperty("kind").GetString());
         string id = made.GetProperty("id").GetString()!;
-        await client.PostAsync($"/vmeco/decisions/{id}/approve", null, Ct);
+        // The request becomes a pending plan once the runtime has taken it in (asynchronously): approve it then. An
+        // approval sent before that is a 404, and under load it was (the plan then never ran and the list was empty).
+        for (int attempt = 0; ; attempt++)
+        {
+            await host.Runtime.WhenIdleAsync(Ct);
+            using var approved = await client.PostAsync($"/vmeco/decisions/{id}/approve", null, Ct);
+            if (approved.StatusCode == HttpStatusCode.OK || attempt == 50)
+            {
+                Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+                break;
+            }
+
+            await Task.Delay(20, Ct);
+        }
+
         await SimulatedRuntime.AdvanceAsync(host.Runtime, host.Clock, host.Clock.GetUtcNow() + TimeSpan.FromMinutes(5), Ct);
         var listed = await ApiAssert.JsonAsync(await client.GetAsync($"/vmeco/adjustments?plan={id}", Ct));
         Assert.Contains(listed.GetProperty("items").EnumerateArray(), r => r.GetProperty("kind").GetString() is "actionSucceeded" or "actionFailed");
