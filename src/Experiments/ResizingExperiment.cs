@@ -140,6 +140,8 @@ public static class ResizingExperiment
             return (r == Cpu ? trace.CpuAt(t) : trace.MemoryAt(t)) * _unit[r];
         }
 
+        private double Delay(int r) => (r == Cpu ? _o.QuotaDelay : _o.HotPlugDelay).TotalSeconds;
+
         private int Ticks => (int)Math.Floor((_traces[0].Length * _traces[0].IntervalSeconds / _o.Tick.TotalSeconds) + 1e-9);
 
         // First fit, in trace order, up to the initial fill of every resource.
@@ -315,7 +317,7 @@ public static class ResizingExperiment
                 bool grows = grant.To > _alloc[c];
                 _shrunkFrom[c] = grows ? double.NaN : _alloc[c];
                 _pendingTo[c] = grant.To;
-                _pendingAt[c] = now + _o.HotPlugDelay.TotalSeconds;
+                _pendingAt[c] = now + Delay(r);
                 if (grows)
                 {
                     _hostAllocated[hc] += grant.To - _alloc[c]; // held from the decision, so no one else takes the room meanwhile
@@ -360,7 +362,7 @@ public static class ResizingExperiment
                         if (unserved > a * 1e-9)
                         {
                             violated = true;
-                            if (!double.IsNaN(_shrunkFrom[c]) && demand <= _shrunkFrom[c] && t - _track[c].LastChange <= tick + _o.HotPlugDelay.TotalSeconds)
+                            if (!double.IsNaN(_shrunkFrom[c]) && demand <= _shrunkFrom[c] && t - _track[c].LastChange <= tick + Delay(r))
                             {
                                 _shortAfterShrink[c] = true; // the old size would have served it: the shrink made things worse
                             }

@@ -37,8 +37,11 @@ public sealed record ResizingRunOptions
     /// <summary>Time between controller ticks (the traces' interval).</summary>
     public TimeSpan Tick { get; init; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>Time a hot-plug or quota change takes to take effect.</summary>
+    /// <summary>Time a memory change (hot-plug or balloon) takes to take effect.</summary>
     public TimeSpan HotPlugDelay { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Time a CPU quota change takes to take effect (the allocation is a quota on the VM's vCPUs: cgroup <c>cpu.max</c> applies it within one scheduler period).</summary>
+    public TimeSpan QuotaDelay { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>The first hour: every mode keeps the static allocation while the forecasters learn.</summary>
     public TimeSpan WarmUp { get; init; } = TimeSpan.FromHours(1);

@@ -32,10 +32,16 @@ internal static class ResizingBenchmark
             DefaultValueFactory = _ => (int)new ResizingRunOptions().Tick.TotalSeconds,
         };
         tick.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 10 or > 3600) { r.AddError("--tick-seconds must be within [10, 3600]."); } });
+        var quotaDelay = new Option<int>("--quota-delay-seconds")
+        {
+            Description = "Seconds a CPU quota change takes to take effect (memory changes take the hot-plug delay, 60 s).",
+            DefaultValueFactory = _ => (int)new ResizingRunOptions().QuotaDelay.TotalSeconds,
+        };
+        quotaDelay.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 600) { r.AddError("--quota-delay-seconds must be within [0, 600]."); } });
         var json = new Option<bool>("--json") { Description = "One JSON object per mode, one per line." };
         var command = new Command("resizing", "Run a day of per-VM allocations once per resizing mode: static, reactive (VPA-style), predictive.")
         {
-            traceDir, policies, modes, confidence, tick, json,
+            traceDir, policies, modes, confidence, tick, quotaDelay, json,
         };
         command.SetAction((parse, ct) => CliErrors.RunAsync(() =>
         {
@@ -50,6 +56,7 @@ internal static class ResizingBenchmark
                 Confidence = parse.GetValue(confidence),
                 Tick = TimeSpan.FromSeconds(tickSeconds),
                 RetrainEveryTicks = Math.Max(1, 3600 / tickSeconds),
+                QuotaDelay = TimeSpan.FromSeconds(parse.GetValue(quotaDelay)),
             };
             bool asJson = parse.GetValue(json);
             var inv = CultureInfo.InvariantCulture;
@@ -81,6 +88,7 @@ internal static class ResizingBenchmark
                         policyVersion = r.PolicyVersion,
                         confidence = options.Confidence,
                         tickSeconds = tickSeconds,
+                        quotaDelaySeconds = options.QuotaDelay.TotalSeconds,
                         wallSeconds = r.WallSeconds,
                     }));
                 }
