@@ -63,7 +63,35 @@ public sealed record ResizingRunOptions
 
     /// <summary>Most changes per host and tick (the executor's limit).</summary>
     public int MaxChangesPerHostTick { get; init; } = 64;
+
+    /// <summary>
+    /// Null: VMs are placed first-fit on hosts. Otherwise consecutive VMs form host sets whose sizes cycle through this
+    /// list, each under a budget per resource (<see cref="BudgetShare"/>) that resizing stays within.
+    /// </summary>
+    public IReadOnlyList<int>? HostSetSizes { get; init; }
+
+    /// <summary>A host set's budget per resource, as a share of the set's peak aggregate demand over the day (a quota sized for what the set uses together).</summary>
+    public double BudgetShare { get; init; } = 1.0;
+
+    /// <summary>With host sets: VMs lend headroom to VMs of their set when its budget is spent (the policies' loan rules).</summary>
+    public bool Borrowing { get; init; }
+
+    /// <summary>How far ahead a host set's aggregate forecast is compared with its budget (a new instance's boot time).</summary>
+    public TimeSpan ScaleOutLeadTime { get; init; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>A host set whose aggregate forecast stays under this share of its budget for <see cref="ScaleInHold"/> gets a scale-in request.</summary>
+    public double ScaleInShare { get; init; } = 0.5;
+
+    /// <summary>How long a host set must stay under <see cref="ScaleInShare"/> before a scale-in request.</summary>
+    public TimeSpan ScaleInHold { get; init; } = TimeSpan.FromHours(1);
 }
+
+/// <summary>A scale-out request a host set raised during a day.</summary>
+/// <param name="HostSet">The set.</param>
+/// <param name="RequestedAtSeconds">When (seconds from the day's start).</param>
+/// <param name="Instances">How many instances it asked for (its excess over the budget in VMs of the set's mean budget).</param>
+/// <param name="FirstViolationSeconds">The set's first SLO-violation minute (null: none), whatever the request (the day does not act on it).</param>
+public sealed record ScaleOutEvent(string HostSet, double RequestedAtSeconds, int Instances, double? FirstViolationSeconds);
 
 /// <summary>What one resizing mode did over the day.</summary>
 /// <param name="Mode">The mode.</param>
@@ -85,4 +113,23 @@ public sealed record ResizingRunOptions
 public sealed record ResizingRunResult(
     ResizingMode Mode, int Vms, int Hosts, bool WithMemory, long SloViolationMinutes, IReadOnlyDictionary<string, long> ViolationMinutesByPriority,
     double UnservedCoreHours, double UnservedMemoryGiBHours, double SlackPercent, double MemorySlackPercent,
-    int Resizes, int Rollbacks, int PlannerRequests, long OutOfPolicyMinutes, string PolicyVersion, double WallSeconds);
+    int Resizes, int Rollbacks, int PlannerRequests, long OutOfPolicyMinutes, string PolicyVersion, double WallSeconds)
+{
+    /// <summary>Loans opened (with host sets and borrowing).</summary>
+    public int Loans { get; init; }
+
+    /// <summary>Minutes of loans, summed over loans.</summary>
+    public double LoanMinutes { get; init; }
+
+    /// <summary>Loans returned at once because the lender's use crossed what it had left.</summary>
+    public int ForcedReturns { get; init; }
+
+    /// <summary>Lender-ticks in which a lender's allocation lay below its minimum or its forecast's upper bound (a self-check: always 0).</summary>
+    public long LenderViolations { get; init; }
+
+    /// <summary>The scale-out requests raised (predictive mode with host sets).</summary>
+    public IReadOnlyList<ScaleOutEvent> ScaleOuts { get; init; } = [];
+
+    /// <summary>Scale-in requests raised.</summary>
+    public int ScaleInRequests { get; init; }
+}

@@ -14,6 +14,7 @@ internal static class BenchmarkCommand
         GraphBenchmarkCommand.Create(),
         ReservationBenchmark.Create(),
         ResizingBenchmark.Create(),
+        BorrowingBenchmark.Create(),
         GaBenchmarkCommand.Create(),
         TuningBenchmarkCommand.Create(),
     };

@@ -9,4 +9,7 @@ internal static class SampleData
 
     /// <summary>The resizing policies `benchmark resizing` and `simulate --resize` use unless given others.</summary>
     public static string DefaultResizingPolicies => Path.Combine(AppContext.BaseDirectory, "data", "resizing-policies.json");
+
+    /// <summary>The policies of `benchmark borrowing`: a tenant's conservative resizing (grow above 80 %, shrink below 40 % after 30 min) with loan rules.</summary>
+    public static string DefaultBorrowingPolicies => Path.Combine(AppContext.BaseDirectory, "data", "borrowing-policies.json");
 }

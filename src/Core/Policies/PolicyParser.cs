@@ -19,8 +19,9 @@ public sealed partial class PolicyParser
 
     private const int MaxDepth = 16, MaxString = 256, MaxPolicies = 10_000, MaxErrors = 100;
     private static readonly string[] DocumentFields = ["$schema", "policies"];
-    private static readonly string[] PolicyFields = ["name", "select", "priority", "horizon", "latencyAboveMs", "cpu", "memory", "diskIops", "networkMbps"];
+    private static readonly string[] PolicyFields = ["name", "select", "priority", "horizon", "latencyAboveMs", "loans", "cpu", "memory", "diskIops", "networkMbps"];
     private static readonly string[] SelectFields = ["names", "labels", "hostSet", "workloadClass"];
+    private static readonly string[] LoanFields = ["maxLendShare", "maxBorrowShare", "maxDuration", "lenderMargin"];
     private static readonly string[] RuleFields = ["growAbove", "shrinkBelow", "shrinkHold", "min", "max", "step", "cooldown", "costPerUnit"];
     private static readonly (string Field, PolicyResource Resource, double Step)[] Resources =
         [("cpu", PolicyResource.Cpu, 0.25), ("memory", PolicyResource.Memory, 512), ("diskIops", PolicyResource.DiskIops, 100), ("networkMbps", PolicyResource.NetworkMbps, 100)];
@@ -32,6 +33,7 @@ public sealed partial class PolicyParser
         ["policy"] = PolicyFields,
         ["select"] = SelectFields,
         ["rule"] = RuleFields,
+        ["loans"] = LoanFields,
     };
 
     /// <summary>Parses a JSON text.</summary>
@@ -212,6 +214,7 @@ public sealed partial class PolicyParser
             var priority = e.TryGetProperty("priority", out var pr) ? Priority(pr, path + ".priority") : SloPriority.Standard;
             var horizon = e.TryGetProperty("horizon", out var h) ? Duration(h, path + ".horizon", TimeSpan.FromSeconds(1), TimeSpan.FromDays(1)) : TimeSpan.FromMinutes(15);
             double? latency = e.TryGetProperty("latencyAboveMs", out _) ? Number(e, "latencyAboveMs", path, 0, 0, 1e7, exclusiveMin: true) : null;
+            var loans = e.TryGetProperty("loans", out var lo) ? Loans(lo, path + ".loans") : null;
             var rules = new Dictionary<PolicyResource, ResourceRule>();
             foreach (var (field, resource, step) in Resources)
             {
@@ -226,7 +229,23 @@ public sealed partial class PolicyParser
                 Error(path, "governs no resource: give at least one of cpu, memory, diskIops, networkMbps");
             }
 
-            return Errors.Count == before && name is not null && select is not null ? new ResizePolicy(name, select, priority, horizon, rules) { LatencyAboveMs = latency } : null;
+            return Errors.Count == before && name is not null && select is not null ? new ResizePolicy(name, select, priority, horizon, rules) { LatencyAboveMs = latency, Loans = loans } : null;
+        }
+
+        private LoanRule? Loans(JsonElement e, string path)
+        {
+            if (!Object(e, path, LoanFields))
+            {
+                return null;
+            }
+
+            int before = Errors.Count;
+            var d = LoanRule.Default;
+            double lend = Number(e, "maxLendShare", path, d.MaxLendShare, 0, 1);
+            double borrow = Number(e, "maxBorrowShare", path, d.MaxBorrowShare, 0, 100);
+            double margin = Number(e, "lenderMargin", path, d.LenderMargin, 0, 10);
+            var duration = e.TryGetProperty("maxDuration", out var md) ? Duration(md, path + ".maxDuration", TimeSpan.FromSeconds(1), TimeSpan.FromDays(7)) : d.MaxDuration;
+            return Errors.Count > before ? null : new LoanRule(lend, borrow, duration, margin);
         }
 
         private PolicySelector? Selector(JsonElement e, string path)

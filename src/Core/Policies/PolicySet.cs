@@ -18,6 +18,9 @@ public sealed record EffectivePolicy(SloPriority Priority, TimeSpan Horizon, IRe
 {
     /// <summary>The latency trigger of the most specific matching policy that sets one (<see cref="ResizePolicy.LatencyAboveMs"/>).</summary>
     public double? LatencyAboveMs { get; init; }
+
+    /// <summary>The loan rule of the most specific matching policy that sets one (<see cref="LoanRule.Default"/> otherwise).</summary>
+    public LoanRule Loans { get; init; } = LoanRule.Default;
 }
 
 /// <summary>
@@ -59,6 +62,7 @@ public sealed class PolicySet
         ResizePolicy? top = null;
         Dictionary<PolicyResource, EffectiveRule>? rules = null;
         double? latency = null;
+        LoanRule? loans = null;
         foreach (var p in _bySpecificity)
         {
             if (!p.Select.Matches(vm))
@@ -69,12 +73,13 @@ public sealed class PolicySet
             top ??= p;
             rules ??= [];
             latency ??= p.LatencyAboveMs;
+            loans ??= p.Loans;
             foreach (var (resource, rule) in p.Rules)
             {
                 rules.TryAdd(resource, new EffectiveRule(rule, p));
             }
         }
 
-        return top is null ? null : new EffectivePolicy(top.Priority, top.Horizon, rules!, Version) { LatencyAboveMs = latency };
+        return top is null ? null : new EffectivePolicy(top.Priority, top.Horizon, rules!, Version) { LatencyAboveMs = latency, Loans = loans ?? LoanRule.Default };
     }
 }

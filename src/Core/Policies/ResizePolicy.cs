@@ -136,4 +136,21 @@ public sealed record ResizePolicy(string Name, PolicySelector Select, SloPriorit
     /// (null: latency does not trigger).
     /// </summary>
     public double? LatencyAboveMs { get; init; }
+
+    /// <summary>What the selected VMs may lend to and borrow from VMs of their host set (null: the defaults of <see cref="LoanRule.Default"/>).</summary>
+    public LoanRule? Loans { get; init; }
+}
+
+/// <summary>
+/// How much a VM may lend to, and borrow from, the VMs of its host set when the set's budget is spent. A lender
+/// never lends below <c>max(min, forecast upper bound × (1 + <paramref name="LenderMargin"/>))</c> of any resource.
+/// </summary>
+/// <param name="MaxLendShare">Most of its allocation a VM may have lent out at once (0: it never lends).</param>
+/// <param name="MaxBorrowShare">Most it may borrow at once, as a share of its allocation before borrowing.</param>
+/// <param name="MaxDuration">Longest a loan lasts before it is returned.</param>
+/// <param name="LenderMargin">Margin over the lender's forecast upper bound (and over its current use) it always keeps.</param>
+public sealed record LoanRule(double MaxLendShare, double MaxBorrowShare, TimeSpan MaxDuration, double LenderMargin)
+{
+    /// <summary>Half the allocation lent at most, as much as the own allocation borrowed, 30 minutes, 10 % margin.</summary>
+    public static LoanRule Default { get; } = new(0.5, 1.0, TimeSpan.FromMinutes(30), 0.1);
 }

@@ -117,6 +117,28 @@ public sealed class PolicyParserTests
         Assert.Equal(PolicyParser.KnownFields["policy"].Order(StringComparer.Ordinal), Props(defs.GetProperty("policy")));
         Assert.Equal(PolicyParser.KnownFields["select"].Order(StringComparer.Ordinal), Props(defs.GetProperty("policy").GetProperty("properties").GetProperty("select")));
         Assert.Equal(PolicyParser.KnownFields["rule"].Order(StringComparer.Ordinal), Props(defs.GetProperty("rule")));
+        Assert.Equal(PolicyParser.KnownFields["loans"].Order(StringComparer.Ordinal), Props(defs.GetProperty("policy").GetProperty("properties").GetProperty("loans")));
+    }
+
+    [Fact]
+    public void Loan_rules_are_parsed_resolved_by_specificity_and_checked_with_their_paths()
+    {
+        var set = new PolicyParser().Parse("""
+            { "policies": [
+              { "name": "all", "loans": { "maxLendShare": 0.25, "maxDuration": "10m" }, "cpu": { "min": 1, "max": 4 } },
+              { "name": "db", "select": { "workloadClass": "database" }, "cpu": { "min": 2, "max": 8 } } ] }
+            """).GetOrThrow();
+        var all = set.Resolve(new PolicySubject("web-1", null, null, "web"))!.Loans;
+        Assert.Equal(new LoanRule(0.25, LoanRule.Default.MaxBorrowShare, TimeSpan.FromMinutes(10), LoanRule.Default.LenderMargin), all);
+        Assert.Equal(all, set.Resolve(new PolicySubject("db-1", null, null, "database"))!.Loans); // the more specific policy sets none: the next one's applies
+
+        var bad = new PolicyParser().Parse("""
+            { "policies": [ { "name": "a", "loans": { "maxLendShare": 1.5, "maxDuration": "0s", "lenderMargin": "x", "extra": 1 }, "cpu": { "min": 1, "max": 4 } } ] }
+            """);
+        Assert.Contains(bad.Errors, e => e.Path == "$.policies[0].loans.extra");
+        Assert.Contains(bad.Errors, e => e.Path == "$.policies[0].loans.maxLendShare");
+        Assert.Contains(bad.Errors, e => e.Path == "$.policies[0].loans.maxDuration");
+        Assert.Contains(bad.Errors, e => e.Path == "$.policies[0].loans.lenderMargin");
     }
 
     [Fact]
