@@ -25,8 +25,11 @@ internal enum LeaseEnd
     /// <summary>The borrower no longer needs it (its forecast fell, it was resized, moved or deleted).</summary>
     BorrowerDone = 3,
 
-    /// <summary>The lender left the host set (moved, deleted) or was resized by hand.</summary>
+    /// <summary>The lender left the host set (moved, deleted) or is no longer governed.</summary>
     LenderGone = 4,
+
+    /// <summary>The loan's change never showed on the lender (a dry run, a refusal, a failure, or a resize by hand): dropped without a transfer.</summary>
+    NotApplied = 5,
 }
 
 /// <summary>

@@ -51,7 +51,10 @@ internal struct LoanParty
 /// </summary>
 internal static class LoanPlanner
 {
-    /// <summary>Returns the leases of <paramref name="resource"/> that must end now, updating the parties' allocations.</summary>
+    /// <summary>
+    /// Returns the leases of <paramref name="resource"/> that must end now, updating the parties' allocations. A party
+    /// without a rule (<c>default</c>: it left the set, or is no longer governed) ends its leases at once.
+    /// </summary>
     /// <param name="ledger">The open leases.</param>
     /// <param name="parties">Every VM's state for the resource, indexed as in the ledger.</param>
     /// <param name="resource">The resource.</param>
@@ -69,7 +72,9 @@ internal static class LoanPlanner
 
             ref var lender = ref parties[lease.Lender];
             ref var borrower = ref parties[lease.Borrower];
-            LeaseEnd? why = now >= lease.Due ? LeaseEnd.Expired
+            LeaseEnd? why = lender.Rule is null ? LeaseEnd.LenderGone
+                : borrower.Rule is null ? LeaseEnd.BorrowerDone
+                : now >= lease.Due ? LeaseEnd.Expired
                 : lender.Usage > lender.Allocation ? LeaseEnd.LenderUsage
                 : Floor(lender) > lender.Allocation + 1e-9 ? LeaseEnd.LenderForecast
                 : borrower.Upper <= (borrower.Allocation - lease.Amount) * borrower.GrowAbove ? LeaseEnd.BorrowerDone

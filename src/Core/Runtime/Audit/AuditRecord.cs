@@ -100,6 +100,15 @@ public enum AuditKind
 
     /// <summary>A configuration rollout started, was promoted a step, rolled back or completed (message: why, with the test's figures).</summary>
     RolloutDecided,
+
+    /// <summary>A VM lent headroom to another of its host set (message: who, what, how much, until when; detail: the loan as JSON).</summary>
+    LoanOpened,
+
+    /// <summary>A loan was returned (message: why: due, the lender's use or forecast rose, the borrower is done, a VM left; detail: the loan's id and why).</summary>
+    LoanReturned,
+
+    /// <summary>A host set asked for more instances or fewer (message: the forecast against the budget, how many, by when).</summary>
+    ScaleRequested,
 }
 
 /// <summary>One entry of the audit trail. Immutable.</summary>

@@ -162,6 +162,8 @@ internal sealed partial class ActionExecutor(RuntimeCore core, IMigrationObserve
                 ResourceControlAction r => Describe(await core.Calls.CallAsync("SetResourceControls",
                     ct => core.Hypervisor.SetResourceControlsAsync(r.Vm, r.Controls, ct), cancellationToken).ConfigureAwait(false)),
                 Rollout.ConfigureAction c => await c.ExecuteAsync(core.Audit, proposal.Controller, proposal.PlanId, now, cancellationToken).ConfigureAwait(false),
+                ScaleOutAction o => await o.ExecuteAsync(cancellationToken).ConfigureAwait(false),
+                ScaleInAction i => await i.ExecuteAsync(cancellationToken).ConfigureAwait(false),
                 _ => throw new NotSupportedException($"The executor does not know the action kind '{action.Kind}' ({action.GetType().Name})."),
             };
         }

@@ -7,7 +7,7 @@ using VmEcosystem.Policies;
 namespace VmEcosystem.Runtime;
 
 /// <summary>One pass of the resizing controller: what it observed, what it proposes, and the actions that carry it out.</summary>
-internal sealed class ResizePass
+internal sealed partial class ResizePass
 {
     private static readonly PolicyResource[] Resources = [PolicyResource.Cpu, PolicyResource.Memory, PolicyResource.DiskIops, PolicyResource.NetworkMbps];
     private readonly ControllerContext _context;
@@ -52,6 +52,10 @@ internal sealed class ResizePass
 
     public bool Exists(VmId vm) => _hostOf.ContainsKey(vm);
 
+    /// <summary>Notes what the controller saw of a governed VM this pass (its sizes, use and policy): loans and actions start from it.</summary>
+    public void Saw(VmInfo vm, HostInfo host, EffectivePolicy policy, VmResizeState state, VmSizes observed, double[]? usage) =>
+        _seen[vm.Id] = new Seen(vm, host, policy, state, observed, usage);
+
     public PolicySubject Subject(VmInfo vm, HostInfo host) => new(vm.Name, vm.Labels, host.HostSet?.Value, vm.Profile.WorkloadClass);
 
     /// <summary>
@@ -63,9 +67,11 @@ internal sealed class ResizePass
         int vcpus = Math.Max(1, (int)Math.Round(vm.Allocation.CpuCores));
         bool limits = GovernsLimits(policy);
         bool quota = _caps.HasFlag(HypervisorCapabilities.CpuQuota);
-        if ((state.Outstanding is not null && (quota || limits)) || (limits && state.Limits is null))
+        // Read on first sight too: a restarted controller must not take a VM's quota for none (its loans are reconciled on it).
+        if ((state.Outstanding is not null && (quota || limits)) || (limits && state.Limits is null) || (quota && !state.ControlsRead))
         {
             var controls = await _context.CallAsync("GetResourceControls", (h, ct) => h.GetResourceControlsAsync(vm.Id, ct), cancellationToken).ConfigureAwait(false);
+            state.ControlsRead = true;
             if (quota)
             {
                 state.QuotaCores = controls.CpuQuota is { } share && double.IsFinite(share) ? share * vcpus : null;
@@ -143,6 +149,12 @@ internal sealed class ResizePass
                 upper = Math.Max(upper, state.Forecasters[r].Forecast(h, Options.Confidence).Upper);
             }
 
+            state.Upper[r] = upper;
+            if (Lending.Contains((vm.Id, r)))
+            {
+                continue;
+            }
+
             var rule = effective.Rule with { Max = Math.Min(effective.Rule.Max, ceiling) };
             double guestFloor = r == ResizingController.Memory ? usage[r] * Options.GuestMemoryKeep : 0;
             // Use pinned at a cap (a CPU quota, an IOPS or bandwidth limit) hides how much more the VM wants: grow by at
@@ -158,7 +170,8 @@ internal sealed class ResizePass
                 target = Math.Max(target, current + rule.Step);
             }
 
-            if (ResizeAdvisor.Advise(Resources[r], rule, current, signal, target, guestFloor, Seconds, ref state.Tracks[r], signalName) is { } advice)
+            if (ResizeAdvisor.Advise(Resources[r], rule, current, signal, target, guestFloor, Seconds, ref state.Tracks[r], signalName) is { } advice
+                && (advice.Grows || !Borrowing.Contains((vm.Id, r))))
             {
                 if (slowWhy is not null && advice.Grows)
                 {
@@ -194,35 +207,46 @@ internal sealed class ResizePass
             : null;
     }
 
-    /// <summary>Shares each host's room among the queued resizes and returns the actions (rollbacks first).</summary>
-    public List<ClusterAction> Arbitrate(Dictionary<VmId, VmResizeState> states, out List<(VmId Vm, HostId Host, string Why)> shortfalls)
+    /// <summary>
+    /// Shares each host's room, and each host set's budget, among the queued resizes. What a host cannot hold is a
+    /// request to the planner (<paramref name="shortfalls"/>); what the budget cannot give is a loan's need
+    /// (<see cref="BudgetNeeds"/>). The changes granted are emitted by <see cref="Actions"/>, after any loans.
+    /// </summary>
+    public void Arbitrate(Dictionary<VmId, VmResizeState> states, out List<(VmId Vm, HostId Host, string Why)> shortfalls)
     {
         shortfalls = [];
-        var granted = new Dictionary<VmId, (Proposal First, VmSizes Sizes, List<string> Reasons)>();
         foreach (var group in _proposals.GroupBy(p => (p.Host.Id, p.Resource)))
         {
             var list = group.ToList();
             var candidates = list.Select((p, i) => new ResizeCandidate(i, p.Policy.Priority, p.Advice.From, p.Advice.To, p.Signal,
                 p.Policy.Rules[Resources[p.Resource]].Rule.CostPerUnit, p.Policy.Rules[Resources[p.Resource]].Rule.Step)).ToArray();
             var grants = new ResizeGrant[candidates.Length];
-            int n = ResizeArbiter.Arbitrate(candidates, Free(list[0].Host, group.Key.Resource, states), int.MaxValue, grants);
+            double hostFree = Free(list[0].Host, group.Key.Resource, states);
+            double budgetFree = BudgetFree(list[0].Host, group.Key.Resource, states);
+            int n = ResizeArbiter.Arbitrate(candidates, Math.Min(hostFree, budgetFree), int.MaxValue, grants);
             foreach (var g in grants.AsSpan(0, n))
             {
                 var p = list[g.Index];
                 if (g.Shortfall > 0)
                 {
-                    shortfalls.Add((p.Vm.Id, p.Host.Id, FormattableString.Invariant($"{Resources[p.Resource]} {p.Advice.From:0.##} → {p.Advice.To:0.##}, {g.Shortfall:0.##} short on {p.Host.Id}")));
+                    if (budgetFree < hostFree)
+                    {
+                        BudgetNeeds[(p.Vm.Id, p.Resource)] = g.Shortfall; // the set's budget is spent: a loan may serve it, a move would not
+                    }
+                    else
+                    {
+                        shortfalls.Add((p.Vm.Id, p.Host.Id, FormattableString.Invariant($"{Resources[p.Resource]} {p.Advice.From:0.##} → {p.Advice.To:0.##}, {g.Shortfall:0.##} short on {p.Host.Id}")));
+                    }
                 }
 
+                ConsumeBudget(p.Host, p.Resource, g.To - p.Advice.From);
                 if (g.To == p.Advice.From)
                 {
                     continue;
                 }
 
-                var entry = granted.TryGetValue(p.Vm.Id, out var e) ? e : (First: p, Sizes: p.Observed, Reasons: new List<string>());
                 string verb = g.To > p.Advice.From ? "grew" : "shrank";
-                entry.Reasons.Add(FormattableString.Invariant($"{verb} {p.Vm.Name} {Resources[p.Resource].ToString().ToLowerInvariant()} from {p.Advice.From:0.##} to {g.To:0.##}: {p.Advice.Reason}; policy {p.PolicyName} version {p.Policy.Version}"));
-                granted[p.Vm.Id] = (entry.First, entry.Sizes.With(p.Resource, g.To), entry.Reasons);
+                Change(p.Vm.Id, p.Resource, g.To, FormattableString.Invariant($"{verb} {p.Vm.Name} {Resources[p.Resource].ToString().ToLowerInvariant()} from {p.Advice.From:0.##} to {g.To:0.##}: {p.Advice.Reason}; policy {p.PolicyName} version {p.Policy.Version}"));
                 if (g.To < p.Advice.From)
                 {
                     p.State.ShrunkFrom[p.Resource] = p.Advice.From;
@@ -232,57 +256,19 @@ internal sealed class ResizePass
                 ResizeAdvisor.Applied(ref p.State.Tracks[p.Resource], grew: g.To > p.Advice.From, Seconds);
             }
         }
+    }
 
-        foreach (var (_, (first, sizes, reasons)) in granted)
+    /// <summary>The actions that carry out every change granted this pass (resizes and loans), rollbacks first.</summary>
+    public List<ClusterAction> Actions()
+    {
+        foreach (var (vm, (sizes, reasons)) in _granted)
         {
-            Emit(first.Vm, first.Host, first.State, first.Observed, sizes, string.Join("; ", reasons));
+            var seen = _seen[vm];
+            Emit(seen.Vm, seen.Host, seen.State, seen.Observed, sizes, string.Join("; ", reasons));
         }
 
+        _granted.Clear();
         return _actions;
-    }
-
-    private double Free(HostInfo host, int resource, Dictionary<VmId, VmResizeState> states)
-    {
-        double capacity = resource switch
-        {
-            ResizingController.Cpu => host.Capacity.CpuCores,
-            ResizingController.Memory => host.Capacity.MemoryMiB,
-            ResizingController.Disk => host.Capacity.DiskIops,
-            _ => host.Capacity.NetworkMbps,
-        };
-        if (resource >= ResizingController.Disk && !(capacity > 0))
-        {
-            return double.PositiveInfinity; // the host's disk or link capacity is not known: limits are the only bound
-        }
-
-        double used = 0;
-        foreach (var vm in _inventory.Vms)
-        {
-            if (_hostOf.TryGetValue(vm.Id, out var h) && h == host.Id)
-            {
-                var s = states.GetValueOrDefault(vm.Id);
-                used += resource switch
-                {
-                    ResizingController.Cpu => s?.QuotaCores is { } q ? Math.Min(q, vm.Allocation.CpuCores) : vm.Allocation.CpuCores,
-                    ResizingController.Memory => vm.Allocation.MemoryMiB,
-                    _ => Limited(vm, resource, s),
-                };
-            }
-        }
-
-        return capacity - used;
-    }
-
-    // A VM's share of the host's disk or link: its limit, or what it uses when it has none.
-    private double Limited(VmInfo vm, int resource, VmResizeState? state)
-    {
-        double limit = state?.Limits is { } l ? (resource == ResizingController.Disk ? l.DiskIops : l.NetworkMbps) : double.PositiveInfinity;
-        if (double.IsFinite(limit))
-        {
-            return limit;
-        }
-
-        return _samples.TryGetValue(vm.Id, out var s) ? (resource == ResizingController.Disk ? s.DiskReadIops + s.DiskWriteIops : s.NetworkRxMbps + s.NetworkTxMbps) : 0;
     }
 
     // The most this resource can reach by the means the provider offers (null: it cannot be resized here).

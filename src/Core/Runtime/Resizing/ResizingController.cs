@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using VmEcosystem.Adjustment;
+using VmEcosystem.Borrowing;
 using VmEcosystem.Cluster;
 using VmEcosystem.Hypervisor;
 using VmEcosystem.Policies;
@@ -19,7 +20,7 @@ namespace VmEcosystem.Runtime;
 /// before it, and a shrink after which the VM runs saturated is reverted and remembered. A VM's use comes from the
 /// provider's samples, or from an <see cref="IResizingUsageSource"/> when the application registers one.
 /// </summary>
-internal sealed class ResizingController(ResizePolicyStore policies, IOptions<ResizingOptions> options, IServiceProvider services) : IRuntimeController
+internal sealed partial class ResizingController(ResizePolicyStore policies, IOptions<ResizingOptions> options, IServiceProvider services) : IRuntimeController
 {
     public const string ControllerName = "resizing";
     public const int Cpu = 0, Memory = 1, Disk = 2, Network = 3, ResourceCount = 4;
@@ -27,6 +28,7 @@ internal sealed class ResizingController(ResizePolicyStore policies, IOptions<Re
     private static readonly PolicyResource[] Resources = [PolicyResource.Cpu, PolicyResource.Memory, PolicyResource.DiskIops, PolicyResource.NetworkMbps];
     private readonly Dictionary<VmId, VmResizeState> _states = [];
     private string? _versionInUse;
+    private ScaleWatch? _scaleWatch;
     private long _passes, _rollbacks, _plannerRequests;
 
     public string Name => ControllerName;
@@ -78,7 +80,14 @@ internal sealed class ResizingController(ResizePolicyStore policies, IOptions<Re
 
         var inventory = await context.CallAsync("GetInventory", (h, ct) => h.GetInventoryAsync(ct), cancellationToken).ConfigureAwait(false);
         var samples = await context.CallAsync("GetVmMetrics", (h, ct) => h.GetVmMetricsAsync(null, ct), cancellationToken).ConfigureAwait(false);
-        var pass = new ResizePass(context, inventory, samples, set, o, ++_passes);
+        var book = services.GetService<LoanBook>();
+        if (book is not null)
+        {
+            await RestoreLoansAsync(context, book, cancellationToken).ConfigureAwait(false);
+        }
+
+        var (lending, borrowing) = Roles(book);
+        var pass = new ResizePass(context, inventory, samples, set, o, ++_passes) { Budgets = book?.Options, Lending = lending, Borrowing = borrowing };
         foreach (var vm in inventory.Vms)
         {
             if (vm.State == VmPowerState.Running && pass.HostOf(vm.Id) is { } host && set.Resolve(pass.Subject(vm, host)) is { } policy)
@@ -100,10 +109,22 @@ internal sealed class ResizingController(ResizePolicyStore policies, IOptions<Re
             _states.Remove(gone);
         }
 
-        var actions = pass.Arbitrate(_states, out var shortfalls);
+        pass.Arbitrate(_states, out var shortfalls);
         foreach (var (vm, host, why) in shortfalls)
         {
             await AskPlannerAsync(context, vm, why, _states[vm], o, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (book is not null)
+        {
+            await LendAsync(context, pass, book).ConfigureAwait(false);
+        }
+
+        var actions = pass.Actions();
+        if (book is not null && services.GetService<IScaleOutHandler>() is { } handler)
+        {
+            _scaleWatch ??= new ScaleWatch(book.Options, handler);
+            actions.AddRange(await _scaleWatch.PassAsync(context, pass).ConfigureAwait(false));
         }
 
         Interlocked.Add(ref _rollbacks, pass.Rollbacks);
@@ -123,7 +144,9 @@ internal sealed class ResizingController(ResizePolicyStore policies, IOptions<Re
             state.Latency.Update(measured);
             state.LatencySamples++;
         }
-        if (pass.Usage(vm, host, use) is not { } usage)
+        var usage = pass.Usage(vm, host, use);
+        pass.Saw(vm, host, policy, state, observed, usage);
+        if (usage is null)
         {
             return; // no sample this pass: nothing to decide on
         }
@@ -183,6 +206,7 @@ internal sealed class ResizingController(ResizePolicyStore policies, IOptions<Re
             state.LatencyBaseline = double.IsNaN(state.LatencyBaseline) ? l : (0.7 * state.LatencyBaseline) + (0.3 * l);
         }
 
+        pass.Saw(vm, host, policy, state, observed, usage); // with the memory on its way counted as arrived
         pass.Propose(vm, host, policy, state, observed, usage, skipMemory: memoryMoving);
     }
 

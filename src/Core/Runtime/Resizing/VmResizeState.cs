@@ -58,6 +58,9 @@ internal sealed class VmResizeState
     /// <summary>The CPU quota last applied, cores (null: none set by the controller, the VM has all its vCPUs).</summary>
     public double? QuotaCores { get; set; }
 
+    /// <summary>True once the VM's resource controls were read (on first sight, so a restarted controller knows its quota).</summary>
+    public bool ControlsRead { get; set; }
+
     /// <summary>The sizes asked for by the last proposal and those the VM had then (null: nothing outstanding).</summary>
     public (VmSizes Before, VmSizes Asked)? Outstanding { get; set; }
 
@@ -69,6 +72,9 @@ internal sealed class VmResizeState
 
     /// <summary>Per resource, the size before a shrink that took effect (NaN: none to check).</summary>
     public double[] ShrunkFrom { get; } = [double.NaN, double.NaN, double.NaN, double.NaN];
+
+    /// <summary>Each resource's forecast upper bound at the policy's horizon, as of the last pass (NaN: not known yet).</summary>
+    public double[] Upper { get; } = [double.NaN, double.NaN, double.NaN, double.NaN];
 
     /// <summary>The application's latency, ms: an extra series forecast like the resources (a policy may grow CPU on it).</summary>
     public IForecaster Latency { get; } = ExponentialSmoothingForecaster.Simple();
