@@ -98,6 +98,7 @@ public static class RuntimeBuilderExtensions
 
         services.TryAddSingleton<IMigrationPolicy>(sp => PredictivePolicy.Create(sp.GetRequiredService<IOptions<PredictiveOptions>>().Value));
         services.TryAddSingleton<IAuditStore>(_ => new InMemoryAuditStore());
+        services.TryAddSingleton<VmEcosystem.Messaging.IMessageTransport, VmEcosystem.Messaging.InProcessTransport>(); // the default; UseRabbitMq replaces it
         services.TryAddSingleton<IEcosystemControl>(sp => sp.GetRequiredService<EcosystemRuntime>());
         services.TryAddSingleton(sp =>
         {

@@ -1,0 +1,43 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using VmEcosystem.Hypervisor;
+using VmEcosystem.Messaging;
+
+namespace VmEcosystem.Hosting;
+
+/// <summary>Registers the platform connector's side of the message transport.</summary>
+public static class MessagingBuilderExtensions
+{
+    /// <summary>
+    /// Runs an <see cref="AdjustmentCommandProcessor"/> for the life of the host: it applies the
+    /// <see cref="AdjustmentCommand"/>s arriving on the <see cref="IMessageTransport"/> (in process by default,
+    /// RabbitMQ with <c>UseRabbitMq</c>) through this process's provider and publishes their outcomes. For a platform
+    /// connector that runs apart from the adjustment engine.
+    /// </summary>
+    public static VmEcosystemBuilder AddAdjustmentConnector(this VmEcosystemBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddSingleton<IMessageTransport, InProcessTransport>();
+        builder.Services.TryAddSingleton(sp => new AdjustmentCommandProcessor(
+            sp.GetRequiredService<IHypervisor>(), sp.GetRequiredService<IMessageTransport>(), sp.GetService<TimeProvider>()));
+        builder.Services.AddHostedService<AdjustmentConnectorService>();
+        return builder;
+    }
+}
+
+/// <summary>Subscribes the processor at start, unsubscribes at stop.</summary>
+internal sealed class AdjustmentConnectorService(AdjustmentCommandProcessor processor) : IHostedService
+{
+    private IAsyncDisposable? _subscription;
+
+    public async Task StartAsync(CancellationToken cancellationToken) => _subscription = await processor.StartAsync(cancellationToken).ConfigureAwait(false);
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_subscription is { } s)
+        {
+            await s.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}
