@@ -35,4 +35,38 @@ public static class LibvirtBuilderExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetService<ILogger<LibvirtHypervisor>>()));
     }
+
+    /// <summary>
+    /// Registers the libvirt scale-out handler (an <c>IScaleOutHandler</c> for <c>UseHostSetBudgets</c>): a host set that
+    /// needs more instances gets clones of its template domain (copy-on-write overlays, started on the template's
+    /// host); a scale-in removes clones only. Options from <c>VmEcosystem:Libvirt:ScaleOut</c>, validated at start.
+    /// </summary>
+    public static VmEcosystemBuilder AddLibvirtScaleOut(this VmEcosystemBuilder builder, Action<LibvirtScaleOutOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = builder.Services.AddOptions<LibvirtScaleOutOptions>().ValidateOnStart();
+        if (builder.Section("Libvirt:ScaleOut") is { } section)
+        {
+            options.Bind(section, o => o.ErrorOnUnknownConfiguration = true);
+        }
+
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LibvirtScaleOutOptions>, LibvirtScaleOutOptionsValidator>());
+        builder.Services.TryAddSingleton<VmEcosystem.Borrowing.IScaleOutHandler>(sp => new LibvirtScaleOutHandler(
+            sp.GetRequiredService<VmEcosystem.Hypervisor.IHypervisor>() as LibvirtHypervisor
+                ?? throw new InvalidOperationException("AddLibvirtScaleOut needs the libvirt provider (UseLibvirt)."),
+            sp.GetRequiredService<IOptions<LibvirtScaleOutOptions>>().Value));
+        return builder;
+    }
+}
+
+/// <summary>Checks <see cref="LibvirtScaleOutOptions"/> at start, naming each setting.</summary>
+internal sealed class LibvirtScaleOutOptionsValidator : IValidateOptions<LibvirtScaleOutOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LibvirtScaleOutOptions options) =>
+        options.Validate() is { Count: > 0 } errors ? ValidateOptionsResult.Fail(errors) : ValidateOptionsResult.Success;
 }

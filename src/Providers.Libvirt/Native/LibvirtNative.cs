@@ -113,6 +113,21 @@ internal static partial class LibvirtNative
     [LibraryImport(Library)]
     public static partial int virDomainFree(IntPtr domain);
 
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial IntPtr virDomainDefineXML(ConnectionHandle conn, string xml);
+
+    [LibraryImport(Library)]
+    public static partial int virDomainCreate(DomainHandle domain);
+
+    [LibraryImport(Library)]
+    public static partial int virDomainDestroy(DomainHandle domain);
+
+    [LibraryImport(Library)]
+    public static partial int virDomainUndefine(DomainHandle domain);
+
+    [LibraryImport(Library)]
+    public static partial int virDomainIsActive(DomainHandle domain);
+
     [LibraryImport(Library)]
     public static partial int virDomainRef(IntPtr domain);
 
