@@ -38,6 +38,19 @@ public static class BorrowingBuilderExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Registers the simulator's scale-out handler: standby instances of the scenario (VMs labelled
+    /// <c>vmeco.standby</c> with their host set's name) join the set on a scale-out and leave it on a scale-in.
+    /// </summary>
+    public static VmEcosystemBuilder AddSimulatorScaleOut(this VmEcosystemBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddSingleton<IScaleOutHandler>(sp => new VmEcosystem.Simulation.SimulatorScaleOutHandler(
+            sp.GetRequiredService<VmEcosystem.Hypervisor.IHypervisor>() as VmEcosystem.Simulation.SimulatorHypervisor
+                ?? throw new InvalidOperationException("AddSimulatorScaleOut needs the simulator (UseSimulator).")));
+        return builder;
+    }
+
     /// <summary>Registers the platform's <see cref="IScaleOutHandler"/> (a singleton): it receives the scale-out and scale-in requests of budgeted host sets.</summary>
     public static VmEcosystemBuilder AddScaleOutHandler<THandler>(this VmEcosystemBuilder builder)
         where THandler : class, IScaleOutHandler

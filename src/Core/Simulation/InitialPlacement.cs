@@ -45,6 +45,12 @@ public static class InitialPlacement
         var placement = new int[scenario.Vms.Count];
         for (int v = 0; v < scenario.Vms.Count; v++)
         {
+            if (scenario.Vms[v].Info.Labels.ContainsKey(SimulatorScaleOutHandler.StandbyLabel))
+            {
+                placement[v] = -1; // a standby instance: it joins the cluster when a scale-out asks for it
+                continue;
+            }
+
             var alloc = scenario.Vms[v].Info.Allocation;
             double mips = alloc.CpuMhz;
             double perPe = mips / Math.Max(1, alloc.CpuCores);

@@ -69,15 +69,27 @@ public sealed class LoansRuntimeTests
             : serviceType == typeof(IScaleOutHandler) ? handler : null;
     }
 
-    private static SimulationScenario Scenario()
+    private static SimulationScenario Scenario() => Scenario(standby: false);
+
+    private static SimulationScenario ScenarioWithStandby() => Scenario(standby: true);
+
+    private static SimulationScenario Scenario(bool standby)
     {
         var set = new HostSetId("tenant-a");
         var hosts = Enumerable.Range(0, 2).Select(h => new HostInfo(new HostId($"h{h}"), new ResourceVector(16, 16 * CoreMhz, 32768, 10000, 1000))
         { PowerModel = SpecPowerModel.HpProLiantMl110G5, HostSet = set }).ToArray();
         var vms = new[] { "web-1", "idle-1", "idle-2" }.Select(n => new SimulatedVm(
             new VmInfo(new VmId(n), new ResourceVector(2, 2 * CoreMhz, 2048)) { MaxAllocation = new ResourceVector(6, 6 * CoreMhz, 4096) },
-            new DemandTrace(n, Enumerable.Repeat(0.25, 100).ToArray(), 300))).ToArray();
-        return new SimulationScenario("loans", hosts, vms, SimulationModel.Realistic with { DurationSeconds = 8 * 3600 });
+            new DemandTrace(n, Enumerable.Repeat(0.25, 100).ToArray(), 300))).ToList();
+        if (standby)
+        {
+            vms.Add(new SimulatedVm(
+                new VmInfo(new VmId("web-standby"), new ResourceVector(2, 2 * CoreMhz, 2048))
+                { MaxAllocation = new ResourceVector(6, 6 * CoreMhz, 4096), Labels = new Dictionary<string, string> { ["vmeco.standby"] = "tenant-a" } },
+                new DemandTrace("web-standby", Enumerable.Repeat(0.25, 100).ToArray(), 300)));
+        }
+
+        return new SimulationScenario("loans", hosts, [.. vms], SimulationModel.Realistic with { DurationSeconds = 8 * 3600 });
     }
 
     private static async Task<(EcosystemRuntime Runtime, LoanBook Book)> StartAsync(IHypervisor provider, IAuditStore audit, VirtualClock clock, CancellationToken ct, IScaleOutHandler? handler = null)
@@ -206,5 +218,40 @@ public sealed class LoansRuntimeTests
         var records = await audit.ListAsync(new AuditQuery());
         Assert.Contains(records, r => r.Kind == AuditKind.ScaleRequested && r.Message.Contains("tenant-a", StringComparison.Ordinal));
         Assert.Contains(records, r => r.Kind == AuditKind.ActionSucceeded && r.Message.StartsWith("scale-out succeeded: started", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task With_the_simulator_handler_a_standby_instance_joins_the_set_when_it_scales_out()
+    {
+        var clock = new VirtualClock();
+        var ct = TestContext.Current.CancellationToken;
+        var start = clock.GetUtcNow();
+        var simulator = new SimulatorHypervisor(new SimulatorOptions { Scenario = ScenarioWithStandby }, clock);
+        var provider = new SetRamp(simulator, start, clock);
+        Assert.DoesNotContain((await provider.GetInventoryAsync(ct)).Vms, v => v.Id.Value == "web-standby"); // standby: in no host yet
+        var audit = new InMemoryAuditStore();
+        var (runtime, _) = await StartAsync(provider, audit, clock, ct, new SimulatorScaleOutHandler(simulator));
+        try
+        {
+            for (int minute = 5; minute <= 90; minute += 5)
+            {
+                await SimulatedRuntime.AdvanceAsync(runtime, clock, start + TimeSpan.FromMinutes(minute), ct);
+            }
+        }
+        finally
+        {
+            await runtime.DisposeAsync();
+        }
+
+        var inventory = await provider.GetInventoryAsync(ct);
+        Assert.True(inventory.TryGetVm(new VmId("web-standby"), out _), "the standby instance did not join");
+        Assert.Equal("tenant-a", inventory.Hosts.Single(h => h.Id == inventory.Placements.Single(p => p.Vm.Value == "web-standby").Host).HostSet?.Value);
+        Assert.Contains(await audit.ListAsync(new AuditQuery()), r => r.Kind == AuditKind.ActionSucceeded && r.Message.Contains("web-standby joined host set tenant-a", StringComparison.Ordinal));
+
+        // A scale-in takes it back out (only standby instances leave).
+        var handler = new SimulatorScaleOutHandler(simulator);
+        var left = await handler.ScaleInAsync(new ScaleInRequest("tenant-a", null, 2, "test", [new VmId("idle-1"), new VmId("web-standby")]), ct);
+        Assert.Equal([new VmId("web-standby")], left.Vms);
+        Assert.False((await provider.GetInventoryAsync(ct)).TryGetVm(new VmId("web-standby"), out _));
     }
 }
