@@ -10,6 +10,27 @@ namespace VmEcosystem.Hosting;
 public static class MessagingBuilderExtensions
 {
     /// <summary>
+    /// Adds the <c>forecasts</c> controller to the runtime: the prediction module, publishing every running VM's
+    /// forecasts (each metric, each horizon of <paramref name="configure"/>'s <see cref="Forecasting.WorkloadProfilerOptions"/>,
+    /// with intervals) as <see cref="ForecastMessage"/>s on the <see cref="IMessageTransport"/>.
+    /// </summary>
+    public static VmEcosystemBuilder PublishForecasts(this VmEcosystemBuilder builder, Action<Forecasting.WorkloadProfilerOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = new Forecasting.WorkloadProfilerOptions();
+        configure?.Invoke(options);
+        if (options.Validate().ToList() is { Count: > 0 } errors)
+        {
+            throw new ArgumentException(string.Join(" ", errors), nameof(configure));
+        }
+
+        builder.Services.TryAddSingleton<IMessageTransport, InProcessTransport>();
+        builder.Services.TryAddSingleton(sp => new ForecastPublisher(sp.GetRequiredService<IMessageTransport>(), options));
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<Runtime.IRuntimeController, ForecastPublisher>(sp => sp.GetRequiredService<ForecastPublisher>()));
+        return builder;
+    }
+
+    /// <summary>
     /// Runs an <see cref="AdjustmentCommandProcessor"/> for the life of the host: it applies the
     /// <see cref="AdjustmentCommand"/>s arriving on the <see cref="IMessageTransport"/> (in process by default,
     /// RabbitMQ with <c>UseRabbitMq</c>) through this process's provider and publishes their outcomes. For a platform

@@ -53,4 +53,44 @@ public sealed class InProcessTransportTests
         Assert.Equal("bad", dead.MessageId);
         Assert.StartsWith("not a AdjustmentCommand", dead.Reason, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task The_forecasts_controller_publishes_every_vm_metric_and_horizon_with_its_interval()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var clock = new VirtualClock();
+        var transport = new InProcessTransport();
+        var simulator = new SimulatorHypervisor(new SimulatorOptions { Scenario = () => new SimulationScenario("fc",
+            [new HostInfo(new HostId("h0"), new ResourceVector(16, 32000, 65536, 10000, 1000)) { PowerModel = SpecPowerModel.HpProLiantMl110G5 }],
+            [new SimulatedVm(new VmInfo(new VmId("vm-0"), new ResourceVector(2, 4000, 2048)), new DemandTrace("vm-0", [.. Enumerable.Range(0, 48).Select(i => 0.2 + (0.01 * (i % 7)))], 300))],
+            SimulationModel.Realistic with { DurationSeconds = 4 * 3600 }) }, clock);
+        var publisher = new ForecastPublisher(transport, new VmEcosystem.Forecasting.WorkloadProfilerOptions { Horizons = [TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15)], Confidence = 0.9 });
+        var received = new ConcurrentQueue<(string Id, ForecastMessage Message)>();
+        await using var sub = await transport.SubscribeAsync(MessageTopics.Forecasts, (m, _) => { received.Enqueue((m.MessageId, MessageJson.Deserialize<ForecastMessage>(m.Body))); return Task.CompletedTask; }, ct);
+        var options = new VmEcosystem.Runtime.RuntimeOptions { Mode = VmEcosystem.Runtime.ExecutionMode.DryRun, PlanOnForecastAbove = null };
+        var runtime = new VmEcosystem.Runtime.EcosystemRuntime(simulator, VmEcosystem.Planning.Predictive.PredictivePolicy.Create(), Microsoft.Extensions.Options.Options.Create(options), clock,
+            new VmEcosystem.Runtime.RuntimeComponents { Controllers = [publisher] });
+        await runtime.StartAsync(ct);
+        try
+        {
+            await SimulatedRuntime.AdvanceAsync(runtime, clock, clock.GetUtcNow().AddHours(2), ct);
+        }
+        finally
+        {
+            await runtime.DisposeAsync();
+        }
+
+        var end = DateTime.UtcNow.AddSeconds(5);
+        while (received.Count < publisher.Published && DateTime.UtcNow < end)
+        {
+            await Task.Delay(10, ct);
+        }
+
+        Assert.True(publisher.Published > 0);
+        Assert.Equal(publisher.Published, received.Count);
+        Assert.Equal(["cpu", "disk", "memory", "network"], received.Select(r => r.Message.Metric).Distinct().Order());
+        Assert.Equal([TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15)], received.Select(r => r.Message.Horizon).Distinct().Order());
+        Assert.All(received, r => Assert.True(r.Message.Lower <= r.Message.Point && r.Message.Point <= r.Message.Upper && r.Message.Confidence == 0.9));
+        Assert.Equal(received.Count, received.Select(r => r.Id).Distinct().Count()); // one id per forecast: a republished one is a duplicate
+    }
 }
