@@ -31,6 +31,22 @@ public static class MessagingBuilderExtensions
     }
 
     /// <summary>
+    /// Sends the resizing controller's changes (and loans) as <see cref="AdjustmentCommand"/>s over the
+    /// <see cref="IMessageTransport"/> instead of calling the provider: a platform connector in another process
+    /// (<see cref="AddAdjustmentConnector"/>) applies them and answers; the executor's limits, modes and audit still
+    /// apply here, and an outcome not back within <paramref name="timeout"/> (default 2 minutes) is a failed action.
+    /// </summary>
+    public static VmEcosystemBuilder SendAdjustmentsOverTransport(this VmEcosystemBuilder builder, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var wait = timeout ?? TimeSpan.FromMinutes(2);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(wait, TimeSpan.Zero, nameof(timeout));
+        builder.Services.TryAddSingleton<IMessageTransport, InProcessTransport>();
+        builder.Services.TryAddSingleton(sp => new AdjustmentSender(sp.GetRequiredService<IMessageTransport>(), wait, sp.GetService<TimeProvider>() ?? TimeProvider.System));
+        return builder;
+    }
+
+    /// <summary>
     /// Runs an <see cref="AdjustmentCommandProcessor"/> for the life of the host: it applies the
     /// <see cref="AdjustmentCommand"/>s arriving on the <see cref="IMessageTransport"/> (in process by default,
     /// RabbitMQ with <c>UseRabbitMq</c>) through this process's provider and publishes their outcomes. For a platform

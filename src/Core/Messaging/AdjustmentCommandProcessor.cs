@@ -50,7 +50,7 @@ public sealed class AdjustmentCommandProcessor(IHypervisor hypervisor, IMessageT
                 outcome = outcome with { Changed = false, Message = $"repeat of {command.CommandId}: {outcome.Message}" };
             }
 
-            await transport.PublishAsync(MessageTopics.Outcomes, $"{command.CommandId}/outcome", MessageJson.Serialize(outcome), cancellationToken).ConfigureAwait(false);
+            await transport.PublishAsync(command.ReplyTo ?? MessageTopics.Outcomes, $"{command.CommandId}/outcome", MessageJson.Serialize(outcome), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -105,17 +105,22 @@ public sealed class AdjustmentCommandProcessor(IHypervisor hypervisor, IMessageT
     // Cores: the vCPUs rounded up (hot-plugged when they change), the rest a quota (none when the cores are whole).
     private async Task<bool> CpuAsync(VmInfo vm, ResourceControls controls, double cores, CancellationToken cancellationToken)
     {
-        int vcpus = Math.Max(1, (int)Math.Ceiling(cores - 1e-9));
+        int vcpus = Math.Max(1, (int)Math.Ceiling(cores - 1e-9)), current = (int)Math.Round(vm.Allocation.CpuCores);
+        if (vcpus < current && !hypervisor.Capabilities.HasFlag(HypervisorCapabilities.HotUnplugCpu))
+        {
+            vcpus = current; // the provider cannot unplug: the quota alone shrinks it
+        }
+
         bool changed = false;
-        if ((int)Math.Round(vm.Allocation.CpuCores) != vcpus)
+        if (current != vcpus)
         {
             await hypervisor.HotPlugAsync(vm.Id, new HotPlugRequest(Vcpus: vcpus), cancellationToken).ConfigureAwait(false);
             changed = true;
         }
 
         double share = cores >= vcpus - 1e-9 ? double.PositiveInfinity : cores / vcpus;
-        double current = controls.CpuQuota ?? double.PositiveInfinity;
-        if (hypervisor.Capabilities.HasFlag(HypervisorCapabilities.CpuQuota) && !(current == share || Math.Abs(current - share) < 1e-6))
+        double quota = controls.CpuQuota ?? double.PositiveInfinity;
+        if (hypervisor.Capabilities.HasFlag(HypervisorCapabilities.CpuQuota) && !(quota == share || Math.Abs(quota - share) < 1e-6))
         {
             await hypervisor.SetResourceControlsAsync(vm.Id, new ResourceControls { CpuQuota = share }, cancellationToken).ConfigureAwait(false);
             changed = true;

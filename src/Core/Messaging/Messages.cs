@@ -14,7 +14,11 @@ namespace VmEcosystem.Messaging;
 /// <param name="To">The size: cores (vCPUs hot-plugged as needed, the rest a quota), MiB, IOPS or Mbit/s.</param>
 /// <param name="Reason">Why (audited by the sender, logged by the connector).</param>
 /// <param name="IssuedAt">When the engine decided it.</param>
-public sealed record AdjustmentCommand(string CommandId, VmId Vm, PolicyResource Resource, double To, string Reason, DateTimeOffset IssuedAt);
+public sealed record AdjustmentCommand(string CommandId, VmId Vm, PolicyResource Resource, double To, string Reason, DateTimeOffset IssuedAt)
+{
+    /// <summary>The topic the outcome goes to (null: <see cref="MessageTopics.Outcomes"/>): an engine's own, so replicas never take each other's outcomes.</summary>
+    public string? ReplyTo { get; init; }
+}
 
 /// <summary>What the platform connector did with a command.</summary>
 /// <param name="CommandId">The command's id.</param>

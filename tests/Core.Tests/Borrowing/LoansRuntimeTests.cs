@@ -4,6 +4,7 @@ using VmEcosystem.Adjustment;
 using VmEcosystem.Borrowing;
 using VmEcosystem.Cluster;
 using VmEcosystem.Hypervisor;
+using VmEcosystem.Messaging;
 using VmEcosystem.Planning.Predictive;
 using VmEcosystem.Policies;
 using VmEcosystem.Runtime;
@@ -62,11 +63,11 @@ public sealed class LoansRuntimeTests
         public Task<ScaleResult> ScaleInAsync(ScaleInRequest request, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 
-    private sealed class Services(LoanBook book, Func<EcosystemRuntime?> runtime, IAuditStore audit, IScaleOutHandler? handler = null) : IServiceProvider
+    private sealed class Services(LoanBook book, Func<EcosystemRuntime?> runtime, IAuditStore audit, IScaleOutHandler? handler = null, AdjustmentSender? sender = null) : IServiceProvider
     {
         public object? GetService(Type serviceType) =>
             serviceType == typeof(LoanBook) ? book : serviceType == typeof(IAuditStore) ? audit : serviceType == typeof(EcosystemRuntime) ? runtime()
-            : serviceType == typeof(IScaleOutHandler) ? handler : null;
+            : serviceType == typeof(IScaleOutHandler) ? handler : serviceType == typeof(AdjustmentSender) ? sender : null;
     }
 
     private static SimulationScenario Scenario() => Scenario(standby: false);
@@ -92,13 +93,14 @@ public sealed class LoansRuntimeTests
         return new SimulationScenario("loans", hosts, [.. vms], SimulationModel.Realistic with { DurationSeconds = 8 * 3600 });
     }
 
-    private static async Task<(EcosystemRuntime Runtime, LoanBook Book)> StartAsync(IHypervisor provider, IAuditStore audit, VirtualClock clock, CancellationToken ct, IScaleOutHandler? handler = null)
+    private static async Task<(EcosystemRuntime Runtime, LoanBook Book)> StartAsync(
+        IHypervisor provider, IAuditStore audit, VirtualClock clock, CancellationToken ct, IScaleOutHandler? handler = null, AdjustmentSender? sender = null)
     {
         var store = new ResizePolicyStore(clock);
         Assert.True(store.Load(Encoding.UTF8.GetBytes(Policy), "test").Success);
         var book = new LoanBook(new BorrowingOptions { Budgets = { ["tenant-a"] = new HostSetBudget { Cores = Budget } } });
         EcosystemRuntime? runtime = null;
-        var controller = new ResizingController(store, Options.Create(new ResizingOptions { PolicyFile = "test", Interval = TimeSpan.FromMinutes(5) }), new Services(book, () => runtime, audit, handler));
+        var controller = new ResizingController(store, Options.Create(new ResizingOptions { PolicyFile = "test", Interval = TimeSpan.FromMinutes(5) }), new Services(book, () => runtime, audit, handler, sender));
         var options = new RuntimeOptions { Mode = ExecutionMode.Automatic, PlanOnForecastAbove = null };
         options.Modes["migrate"] = ExecutionMode.DryRun;
         runtime = new EcosystemRuntime(provider, PredictivePolicy.Create(), Options.Create(options), clock, new RuntimeComponents { Audit = audit, Controllers = [controller] });
@@ -253,5 +255,42 @@ public sealed class LoansRuntimeTests
         var left = await handler.ScaleInAsync(new ScaleInRequest("tenant-a", null, 2, "test", [new VmId("idle-1"), new VmId("web-standby")]), ct);
         Assert.Equal([new VmId("web-standby")], left.Vms);
         Assert.False((await provider.GetInventoryAsync(ct)).TryGetVm(new VmId("web-standby"), out _));
+    }
+
+    [Fact]
+    public async Task Over_the_message_transport_the_loans_reach_the_provider_through_a_platform_connector()
+    {
+        var clock = new VirtualClock();
+        var ct = TestContext.Current.CancellationToken;
+        var start = clock.GetUtcNow();
+        var provider = new SetDemand(new SimulatorHypervisor(new SimulatorOptions { Scenario = Scenario }, clock), start, clock);
+        var transport = new InProcessTransport();
+        var connector = new AdjustmentCommandProcessor(provider, transport, clock);
+        await using var connecting = await connector.StartAsync(ct);
+        await using var sender = new AdjustmentSender(transport, TimeSpan.FromMinutes(2), TimeProvider.System);
+        var audit = new InMemoryAuditStore();
+        var (runtime, book) = await StartAsync(provider, audit, clock, ct, sender: sender);
+        double webPeak = 0;
+        try
+        {
+            for (int minute = 5; minute <= 150; minute += 5)
+            {
+                await SimulatedRuntime.AdvanceAsync(runtime, clock, start + TimeSpan.FromMinutes(minute), ct);
+                var cores = await CoresAsync(provider, ct);
+                Assert.True(cores.Values.Sum() <= Budget + 1e-6, $"minute {minute}: {string.Join(", ", cores)}");
+                webPeak = Math.Max(webPeak, cores["web-1"]);
+            }
+        }
+        finally
+        {
+            await runtime.DisposeAsync();
+        }
+
+        Assert.True(webPeak >= 3, $"web-1 peaked at {webPeak} cores");
+        Assert.NotEmpty(book.Open);
+        Assert.True(connector.Applied > 0);
+        var records = await audit.ListAsync(new AuditQuery());
+        Assert.Contains(records, r => r.Kind == AuditKind.ActionSucceeded && r.Message.StartsWith("adjust succeeded: idle-", StringComparison.Ordinal));
+        Assert.DoesNotContain(records, r => r.Kind == AuditKind.ActionSucceeded && r.Message.StartsWith("hot-plug", StringComparison.Ordinal)); // nothing went to the provider directly
     }
 }

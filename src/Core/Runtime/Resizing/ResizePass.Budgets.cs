@@ -14,6 +14,32 @@ internal sealed partial class ResizePass
     /// <summary>What the controller saw of a governed VM this pass.</summary>
     internal sealed record Seen(VmInfo Vm, HostInfo Host, EffectivePolicy Policy, VmResizeState State, VmSizes Observed, double[]? Usage);
 
+    /// <summary>Where adjustments go when they travel over the message transport (null: straight to the provider).</summary>
+    public Messaging.AdjustmentSender? Sender { get; init; }
+
+    private void AddAdjustments(Messaging.AdjustmentSender sender, VmInfo vm, HostInfo host, VmSizes current, VmSizes asked, bool cpu, string reason, bool restores)
+    {
+        if (cpu)
+        {
+            _actions.Add(new Messaging.AdjustAction(vm.Id, host.Id, PolicyResource.Cpu, asked.Cores, reason) { Sender = sender, Restores = restores });
+        }
+
+        if (Math.Abs(asked.MemoryMiB - current.MemoryMiB) > 1e-6)
+        {
+            _actions.Add(new Messaging.AdjustAction(vm.Id, host.Id, PolicyResource.Memory, asked.MemoryMiB, reason) { Sender = sender, Restores = restores });
+        }
+
+        if (!VmSizes.SameLimit(asked.DiskIops, current.DiskIops) && double.IsFinite(asked.DiskIops))
+        {
+            _actions.Add(new Messaging.AdjustAction(vm.Id, host.Id, PolicyResource.DiskIops, asked.DiskIops, reason) { Sender = sender, Restores = restores });
+        }
+
+        if (!VmSizes.SameLimit(asked.NetworkMbps, current.NetworkMbps) && double.IsFinite(asked.NetworkMbps))
+        {
+            _actions.Add(new Messaging.AdjustAction(vm.Id, host.Id, PolicyResource.NetworkMbps, asked.NetworkMbps, reason) { Sender = sender, Restores = restores });
+        }
+    }
+
     /// <summary>Host-set budgets (null: none).</summary>
     public BorrowingOptions? Budgets { get; init; }
 

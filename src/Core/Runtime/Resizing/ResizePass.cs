@@ -326,12 +326,20 @@ internal sealed partial class ResizePass
             return;
         }
 
-        bool growing = cores >= current.Cores;
-        foreach (var action in growing ? new ClusterAction?[] { hotPlug, controls } : [controls, hotPlug])
+        if (Sender is { } sender)
         {
-            if (action is not null)
+            // Over the transport: one absolute size per resource that changes; the platform connector applies it.
+            AddAdjustments(sender, vm, host, current, asked, vcpus != current.Vcpus || quotaChanges, reason, restores);
+        }
+        else
+        {
+            bool growing = cores >= current.Cores;
+            foreach (var action in growing ? new ClusterAction?[] { hotPlug, controls } : [controls, hotPlug])
             {
-                _actions.Add(action);
+                if (action is not null)
+                {
+                    _actions.Add(action);
+                }
             }
         }
 
