@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using VmEcosystem.Hypervisor;
 using VmEcosystem.Messaging;
+using VmEcosystem.Runtime;
 
 namespace VmEcosystem.Hosting;
 

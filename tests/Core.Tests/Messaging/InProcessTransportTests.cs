@@ -64,7 +64,7 @@ public sealed class InProcessTransportTests
             [new HostInfo(new HostId("h0"), new ResourceVector(16, 32000, 65536, 10000, 1000)) { PowerModel = SpecPowerModel.HpProLiantMl110G5 }],
             [new SimulatedVm(new VmInfo(new VmId("vm-0"), new ResourceVector(2, 4000, 2048)), new DemandTrace("vm-0", [.. Enumerable.Range(0, 48).Select(i => 0.2 + (0.01 * (i % 7)))], 300))],
             SimulationModel.Realistic with { DurationSeconds = 4 * 3600 }) }, clock);
-        var publisher = new ForecastPublisher(transport, new VmEcosystem.Forecasting.WorkloadProfilerOptions { Horizons = [TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15)], Confidence = 0.9 });
+        var publisher = new VmEcosystem.Runtime.ForecastPublisher(transport, new VmEcosystem.Forecasting.WorkloadProfilerOptions { Horizons = [TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15)], Confidence = 0.9 });
         var received = new ConcurrentQueue<(string Id, ForecastMessage Message)>();
         await using var sub = await transport.SubscribeAsync(MessageTopics.Forecasts, (m, _) => { received.Enqueue((m.MessageId, MessageJson.Deserialize<ForecastMessage>(m.Body))); return Task.CompletedTask; }, ct);
         var options = new VmEcosystem.Runtime.RuntimeOptions { Mode = VmEcosystem.Runtime.ExecutionMode.DryRun, PlanOnForecastAbove = null };

@@ -164,7 +164,7 @@ internal sealed partial class ActionExecutor(RuntimeCore core, IMigrationObserve
                 Rollout.ConfigureAction c => await c.ExecuteAsync(core.Audit, proposal.Controller, proposal.PlanId, now, cancellationToken).ConfigureAwait(false),
                 ScaleOutAction o => await o.ExecuteAsync(cancellationToken).ConfigureAwait(false),
                 ScaleInAction i => await i.ExecuteAsync(cancellationToken).ConfigureAwait(false),
-                Messaging.AdjustAction a => await a.ExecuteAsync(cancellationToken).ConfigureAwait(false),
+                AdjustAction a => await a.ExecuteAsync(cancellationToken).ConfigureAwait(false),
                 _ => throw new NotSupportedException($"The executor does not know the action kind '{action.Kind}' ({action.GetType().Name})."),
             };
         }

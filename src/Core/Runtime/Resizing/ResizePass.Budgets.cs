@@ -15,28 +15,28 @@ internal sealed partial class ResizePass
     internal sealed record Seen(VmInfo Vm, HostInfo Host, EffectivePolicy Policy, VmResizeState State, VmSizes Observed, double[]? Usage);
 
     /// <summary>Where adjustments go when they travel over the message transport (null: straight to the provider).</summary>
-    public Messaging.AdjustmentSender? Sender { get; init; }
+    public AdjustmentSender? Sender { get; init; }
 
-    private void AddAdjustments(Messaging.AdjustmentSender sender, VmInfo vm, HostInfo host, VmSizes current, VmSizes asked, bool cpu, string reason, bool restores)
+    private void AddAdjustments(AdjustmentSender sender, VmInfo vm, HostInfo host, VmSizes current, VmSizes asked, bool cpu, string reason, bool restores)
     {
         if (cpu)
         {
-            _actions.Add(new Messaging.AdjustAction(vm.Id, host.Id, PolicyResource.Cpu, asked.Cores, reason) { Sender = sender, Restores = restores });
+            _actions.Add(new AdjustAction(vm.Id, host.Id, PolicyResource.Cpu, asked.Cores, reason) { Sender = sender, Restores = restores });
         }
 
         if (Math.Abs(asked.MemoryMiB - current.MemoryMiB) > 1e-6)
         {
-            _actions.Add(new Messaging.AdjustAction(vm.Id, host.Id, PolicyResource.Memory, asked.MemoryMiB, reason) { Sender = sender, Restores = restores });
+            _actions.Add(new AdjustAction(vm.Id, host.Id, PolicyResource.Memory, asked.MemoryMiB, reason) { Sender = sender, Restores = restores });
         }
 
         if (!VmSizes.SameLimit(asked.DiskIops, current.DiskIops) && double.IsFinite(asked.DiskIops))
         {
-            _actions.Add(new Messaging.AdjustAction(vm.Id, host.Id, PolicyResource.DiskIops, asked.DiskIops, reason) { Sender = sender, Restores = restores });
+            _actions.Add(new AdjustAction(vm.Id, host.Id, PolicyResource.DiskIops, asked.DiskIops, reason) { Sender = sender, Restores = restores });
         }
 
         if (!VmSizes.SameLimit(asked.NetworkMbps, current.NetworkMbps) && double.IsFinite(asked.NetworkMbps))
         {
-            _actions.Add(new Messaging.AdjustAction(vm.Id, host.Id, PolicyResource.NetworkMbps, asked.NetworkMbps, reason) { Sender = sender, Restores = restores });
+            _actions.Add(new AdjustAction(vm.Id, host.Id, PolicyResource.NetworkMbps, asked.NetworkMbps, reason) { Sender = sender, Restores = restores });
         }
     }
 

@@ -87,7 +87,7 @@ internal sealed partial class ResizingController(ResizePolicyStore policies, IOp
         }
 
         var (lending, borrowing) = Roles(book);
-        var pass = new ResizePass(context, inventory, samples, set, o, ++_passes) { Budgets = book?.Options, Lending = lending, Borrowing = borrowing, Sender = services.GetService<Messaging.AdjustmentSender>() };
+        var pass = new ResizePass(context, inventory, samples, set, o, ++_passes) { Budgets = book?.Options, Lending = lending, Borrowing = borrowing, Sender = services.GetService<AdjustmentSender>() };
         foreach (var vm in inventory.Vms)
         {
             if (vm.State == VmPowerState.Running && pass.HostOf(vm.Id) is { } host && set.Resolve(pass.Subject(vm, host)) is { } policy)

@@ -1,9 +1,9 @@
 using System.Globalization;
 using VmEcosystem.Cluster;
 using VmEcosystem.Forecasting;
-using VmEcosystem.Runtime;
+using VmEcosystem.Messaging;
 
-namespace VmEcosystem.Messaging;
+namespace VmEcosystem.Runtime;
 
 /// <summary>
 /// The prediction module as a runtime controller (<c>forecasts</c>): every <see cref="WorkloadProfilerOptions.SampleInterval"/>

@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using VmEcosystem.Cluster;
 using VmEcosystem.Hypervisor;
+using VmEcosystem.Messaging;
 using VmEcosystem.Policies;
-using VmEcosystem.Runtime;
 
-namespace VmEcosystem.Messaging;
+namespace VmEcosystem.Runtime;
 
 /// <summary>
 /// The adjustment engine's side of the transport: sends an <see cref="AdjustmentCommand"/> and waits for its outcome on
