@@ -49,6 +49,23 @@ public sealed class QemuScaleOutTests(QemuHosts hosts)
         hosts.Require();
         var ct = TestContext.Current.CancellationToken;
         string overlays = await DefineTemplateAsync();
+        try
+        {
+            await ScaleOutAndInAsync(overlays, ct);
+        }
+        finally
+        {
+            // the template and any clone go: other tests count the VMs defined on hosta
+            foreach (var name in new[] { $"{Template}-scale-1", Template })
+            {
+                await hosts.VirshAsync("hosta", "destroy", name);
+                await hosts.VirshAsync("hosta", "undefine", name);
+            }
+        }
+    }
+
+    private async Task ScaleOutAndInAsync(string overlays, CancellationToken ct)
+    {
         await using var provider = hosts.CreateProvider();
         var handler = new LibvirtScaleOutHandler(provider, new LibvirtScaleOutOptions { OverlayDirectory = overlays, Templates = { ["web"] = Template } });
         using var watch = new QemuProviderTests.InventoryWatch(provider);
