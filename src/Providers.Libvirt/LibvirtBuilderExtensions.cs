@@ -39,13 +39,13 @@ public static class LibvirtBuilderExtensions
     /// <summary>
     /// Registers the libvirt scale-out handler (an <c>IScaleOutHandler</c> for <c>UseHostSetBudgets</c>): a host set that
     /// needs more instances gets clones of its template domain (copy-on-write overlays, started on the template's
-    /// host); a scale-in removes clones only. Options from <c>VmEcosystem:Libvirt:ScaleOut</c>, validated at start.
+    /// host); a scale-in removes clones only. Options from <c>VmEcosystem:LibvirtScaleOut</c>, validated at start.
     /// </summary>
     public static VmEcosystemBuilder AddLibvirtScaleOut(this VmEcosystemBuilder builder, Action<LibvirtScaleOutOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var options = builder.Services.AddOptions<LibvirtScaleOutOptions>().ValidateOnStart();
-        if (builder.Section("Libvirt:ScaleOut") is { } section)
+        if (builder.Section("LibvirtScaleOut") is { } section)
         {
             options.Bind(section, o => o.ErrorOnUnknownConfiguration = true);
         }

@@ -28,7 +28,7 @@ public sealed class LibvirtScaleOutOptions
     /// <summary>The errors of these options, each naming its setting.</summary>
     public IReadOnlyList<string> Validate()
     {
-        const string prefix = "VmEcosystem:Libvirt:ScaleOut:";
+        const string prefix = "VmEcosystem:LibvirtScaleOut:";
         var errors = new List<string>();
         if (string.IsNullOrWhiteSpace(OverlayDirectory) || !Directory.Exists(OverlayDirectory))
         {
@@ -64,7 +64,7 @@ internal sealed class LibvirtScaleOutHandler(LibvirtHypervisor hypervisor, Libvi
         if (active)
         {
             throw new HypervisorException(HypervisorErrorKind.Conflict,
-                $"Template '{template}' of host set '{request.HostSet}' is running: a template must be shut off (its disks are the clones' backing files). Set VmEcosystem:Libvirt:ScaleOut:Templates:{request.HostSet}.");
+                $"Template '{template}' of host set '{request.HostSet}' is running: a template must be shut off (its disks are the clones' backing files). Set VmEcosystem:LibvirtScaleOut:Templates:{request.HostSet}.");
         }
 
         var existing = (await hypervisor.GetInventoryAsync(cancellationToken).ConfigureAwait(false)).Vms.Select(v => v.Name).ToHashSet(StringComparer.Ordinal);

@@ -105,8 +105,11 @@ public sealed class RabbitMqTransportTests(Broker broker)
 
         await restart!;
         await WaitForAsync(() => outcomes.Count == Count, TimeSpan.FromSeconds(90), () => $"{outcomes.Count} of {Count} outcomes; missing {string.Join(",", Enumerable.Range(0, Count).Select(i => $"cmd-{i}").Where(id => !outcomes.ContainsKey(id)).Take(10))}");
-        Assert.Equal(Count, processor.Applied); // every command applied once: repeats (redeliveries, republished messages) changed nothing
-        Assert.All(outcomes, kv => Assert.Single(kv.Value, o => o.Changed));
+        // Every command was carried out once and changed its VM once; its repeats (redeliveries, messages published again
+        // after a lost confirm) were answered from memory. Outcomes may arrive more than once: at least once, by design.
+        Assert.Equal(Count, processor.Executed);
+        Assert.Equal(Count, processor.Applied);
+        Assert.All(outcomes.Values.SelectMany(l => l), o => Assert.True(o.Succeeded, o.Message));
         var inventory = await simulator.GetInventoryAsync(ct);
         for (int vm = 0; vm < 4; vm++)
         {

@@ -25,7 +25,10 @@ public sealed class AdjustmentCommandProcessor(IHypervisor hypervisor, IMessageT
     /// <summary>Commands this processor changed a VM for (repeats and sizes already held are not counted).</summary>
     public long Applied => Interlocked.Read(ref _applied);
 
-    private long _applied;
+    private long _applied, _executed;
+
+    /// <summary>Commands this processor carried out with the provider (a repeat of one is not carried out again).</summary>
+    internal long Executed => Interlocked.Read(ref _executed);
 
     /// <summary>Subscribes to <see cref="MessageTopics.Adjustments"/>; dispose the handle to stop.</summary>
     public Task<IAsyncDisposable> StartAsync(CancellationToken cancellationToken = default) =>
@@ -42,6 +45,7 @@ public sealed class AdjustmentCommandProcessor(IHypervisor hypervisor, IMessageT
         {
             if (!_done.TryGetValue(command.CommandId, out var outcome))
             {
+                Interlocked.Increment(ref _executed);
                 outcome = await ApplyAsync(command, cancellationToken).ConfigureAwait(false);
                 Remember(command.CommandId, outcome);
             }
