@@ -39,6 +39,7 @@ public static class VmEcosystemEndpoints
         DecisionEndpoints.Map(group);
         AuditEndpoints.Map(group);
         ConfigurationEndpoints.Map(group);
+        BorrowingEndpoints.Map(group);
         var options = endpoints.ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<VmEcosystemApiOptions>>().Value;
         if (options.Dashboard)
         {

@@ -37,6 +37,7 @@ public sealed class AuthorizationMatrixTests
         { "POST", "/vmeco/configurations/shop00-web0/revert", """{"version":1}""", Operate },
         { "POST", "/vmeco/rollouts", """{"id":"r1","vms":["shop00-web0"],"settings":{"threads":"4"}}""", Operate },
         { "GET", "/vmeco/rollouts/none", null, Read + "," + Operate },
+        { "GET", "/vmeco/loans", null, Read + "," + Operate },
     };
 
     private static string? ScopesOf(string caller) => caller switch
