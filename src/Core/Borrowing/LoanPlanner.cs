@@ -130,8 +130,9 @@ internal static class LoanPlanner
         {
             ref var borrower = ref parties[b];
             double borrowed = ledger.Borrowed(b, resource), own = borrower.Allocation - borrowed;
-            double want = Math.Min(borrower.Need, Math.Min((borrower.Rule.MaxBorrowShare * own) - borrowed, borrower.Max - borrower.Allocation));
-            want = Math.Ceiling((want / borrower.Step) - 1e-9) * borrower.Step;
+            // the need in whole steps, rounded up, but never past the share it may borrow or its rule's maximum
+            double cap = Math.Floor((Math.Min((borrower.Rule.MaxBorrowShare * own) - borrowed, borrower.Max - borrower.Allocation) / borrower.Step) + 1e-9) * borrower.Step;
+            double want = Math.Min(Math.Ceiling((borrower.Need / borrower.Step) - 1e-9) * borrower.Step, cap);
             for (int k = 0; k < nl && want > 1e-12; k++)
             {
                 int l = lenders[k];

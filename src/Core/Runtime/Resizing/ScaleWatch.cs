@@ -71,7 +71,8 @@ internal sealed class ScaleWatch(BorrowingOptions options, IScaleOutHandler hand
                 continue;
             }
 
-            string? service = members.Select(s => s.Vm.Labels.GetValueOrDefault("service")).Distinct().SingleOrDefault();
+            var services = members.Select(s => s.Vm.Labels.GetValueOrDefault("service")).Distinct().Take(2).ToList();
+            string? service = services.Count == 1 ? services[0] : null; // the set's service when its VMs share one
             if (worst.Ratio > 1)
             {
                 int instances = Math.Max(1, (int)Math.Ceiling((worst.Ratio - 1) * members.Count));
