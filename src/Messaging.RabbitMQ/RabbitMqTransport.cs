@@ -68,6 +68,11 @@ public sealed partial class RabbitMqTransport : IMessageTransport, IAsyncDisposa
                     await channel.BasicPublishAsync(string.Empty, queue, mandatory: true, properties, body, timeout.Token).ConfigureAwait(false);
                     return;
                 }
+                catch (PublishException ex) when (ex.IsReturn)
+                {
+                    _declared.Clear(); // unroutable: the queue is gone (deleted by hand); declare it again before the next attempt
+                    throw;
+                }
                 finally
                 {
                     _publish.Release();
@@ -76,14 +81,25 @@ public sealed partial class RabbitMqTransport : IMessageTransport, IAsyncDisposa
             catch (Exception ex) when (Transient(ex) && !timeout.IsCancellationRequested)
             {
                 Log.PublishRetried(_logger, messageId, queue, attempt, ex.Message);
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw Timeout(messageId, queue);
+            }
+
+            try
+            {
                 await Task.Delay(_options.ReconnectInterval, timeout.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
-                throw new TimeoutException($"RabbitMQ did not confirm message {messageId} on {queue} within {_options.PublishTimeout} (VmEcosystem:RabbitMq:PublishTimeout).");
+                throw Timeout(messageId, queue);
             }
         }
     }
+
+    private TimeoutException Timeout(string messageId, string queue) =>
+        new($"RabbitMQ did not confirm message {messageId} on {queue} within {_options.PublishTimeout} (VmEcosystem:RabbitMq:PublishTimeout).");
 
     private static bool Transient(Exception ex) =>
         ex is AlreadyClosedException or OperationInterruptedException or BrokerUnreachableException or ConnectFailureException or PublishException
