@@ -1,9 +1,7 @@
-using System.Diagnostics;
 using VmEcosystem.Adjustment;
 using VmEcosystem.Cluster;
 using VmEcosystem.Forecasting;
 using VmEcosystem.Policies;
-using VmEcosystem.Reservations;
 using VmEcosystem.Simulation;
 
 namespace VmEcosystem.Experiments;

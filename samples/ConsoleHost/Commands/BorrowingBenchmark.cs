@@ -13,11 +13,7 @@ internal static class BorrowingBenchmark
 {
     public static Command Create()
     {
-        var traceDir = new Option<DirectoryInfo>("--trace-dir")
-        {
-            Description = "Folder of traces: a PlanetLab day (CPU) or Google-cluster-derived VMs (CPU and memory); the format is detected.",
-            Required = true,
-        };
+        var traceDir = ResizingBenchmark.TraceDirOption();
         var policies = new Option<FileInfo>("--policies") { Description = "Resizing policy file with loan rules (default: the sample's data/borrowing-policies.json)." };
         var sizes = new Option<string>("--set-sizes")
         {

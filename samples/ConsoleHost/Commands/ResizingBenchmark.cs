@@ -13,11 +13,7 @@ internal static class ResizingBenchmark
 {
     public static Command Create()
     {
-        var traceDir = new Option<DirectoryInfo>("--trace-dir")
-        {
-            Description = "Folder of traces: a PlanetLab day (CPU) or Google-cluster-derived VMs (CPU and memory); the format is detected.",
-            Required = true,
-        };
+        var traceDir = TraceDirOption();
         var policies = new Option<FileInfo>("--policies") { Description = "Resizing policy file (default: the sample's data/resizing-policies.json)." };
         var modes = new Option<string>("--modes")
         {
@@ -109,6 +105,13 @@ internal static class ResizingBenchmark
         }));
         return command;
     }
+
+    /// <summary>The required <c>--trace-dir</c> of the resizing and borrowing benchmarks (either trace format, detected).</summary>
+    internal static Option<DirectoryInfo> TraceDirOption() => new("--trace-dir")
+    {
+        Description = "Folder of traces: a PlanetLab day (CPU) or Google-cluster-derived VMs (CPU and memory); the format is detected.",
+        Required = true,
+    };
 
     private static List<ResizingMode> ParseModes(string text)
     {
