@@ -132,6 +132,45 @@ internal sealed class SearchSpace
         return text.ToString();
     }
 
+    /// <summary>The values as a configuration: one setting per gene, formatted as <see cref="Format"/> does.</summary>
+    public Dictionary<string, string> Settings(ReadOnlySpan<double> values)
+    {
+        var settings = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (int g = 0; g < Genes.Count; g++)
+        {
+            settings[Genes[g].Name] = Format(Genes[g], values[g]);
+        }
+
+        return settings;
+    }
+
+    /// <summary>A configuration's gene values (in the space's order); every gene must be set, to a value it can hold.</summary>
+    /// <exception cref="ArgumentException">A gene missing, or a value the gene cannot hold (named).</exception>
+    public double[] Values(IReadOnlyDictionary<string, string> settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var values = new double[Genes.Count];
+        for (int g = 0; g < values.Length; g++)
+        {
+            var gene = Genes[g];
+            string text = settings.TryGetValue(gene.Name, out var t) ? t : throw new ArgumentException($"The configuration has no '{gene.Name}'.");
+            double? value = gene.Kind switch
+            {
+                GeneKind.Categorical => gene.Choices.ToList().IndexOf(text) is var i and >= 0 ? i : null,
+                GeneKind.Boolean => bool.TryParse(text, out bool b) ? (b ? 1 : 0) : null,
+                _ => double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && d >= gene.Min && d <= gene.Max ? d : null,
+            };
+            values[g] = value ?? throw new ArgumentException(gene.Kind switch
+            {
+                GeneKind.Categorical => $"'{text}' is not a choice of '{gene.Name}' (expected one of {string.Join(", ", gene.Choices)}).",
+                GeneKind.Boolean => $"'{text}' is not a value of '{gene.Name}' (expected true or false).",
+                _ => $"'{text}' is not a value of '{gene.Name}' (expected a number from {Format(gene, gene.Min)} to {Format(gene, gene.Max)}).",
+            });
+        }
+
+        return values;
+    }
+
     /// <summary>One gene's value as text.</summary>
     public static string Format(GeneSpec gene, double value) => gene.Kind switch
     {

@@ -17,16 +17,7 @@ internal sealed class SimulatedFleet(SearchSpace space, SimulatedApplication app
     private readonly Lock _gate = new();
 
     /// <summary>The settings of gene values (in the space's order), formatted as a configuration.</summary>
-    public static Dictionary<string, string> Settings(SearchSpace space, ReadOnlySpan<double> values)
-    {
-        var settings = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (int g = 0; g < space.Genes.Count; g++)
-        {
-            settings[space.Genes[g].Name] = SearchSpace.Format(space.Genes[g], values[g]);
-        }
-
-        return settings;
-    }
+    public static Dictionary<string, string> Settings(SearchSpace space, ReadOnlySpan<double> values) => space.Settings(values);
 
     public Task<IReadOnlyDictionary<string, string>> ReadAsync(VmId vm, CancellationToken cancellationToken) =>
         Task.FromResult(_settings.GetValueOrDefault(vm, initial));
@@ -51,21 +42,5 @@ internal sealed class SimulatedFleet(SearchSpace space, SimulatedApplication app
         return Task.FromResult<ApplicationMetrics?>(new ApplicationMetrics(m.LatencyMs * Math.Max(0.5, 1 + (0.05 * noise)), m.Throughput));
     }
 
-    private double[] Values(IReadOnlyDictionary<string, string> settings)
-    {
-        var values = new double[space.Genes.Count];
-        for (int g = 0; g < values.Length; g++)
-        {
-            var gene = space.Genes[g];
-            string text = settings.TryGetValue(gene.Name, out var t) ? t : throw new ArgumentException($"The configuration has no '{gene.Name}'.");
-            values[g] = gene.Kind switch
-            {
-                GeneKind.Categorical => gene.Choices.ToList().IndexOf(text) is var i and >= 0 ? i : throw new ArgumentException($"'{text}' is not a choice of '{gene.Name}'."),
-                GeneKind.Boolean => bool.Parse(text) ? 1 : 0,
-                _ => double.Parse(text, CultureInfo.InvariantCulture),
-            };
-        }
-
-        return values;
-    }
+    private double[] Values(IReadOnlyDictionary<string, string> settings) => space.Values(settings);
 }
