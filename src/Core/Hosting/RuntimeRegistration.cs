@@ -119,10 +119,11 @@ public static class RuntimeBuilderExtensions
                     Constraints = Rules(sp),
                     Session = sp.GetRequiredService<IOptions<PlanningSessionOptions>>().Value,
                     Controllers = [.. sp.GetServices<IRuntimeController>()],
-                    ApplicationMetrics = sp.GetService<IApplicationMetricsSource>(),
+                    ApplicationMetrics = sp.GetRequiredService<ApplicationMetricStore>(),
                     LeaderElection = sp.GetService<VmEcosystem.Runtime.Leadership.ILeaderElection>(),
                 });
         });
+        services.TryAddSingleton(sp => new ApplicationMetricStore(sp.GetRequiredService<TimeProvider>(), sp.GetService<IApplicationMetricsSource>()));
         services.AddHostedService<EcosystemHostedService>();
     }
 

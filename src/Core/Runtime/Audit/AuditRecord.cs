@@ -109,6 +109,9 @@ public enum AuditKind
 
     /// <summary>A host set asked for more instances or fewer (message: the forecast against the budget, how many, by when).</summary>
     ScaleRequested,
+
+    /// <summary>A tuning run started, resumed, finished, was cancelled or failed (message: the best found so far; detail: the run's request and status as JSON).</summary>
+    TuningRunChanged,
 }
 
 /// <summary>One entry of the audit trail. Immutable.</summary>
