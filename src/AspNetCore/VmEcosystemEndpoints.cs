@@ -40,6 +40,7 @@ public static class VmEcosystemEndpoints
         AuditEndpoints.Map(group);
         ConfigurationEndpoints.Map(group);
         BorrowingEndpoints.Map(group);
+        TuningEndpoints.Map(group);
         var options = endpoints.ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<VmEcosystemApiOptions>>().Value;
         if (options.Dashboard)
         {

@@ -41,7 +41,7 @@ internal sealed class ApiHost : IAsyncDisposable
 
     public static async Task<ApiHost> StartAsync(
         Action<VmEcosystemApiOptions>? api = null, bool authentication = true, string? policyFile = null, bool kestrel = false, bool observe = true,
-        CancellationToken cancellationToken = default, bool rollouts = false, bool budgets = false)
+        CancellationToken cancellationToken = default, bool rollouts = false, bool budgets = false, bool tuning = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         if (kestrel)
@@ -77,6 +77,11 @@ internal sealed class ApiHost : IAsyncDisposable
             if (rollouts)
             {
                 b.AddConfigurationRollout<InMemoryApplier>();
+            }
+
+            if (tuning)
+            {
+                b.AddConfigurationTuning().AddSimulatedTuningEvaluator();
             }
 
             if (budgets)

@@ -38,6 +38,12 @@ public sealed class AuthorizationMatrixTests
         { "POST", "/vmeco/rollouts", """{"id":"r1","vms":["shop00-web0"],"settings":{"threads":"4"}}""", Operate },
         { "GET", "/vmeco/rollouts/none", null, Read + "," + Operate },
         { "GET", "/vmeco/loans", null, Read + "," + Operate },
+        { "GET", "/vmeco/tuning/runs", null, Read + "," + Operate },
+        { "POST", "/vmeco/tuning/runs", """{"id":"t1"}""", Operate },
+        { "GET", "/vmeco/tuning/runs/none", null, Read + "," + Operate },
+        { "GET", "/vmeco/tuning/runs/none/evaluations", null, Read + "," + Operate },
+        { "POST", "/vmeco/tuning/runs/none/cancel", null, Operate },
+        { "POST", "/vmeco/tuning/runs/none/rollout", """{"rolloutId":"r1","vms":["shop00-web0"]}""", Operate },
     };
 
     private static string? ScopesOf(string caller) => caller switch

@@ -161,7 +161,7 @@ internal static class ConfigurationEndpoints
         }
     }
 
-    private static List<string> Strings(JsonElement root, string name, List<(string, string)> errors)
+    internal static List<string> Strings(JsonElement root, string name, List<(string, string)> errors)
     {
         var list = new List<string>();
         if (!root.TryGetProperty(name, out var array) || array.ValueKind != JsonValueKind.Array || array.GetArrayLength() is 0 or > 10_000)
@@ -237,7 +237,7 @@ internal static class ConfigurationEndpoints
         }
     }
 
-    private static async Task<(JsonElement Root, IResult? Problem)> ReadObjectAsync(HttpContext http, VmEcosystemApiOptions options, CancellationToken cancellationToken)
+    internal static async Task<(JsonElement Root, IResult? Problem)> ReadObjectAsync(HttpContext http, VmEcosystemApiOptions options, CancellationToken cancellationToken)
     {
         if (OpenApiBodies.RequireJson(http.Request) is { } unsupported)
         {
