@@ -64,6 +64,36 @@ public static class TuningBuilderExtensions
     /// </summary>
     public static VmEcosystemBuilder AddSimulatedTuningEvaluator(this VmEcosystemBuilder builder, string name = "simulated") =>
         builder.AddTuningEvaluator(name, _ => new SimulatedTuningEvaluator());
+
+    /// <summary>
+    /// Registers a benchmark-command evaluator named <paramref name="name"/>: a real program (sysbench by default
+    /// format) run with the configuration's settings, after the settings that map onto the test VM are applied to it
+    /// through the provider. Settings from <c>VmEcosystem:Tuning:Evaluators:&lt;name&gt;</c>, then
+    /// <paramref name="configure"/>; checked when the evaluator is first used, each message naming the setting.
+    /// </summary>
+    public static VmEcosystemBuilder AddBenchmarkTuningEvaluator(this VmEcosystemBuilder builder, string name, Action<BenchmarkTuningEvaluatorOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var section = builder.Section($"Tuning:Evaluators:{name}");
+        return builder.AddTuningEvaluator(name, sp =>
+        {
+            var options = new BenchmarkTuningEvaluatorOptions();
+            if (section is not null && Microsoft.Extensions.Configuration.ConfigurationExtensions.Exists(section))
+            {
+                Microsoft.Extensions.Configuration.ConfigurationBinder.Bind(section, options, o => o.ErrorOnUnknownConfiguration = true);
+            }
+
+            configure?.Invoke(options);
+            if (string.IsNullOrWhiteSpace(options.FileName))
+            {
+                throw new OptionsValidationException(name, typeof(BenchmarkTuningEvaluatorOptions),
+                    [$"VmEcosystem:Tuning:Evaluators:{name}:FileName must name the benchmark program (sysbench, ssh, ...)."]);
+            }
+
+            return new BenchmarkTuningEvaluator(sp.GetRequiredService<VmEcosystem.Hypervisor.IHypervisor>(), options);
+        });
+    }
 }
 
 /// <summary>Checks <see cref="TuningServiceOptions"/>; every message names the setting.</summary>

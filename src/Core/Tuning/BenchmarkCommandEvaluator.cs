@@ -34,8 +34,25 @@ internal sealed partial class BenchmarkCommandEvaluator(string fileName, IReadOn
             await Apply(space, values, cancellationToken).ConfigureAwait(false);
         }
 
-        var args = arguments.Select(a => Substitute(a, space, values)).ToArray();
-        string? cgroup = CpuQuotaGene is { } gene ? CreateCgroup(values[IndexOf(space, gene)]) : null;
+        var numbers = new Dictionary<string, double>(StringComparer.Ordinal);
+        for (int g = 0; g < space.Genes.Count; g++)
+        {
+            numbers[space.Genes[g].Name] = values[g];
+        }
+
+        return await RunAsync(space.Settings(values), numbers, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs the benchmark for a configuration given as settings (placeholders filled from them); every setting in
+    /// <paramref name="numbers"/> is added to the metrics as <c>config.&lt;setting&gt;</c>.
+    /// </summary>
+    public async Task<Dictionary<string, double>> RunAsync(IReadOnlyDictionary<string, string> settings, IReadOnlyDictionary<string, double> numbers, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(numbers);
+        var args = arguments.Select(a => Substitute(a, settings)).ToArray();
+        string? cgroup = CpuQuotaGene is { } gene ? CreateCgroup(Quota(settings, gene)) : null;
         try
         {
             var start = new ProcessStartInfo(cgroup is null ? fileName : "/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -74,9 +91,9 @@ internal sealed partial class BenchmarkCommandEvaluator(string fileName, IReadOn
             }
 
             var metrics = Parse(output);
-            for (int g = 0; g < space.Genes.Count; g++)
+            foreach (var (name, value) in numbers)
             {
-                metrics[$"config.{space.Genes[g].Name}"] = values[g];
+                metrics[$"config.{name}"] = value;
             }
 
             return metrics;
@@ -90,16 +107,13 @@ internal sealed partial class BenchmarkCommandEvaluator(string fileName, IReadOn
         }
     }
 
-    private static int IndexOf(SearchSpace space, string gene) =>
-        space.IndexOf(gene) is var i and >= 0 ? i : throw new ArgumentException($"CpuQuotaGene '{gene}' is not a gene of the search space.");
+    private static double Quota(IReadOnlyDictionary<string, string> settings, string gene) =>
+        settings.TryGetValue(gene, out var text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double cores) && cores > 0 && double.IsFinite(cores)
+            ? cores : throw new ArgumentException($"CpuQuotaGene '{gene}' is not a setting of the configuration with a positive number of cores.");
 
-    private static string Substitute(string argument, SearchSpace space, double[] values) =>
-        Placeholder().Replace(argument, m =>
-        {
-            int g = space.IndexOf(m.Groups[1].Value);
-            return g < 0 ? throw new ArgumentException($"The benchmark argument '{argument}' names '{m.Groups[1].Value}', which is not a gene.")
-                : SearchSpace.Format(space.Genes[g], values[g]);
-        });
+    private static string Substitute(string argument, IReadOnlyDictionary<string, string> settings) =>
+        Placeholder().Replace(argument, m => settings.TryGetValue(m.Groups[1].Value, out var value)
+            ? value : throw new ArgumentException($"The benchmark argument '{argument}' names '{m.Groups[1].Value}', which is not a setting of the configuration."));
 
     // A cgroup with `cores` of CPU quota per 100 ms period: v2 (cpu.max) when the unified hierarchy has the cpu
     // controller, else v1's cpu hierarchy (cpu.cfs_quota_us).

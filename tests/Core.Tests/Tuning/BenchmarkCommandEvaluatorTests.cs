@@ -45,7 +45,7 @@ public sealed class BenchmarkCommandEvaluatorTests
         Assert.Equal(1, metrics["config.block"]);
 
         var wrong = new BenchmarkCommandEvaluator("/bin/echo", ["{cores}"]);
-        Assert.Contains("'cores', which is not a gene", (await Assert.ThrowsAsync<ArgumentException>(() => wrong.EvaluateAsync(space, [3, 1], default).AsTask())).Message, StringComparison.Ordinal);
+        Assert.Contains("'cores', which is not a setting", (await Assert.ThrowsAsync<ArgumentException>(() => wrong.EvaluateAsync(space, [3, 1], default).AsTask())).Message, StringComparison.Ordinal);
         var failing = new BenchmarkCommandEvaluator("/bin/sh", ["-c", "echo boom >&2; exit 3"]);
         Assert.Contains("exited with 3: boom", (await Assert.ThrowsAsync<InvalidOperationException>(() => failing.EvaluateAsync(space, [3, 1], default).AsTask())).Message, StringComparison.Ordinal);
     }

@@ -172,6 +172,26 @@ public sealed class TuningRunServiceTests
         Assert.Equal(done.Evaluations + 1, listed.Evaluations("r").Count);
     }
 
+    [Fact]
+    public async Task A_benchmark_evaluator_without_a_program_or_without_a_test_vm_says_what_is_missing()
+    {
+        await using var sp = Services(new InMemoryAuditStore(), b => b
+            .AddBenchmarkTuningEvaluator("none")
+            .AddBenchmarkTuningEvaluator("echo", o =>
+            {
+                o.FileName = "/bin/echo";
+                o.Arguments = ["events per second: {threads}"];
+                o.VcpusSetting = "vcpus";
+            }));
+        var ex = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => sp.GetRequiredKeyedService<ITuningEvaluator>("none"));
+        Assert.Contains("VmEcosystem:Tuning:Evaluators:none:FileName", ex.Message, StringComparison.Ordinal);
+        var service = sp.GetRequiredService<ITuningRuns>();
+        service.Start(Request("novm", generations: 1) with { Evaluator = "echo" });
+        var done = await service.WaitAsync("novm", TestContext.Current.CancellationToken);
+        Assert.Equal(TuningRunState.Failed, done.State);
+        Assert.Contains("names no Vm", done.Error, StringComparison.Ordinal);
+    }
+
     /// <summary>The simulated application, blocking (until cancelled) after a number of measurements.</summary>
     private sealed class GatedEvaluator(int after) : ITuningEvaluator
     {
