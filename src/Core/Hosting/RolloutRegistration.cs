@@ -43,6 +43,7 @@ public static class RolloutBuilderExtensions
             sp.GetService<IAuditStore>()));
         builder.Services.TryAddSingleton<IConfigurationRollouts>(sp => sp.GetRequiredService<RolloutController>());
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IRuntimeController, RolloutController>(sp => sp.GetRequiredService<RolloutController>()));
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IPendingActionRestorer, RolloutController>(sp => sp.GetRequiredService<RolloutController>()));
         return builder;
     }
 }

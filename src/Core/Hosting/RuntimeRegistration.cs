@@ -120,6 +120,7 @@ public static class RuntimeBuilderExtensions
                     Session = sp.GetRequiredService<IOptions<PlanningSessionOptions>>().Value,
                     Controllers = [.. sp.GetServices<IRuntimeController>()],
                     ApplicationMetrics = sp.GetRequiredService<ApplicationMetricStore>(),
+                    ActionRestorers = [.. sp.GetServices<IPendingActionRestorer>()],
                     LeaderElection = sp.GetService<VmEcosystem.Runtime.Leadership.ILeaderElection>(),
                 });
         });

@@ -89,6 +89,7 @@ public sealed partial class EcosystemRuntime : IAsyncDisposable
         {
             Leadership = standing,
             ApplicationMetrics = components.ApplicationMetrics,
+            ActionRestorers = components.ActionRestorers,
         };
         Audit = new FlushingAuditStore(_core.Audit, o.CallTimeout);
         var crossSet = components.LeaderElection is not null && o.Leadership.ShardByHostSet

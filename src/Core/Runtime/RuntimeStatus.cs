@@ -103,6 +103,9 @@ public sealed record RuntimeComponents
     /// <summary>The application's own metrics, read around each migration for what the runtime learns (null: none).</summary>
     public IApplicationMetricsSource? ApplicationMetrics { get; init; }
 
+    /// <summary>Rebuild the library's own action kinds that need services (configure) from plans held for approval.</summary>
+    internal IReadOnlyList<IPendingActionRestorer> ActionRestorers { get; init; } = [];
+
     /// <summary>Controllers of the application's own, hosted beside the built-in ones.</summary>
     public IReadOnlyList<IRuntimeController> Controllers { get; init; } = [];
 

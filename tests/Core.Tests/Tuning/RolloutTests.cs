@@ -153,10 +153,44 @@ public sealed class RolloutTests
         Assert.Equal(8, status.OnCandidate);
     }
 
+    [Fact]
+    public async Task A_configure_action_waiting_for_approval_is_held_again_after_a_restart_and_applies_when_approved()
+    {
+        var audit = new InMemoryAuditStore();
+        SimulatedFleet fleet;
+        string planId;
+        await using (var run = await RolloutRun.StartAsync(audit, configure: ExecutionMode.Approve))
+        {
+            fleet = run.Fleet;
+            run.Controller.Start(new RolloutRequest("r6", Group, Better, "tuning run t1", 0.62));
+            await run.AdvanceAsync(1);
+            var held = Assert.Single(run.Runtime.PendingPlans, p => p.Controller == "rollout");
+            planId = held.PlanId;
+            Assert.All(held.Actions, a => Assert.Equal("configure", a.Kind));
+            Assert.Equal(2, held.Actions.Count); // the first step: 25 % of 8
+        }
+
+        await using var again = await RolloutRun.StartAsync(audit, fleet, ExecutionMode.Approve);
+        var restored = Assert.Single(again.Runtime.PendingPlans, p => p.PlanId == planId);
+        Assert.Equal(2, restored.Actions.Count);
+        await again.AdvanceAsync(5); // observed: the executor checks an approved plan against the cluster as it is now
+        Assert.Equal(2, await again.Runtime.ApproveAsync(planId, TestContext.Current.CancellationToken));
+        await again.Runtime.WhenIdleAsync(TestContext.Current.CancellationToken);
+        foreach (var vm in Group.Take(2))
+        {
+            var current = again.Versions.Current(vm)!;
+            Assert.Equal(Better, current.Settings);
+            Assert.Equal("rollout r6 step 1", current.Origin);
+            Assert.Equal(0.62, current.Score);
+        }
+
+        Assert.DoesNotContain(await audit.ListAsync(new AuditQuery { Kinds = [AuditKind.PlanDiscarded] }), r => r.PlanId == planId);
+    }
+
     private sealed record RolloutRun(EcosystemRuntime Runtime, RolloutController Controller, ConfigurationVersionStore Versions, InMemoryAuditStore Audit,
         VirtualClock Clock, SimulatorHypervisor Simulator, DateTimeOffset Start) : IAsyncDisposable
     {
-        public static async Task<RolloutRun> StartAsync(InMemoryAuditStore? audit = null, SimulatedFleet? fleet = null)
+        public static async Task<RolloutRun> StartAsync(InMemoryAuditStore? audit = null, SimulatedFleet? fleet = null, ExecutionMode configure = ExecutionMode.Automatic)
         {
             audit ??= new InMemoryAuditStore();
             var clock = new VirtualClock();
@@ -168,8 +202,9 @@ public sealed class RolloutTests
             var controller = new RolloutController(fleet, versions, new RolloutOptions { SloLatencyMs = 500 }, audit);
             var options = new RuntimeOptions { Mode = ExecutionMode.Automatic, PlanOnForecastAbove = null };
             options.Modes["migrate"] = ExecutionMode.DryRun;
+            options.Modes["configure"] = configure;
             var runtime = new EcosystemRuntime(simulator, PredictivePolicy.Create(), Options.Create(options), clock,
-                new RuntimeComponents { Audit = audit, Controllers = [controller], ApplicationMetrics = fleet });
+                new RuntimeComponents { Audit = audit, Controllers = [controller], ApplicationMetrics = fleet, ActionRestorers = [controller] });
             await runtime.StartAsync(TestContext.Current.CancellationToken);
             return new RolloutRun(runtime, controller, versions, audit, clock, simulator, clock.GetUtcNow()) { Fleet = fleet };
         }

@@ -59,6 +59,9 @@ internal sealed class RuntimeCore
     /// <summary>The application's own metrics, read around each migration for what the runtime learns (null: none).</summary>
     public IApplicationMetricsSource? ApplicationMetrics { get; init; }
 
+    /// <summary>Rebuild action kinds that need services from plans held for approval, after a restart.</summary>
+    public IReadOnlyList<IPendingActionRestorer> ActionRestorers { get; init; } = [];
+
     /// <summary>Application metrics of a VM, or null when there is no source or it fails (a missing figure never stops a move).</summary>
     public async Task<Cluster.ApplicationMetrics?> ReadApplicationAsync(Cluster.VmId vm, CancellationToken cancellationToken)
     {

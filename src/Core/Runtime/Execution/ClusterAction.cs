@@ -24,6 +24,12 @@ public abstract record ClusterAction(VmId Vm, HostId Host, string Reason)
     /// backoff does not hold it (a VM must not stay half-changed while the backoff runs); every other limit does.
     /// </summary>
     public bool Restores { get; init; }
+
+    /// <summary>
+    /// What, beyond its kind, VM, host and reason, rebuilds the action from a plan's record after a restart (for the
+    /// library's own kinds that carry more, such as <c>configure</c>); null when there is nothing more.
+    /// </summary>
+    internal virtual string? PendingPayload => null;
 }
 
 /// <summary>A live migration planned by a <see cref="MigrationDecision"/>.</summary>

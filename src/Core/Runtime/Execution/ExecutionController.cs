@@ -94,7 +94,7 @@ internal sealed class ExecutionController(RuntimeCore core, RuntimeModel model, 
         foreach (var r in waiting.Values.OrderBy(r => r.Sequence))
         {
             var expires = TimeMath.Add(r.Timestamp, core.Options.ApprovalTimeout);
-            var actions = r.Detail is { } detail ? PendingPlanRecord.Read(detail) : null;
+            var actions = r.Detail is { } detail ? PendingPlanRecord.Read(detail, core.ActionRestorers) : null;
             if (expires <= now || actions is null)
             {
                 await core.Audit.AppendAsync(AuditKind.PlanDiscarded, r.Controller, r.PlanId, null, null, null,

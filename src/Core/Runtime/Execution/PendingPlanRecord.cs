@@ -17,7 +17,7 @@ internal static class PendingPlanRecord
         JsonSerializer.Serialize(actions.Select(ToDto).ToList(), PendingPlanJson.Default.ListActionDto);
 
     /// <summary>The actions, or null when the detail is not a list of them.</summary>
-    public static IReadOnlyList<ClusterAction>? Read(string detail)
+    public static IReadOnlyList<ClusterAction>? Read(string detail, IReadOnlyList<IPendingActionRestorer>? restorers = null)
     {
         List<ActionDto>? dtos;
         try
@@ -37,7 +37,7 @@ internal static class PendingPlanRecord
         var actions = new List<ClusterAction>(dtos.Count);
         foreach (var d in dtos)
         {
-            if (FromDto(d) is not { } action)
+            if (FromDto(d, restorers ?? []) is not { } action)
             {
                 return null;
             }
@@ -56,10 +56,10 @@ internal static class PendingPlanRecord
         },
         HotPlugAction p => new ActionDto(a.Kind, a.Vm.Value, a.Host.Value, null, a.Reason) { Vcpus = p.Request.Vcpus, MemoryMiB = p.Request.MemoryMiB },
         ResourceControlAction c => new ActionDto(a.Kind, a.Vm.Value, a.Host.Value, null, a.Reason) { Controls = c.Controls },
-        _ => new ActionDto(a.Kind, a.Vm.Value, a.Host.Value, a.Target?.Value, a.Reason),
+        _ => new ActionDto(a.Kind, a.Vm.Value, a.Host.Value, a.Target?.Value, a.Reason) { Payload = a.PendingPayload },
     };
 
-    private static ClusterAction? FromDto(ActionDto d)
+    private static ClusterAction? FromDto(ActionDto d, IReadOnlyList<IPendingActionRestorer> restorers)
     {
         if (string.IsNullOrWhiteSpace(d.Vm) || string.IsNullOrWhiteSpace(d.Host))
         {
@@ -78,7 +78,7 @@ internal static class PendingPlanRecord
             }),
             HotPlugAction.KindName => new HotPlugAction(vm, host, new HotPlugRequest(d.Vcpus, d.MemoryMiB), d.Reason),
             ResourceControlAction.KindName when d.Controls is not null => new ResourceControlAction(vm, host, d.Controls, d.Reason),
-            _ => null, // an application's own action kind cannot be rebuilt here
+            _ => restorers.FirstOrDefault(r => r.Kind == d.Kind)?.Restore(vm, host, d.Reason, d.Payload), // null: an application's own kind
         };
     }
 }
@@ -98,6 +98,8 @@ internal sealed record ActionDto(string Kind, string Vm, string Host, string? Ta
     public double? MemoryMiB { get; init; }
 
     public ResourceControls? Controls { get; init; }
+
+    public string? Payload { get; init; }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

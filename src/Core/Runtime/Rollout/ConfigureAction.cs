@@ -30,6 +30,28 @@ internal sealed record ConfigureAction(VmId Vm, HostId Host, IReadOnlyDictionary
     /// <summary>The tuning score of the configuration, when known.</summary>
     public double? Score { get; init; }
 
+    internal override string? PendingPayload => System.Text.Json.JsonSerializer.Serialize(new Payload(Settings, Origin, RevertsTo, Score));
+
+    /// <summary>Rebuilds the action from <see cref="PendingPayload"/> (null: not one of its payloads).</summary>
+    internal static ConfigureAction? FromPayload(VmId vm, HostId host, string reason, string? payload, IConfigurationApplier applier, ConfigurationVersionStore versions)
+    {
+        Payload? p;
+        try
+        {
+            p = payload is null ? null : System.Text.Json.JsonSerializer.Deserialize<Payload>(payload);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+
+        return p is { Settings: not null, Origin: not null }
+            ? new ConfigureAction(vm, host, p.Settings, p.Origin, reason) { Applier = applier, Versions = versions, RevertsTo = p.RevertsTo, Score = p.Score }
+            : null;
+    }
+
+    private sealed record Payload(IReadOnlyDictionary<string, string> Settings, string Origin, int? RevertsTo, double? Score);
+
     /// <summary>Applies, records the version (audited under <paramref name="controller"/>); returns what happened in one line.</summary>
     internal async Task<string> ExecuteAsync(RuntimeAudit audit, string controller, string planId, DateTimeOffset now, CancellationToken cancellationToken)
     {

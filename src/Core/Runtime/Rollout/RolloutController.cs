@@ -15,7 +15,7 @@ namespace VmEcosystem.Runtime.Rollout;
 /// version it had. Every decision is audited with its figures; every configuration applied is a version.
 /// </summary>
 internal sealed class RolloutController(IConfigurationApplier applier, ConfigurationVersionStore versions, RolloutOptions options, IAuditStore? trail = null)
-    : IRuntimeController, IConfigurationRollouts
+    : IRuntimeController, IConfigurationRollouts, IPendingActionRestorer
 {
     public const string ControllerName = "rollout";
     private readonly ConcurrentQueue<RolloutRequest> _starts = new();
@@ -24,6 +24,12 @@ internal sealed class RolloutController(IConfigurationApplier applier, Configura
     private bool _restored;
 
     public string Name => ControllerName;
+
+    /// <summary>The action kind this controller rebuilds from plans held for approval (<see cref="IPendingActionRestorer"/>).</summary>
+    public string Kind => ConfigureAction.KindName;
+
+    /// <summary>A <c>configure</c> action held for approval when the runtime stopped, with this controller's applier and versions.</summary>
+    public ClusterAction? Restore(VmId vm, HostId host, string reason, string? payload) => ConfigureAction.FromPayload(vm, host, reason, payload, applier, versions);
 
     public void Start(RolloutRequest request)
     {
