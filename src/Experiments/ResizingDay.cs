@@ -71,7 +71,12 @@ internal sealed partial class ResizingDay
 
                 var rule = Rule(i, r);
                 _alloc[(i * _r) + r] = rule is null ? _unit[r] : ResizeAdvisor.Limit(ResizeAdvisor.RoundUp(peak, rule.Step), rule);
-                _forecasters[(i * _r) + r] = ExponentialSmoothingForecaster.Simple();
+                _forecasters[(i * _r) + r] = o.Forecaster switch
+                {
+                    "holt" => ExponentialSmoothingForecaster.Holt(),
+                    "damped" => ExponentialSmoothingForecaster.HoltDamped(),
+                    _ => ExponentialSmoothingForecaster.Simple(),
+                };
             }
         }
 
@@ -84,7 +89,9 @@ internal sealed partial class ResizingDay
     private int Hosts => _hostCapacity.Length / _r;
 
     private ResourceRule? Rule(int vm, int r) =>
-        _policy[vm] is { } p && p.Rules.TryGetValue(r == Cpu ? PolicyResource.Cpu : PolicyResource.Memory, out var e) ? e.Rule : null;
+        _policy[vm] is { } p && p.Rules.TryGetValue(Resource(r), out var e) ? e.Rule : null;
+
+    private static PolicyResource Resource(int r) => r == Cpu ? PolicyResource.Cpu : PolicyResource.Memory;
 
     // What a controller sampling at the tick sees at tick k: the traces' demand there (interpolated between samples,
     // as the accounting has it; exactly the sample when the tick is the traces' interval).
@@ -222,7 +229,7 @@ internal sealed partial class ResizingDay
             double upper = _usage[c];
             if (mode == ResizingMode.Predictive && _policy[i] is { } policy)
             {
-                int horizon = Math.Max(1, (int)Math.Ceiling(policy.Horizon / _o.Tick));
+                int horizon = Math.Max(1, (int)Math.Ceiling(policy.HorizonOf(Resource(r)) / _o.Tick));
                 for (int h = 1; h <= horizon; h++)
                 {
                     upper = Math.Max(upper, _forecasters[c].Forecast(h, _o.Confidence).Upper);
@@ -245,7 +252,7 @@ internal sealed partial class ResizingDay
     private ResizeCandidate? Propose(int i, int r, int c, int k, double now, ResizingMode mode, ResourceRule rule)
     {
         var policy = _policy[i]!;
-        int horizon = Math.Max(1, (int)Math.Ceiling(policy.Horizon / _o.Tick));
+        int horizon = Math.Max(1, (int)Math.Ceiling(policy.HorizonOf(Resource(r)) / _o.Tick));
         double usage = _usage[c], signal, target;
         switch (mode)
         {

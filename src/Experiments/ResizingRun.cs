@@ -49,6 +49,9 @@ public sealed record ResizingRunOptions
     /// <summary>The reactive baseline's margin over current usage (VPA's default safety margin is 15%).</summary>
     public double ReactiveMargin { get; init; } = 1.15;
 
+    /// <summary>The per-VM forecaster: <c>ses</c> (level only), <c>holt</c> (linear trend) or <c>damped</c> (damped trend).</summary>
+    public string Forecaster { get; init; } = "ses";
+
     /// <summary>Confidence of the forecast interval whose upper bound the predictive mode sizes for.</summary>
     public double Confidence { get; init; } = 0.9;
 

@@ -22,7 +22,7 @@ public sealed partial class PolicyParser
     private static readonly string[] PolicyFields = ["name", "select", "priority", "horizon", "latencyAboveMs", "loans", "cpu", "memory", "diskIops", "networkMbps"];
     private static readonly string[] SelectFields = ["names", "labels", "hostSet", "workloadClass"];
     private static readonly string[] LoanFields = ["maxLendShare", "maxBorrowShare", "maxDuration", "lenderMargin"];
-    private static readonly string[] RuleFields = ["growAbove", "shrinkBelow", "shrinkHold", "min", "max", "step", "cooldown", "costPerUnit"];
+    private static readonly string[] RuleFields = ["growAbove", "shrinkBelow", "shrinkHold", "min", "max", "step", "cooldown", "costPerUnit", "horizon"];
     private static readonly (string Field, PolicyResource Resource, double Step)[] Resources =
         [("cpu", PolicyResource.Cpu, 0.25), ("memory", PolicyResource.Memory, 512), ("diskIops", PolicyResource.DiskIops, 100), ("networkMbps", PolicyResource.NetworkMbps, 100)];
 
@@ -320,6 +320,7 @@ public sealed partial class PolicyParser
             double cost = Number(e, "costPerUnit", path, 1, 0, 1e9);
             var hold = e.TryGetProperty("shrinkHold", out var sh) ? Duration(sh, path + ".shrinkHold", TimeSpan.Zero, TimeSpan.FromDays(7)) : TimeSpan.FromMinutes(30);
             var cooldown = e.TryGetProperty("cooldown", out var cd) ? Duration(cd, path + ".cooldown", TimeSpan.Zero, TimeSpan.FromDays(7)) : TimeSpan.FromMinutes(10);
+            TimeSpan? horizon = e.TryGetProperty("horizon", out var hz) ? Duration(hz, path + ".horizon", TimeSpan.FromSeconds(1), TimeSpan.FromDays(1)) : null;
             if (Errors.Count > before)
             {
                 return null;
@@ -340,7 +341,7 @@ public sealed partial class PolicyParser
                 Error(path + ".min", $"a VM keeps at least {MinCpuCores.ToString(CultureInfo.InvariantCulture)} core; got {min!.Value.ToString(CultureInfo.InvariantCulture)}");
             }
 
-            return Errors.Count > before ? null : new ResourceRule(grow, shrink, hold, min!.Value, max!.Value, step, cooldown, cost);
+            return Errors.Count > before ? null : new ResourceRule(grow, shrink, hold, min!.Value, max!.Value, step, cooldown, cost) { Horizon = horizon };
         }
     }
 }

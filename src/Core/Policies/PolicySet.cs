@@ -21,6 +21,9 @@ public sealed record EffectivePolicy(SloPriority Priority, TimeSpan Horizon, IRe
 
     /// <summary>The loan rule of the most specific matching policy that sets one (<see cref="LoanRule.Default"/> otherwise).</summary>
     public LoanRule Loans { get; init; } = LoanRule.Default;
+
+    /// <summary>The forecast horizon of <paramref name="resource"/>: its rule's own, else the policy's.</summary>
+    public TimeSpan HorizonOf(PolicyResource resource) => Rules.TryGetValue(resource, out var e) && e.Rule.Horizon is { } h ? h : Horizon;
 }
 
 /// <summary>

@@ -120,7 +120,15 @@ public readonly record struct PolicySubject(string Name, IReadOnlyDictionary<str
 /// <param name="Cooldown">Least time between two changes of this resource of one VM.</param>
 /// <param name="CostPerUnit">Cost of one unit (what "the lowest cost per unit of performance gained" weighs).</param>
 public sealed record ResourceRule(
-    double GrowAbove, double ShrinkBelow, TimeSpan ShrinkHold, double Min, double Max, double Step, TimeSpan Cooldown, double CostPerUnit);
+    double GrowAbove, double ShrinkBelow, TimeSpan ShrinkHold, double Min, double Max, double Step, TimeSpan Cooldown, double CostPerUnit)
+{
+    /// <summary>
+    /// This resource's forecast horizon, instead of the policy's (null: the policy's). A resource whose changes take
+    /// time to take effect (memory hot-plug) looks further ahead: the horizon should cover the controller's interval
+    /// plus that delay.
+    /// </summary>
+    public TimeSpan? Horizon { get; init; }
+}
 
 /// <summary>One resizing policy: which VMs, their priority, the forecast horizon, and a rule per resource governed.</summary>
 /// <param name="Name">Unique name (decisions record it with the policy set's version).</param>

@@ -67,6 +67,22 @@ public sealed class PolicyParserTests
         Assert.Null(PolicySet.Empty.Resolve(new PolicySubject("x", null, null, null)));
     }
 
+    [Fact]
+    public void A_rule_can_look_further_ahead_than_its_policy()
+    {
+        const string doc = """
+            { "policies": [ { "name": "minute", "horizon": "1m",
+                "cpu": { "min": 0.5, "max": 4 },
+                "memory": { "min": 256, "max": 8192, "horizon": "2m" } } ] }
+            """;
+        var effective = new PolicyParser().Parse(doc).GetOrThrow().Resolve(new PolicySubject("vm", null, null, null))!;
+        Assert.Equal(TimeSpan.FromMinutes(1), effective.HorizonOf(PolicyResource.Cpu));
+        Assert.Equal(TimeSpan.FromMinutes(2), effective.HorizonOf(PolicyResource.Memory));
+        Assert.Equal(TimeSpan.FromMinutes(1), effective.HorizonOf(PolicyResource.DiskIops)); // not governed: the policy's
+        var bad = new PolicyParser().Parse(doc.Replace("\"2m\"", "\"0s\"", StringComparison.Ordinal));
+        Assert.Contains(bad.Errors, e => e.Path == "$.policies[0].memory.horizon");
+    }
+
     [Theory]
     [InlineData("""{ "policies": [ { "name": "a", "cpu": { "min": 4, "max": 2 } } ] }""", "$.policies[0].cpu.min", "must not exceed max (2); got 4")]
     [InlineData("""{ "policies": [ { "name": "a", "cpu": { "min": 1, "max": 2, "growAbove": 0.5, "shrinkBelow": 0.6 } } ] }""", "$.policies[0].cpu.shrinkBelow", "must be below growAbove (0.5)")]

@@ -131,10 +131,11 @@ internal sealed partial class ResizePass
     /// <summary>Advises on each governed resource and queues what changes for arbitration.</summary>
     public void Propose(VmInfo vm, HostInfo host, EffectivePolicy policy, VmResizeState state, VmSizes observed, double[] usage, bool skipMemory = false)
     {
-        int steps = Math.Max(1, (int)Math.Ceiling(policy.Horizon / Options.Interval));
-        string signalName = $"{ResizeAdvisor.Duration(policy.Horizon).Replace(' ', '-')} forecast upper bound";
         for (int r = 0; r < ResizingController.ResourceCount; r++)
         {
+            var horizon = policy.HorizonOf(Resources[r]);
+            int steps = Math.Max(1, (int)Math.Ceiling(horizon / Options.Interval));
+            string signalName = $"{ResizeAdvisor.Duration(horizon).Replace(' ', '-')} forecast upper bound";
             if ((skipMemory && r == ResizingController.Memory) || !policy.Rules.TryGetValue(Resources[r], out var effective) || Ceiling(vm, r, observed) is not { } ceiling)
             {
                 continue;
