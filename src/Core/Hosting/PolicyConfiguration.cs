@@ -21,7 +21,7 @@ internal static partial class PolicyConfiguration
     // reports it with its path and what it expected.
     private static readonly HashSet<string> NumberFields = new(StringComparer.OrdinalIgnoreCase)
     {
-        "growAbove", "shrinkBelow", "min", "max", "step", "costPerUnit", "latencyAboveMs",
+        "growAbove", "shrinkBelow", "min", "max", "step", "costPerUnit", "latencyAboveMs", "throughputPerCore",
     };
 
     /// <summary>The <c>{"policies": [...]}</c> document written by the section's values.</summary>

@@ -19,7 +19,7 @@ public sealed partial class PolicyParser
 
     private const int MaxDepth = 16, MaxString = 256, MaxPolicies = 10_000, MaxErrors = 100;
     private static readonly string[] DocumentFields = ["$schema", "policies"];
-    private static readonly string[] PolicyFields = ["name", "select", "priority", "horizon", "latencyAboveMs", "loans", "cpu", "memory", "diskIops", "networkMbps"];
+    private static readonly string[] PolicyFields = ["name", "select", "priority", "horizon", "latencyAboveMs", "throughputPerCore", "loans", "cpu", "memory", "diskIops", "networkMbps"];
     private static readonly string[] SelectFields = ["names", "labels", "hostSet", "workloadClass"];
     private static readonly string[] LoanFields = ["maxLendShare", "maxBorrowShare", "maxDuration", "lenderMargin"];
     private static readonly string[] RuleFields = ["growAbove", "shrinkBelow", "shrinkHold", "min", "max", "step", "cooldown", "costPerUnit", "horizon"];
@@ -214,6 +214,7 @@ public sealed partial class PolicyParser
             var priority = e.TryGetProperty("priority", out var pr) ? Priority(pr, path + ".priority") : SloPriority.Standard;
             var horizon = e.TryGetProperty("horizon", out var h) ? Duration(h, path + ".horizon", TimeSpan.FromSeconds(1), TimeSpan.FromDays(1)) : TimeSpan.FromMinutes(15);
             double? latency = e.TryGetProperty("latencyAboveMs", out _) ? Number(e, "latencyAboveMs", path, 0, 0, 1e7, exclusiveMin: true) : null;
+            double? perCore = e.TryGetProperty("throughputPerCore", out _) ? Number(e, "throughputPerCore", path, 0, 0, 1e9, exclusiveMin: true) : null;
             var loans = e.TryGetProperty("loans", out var lo) ? Loans(lo, path + ".loans") : null;
             var rules = new Dictionary<PolicyResource, ResourceRule>();
             foreach (var (field, resource, step) in Resources)
@@ -229,7 +230,7 @@ public sealed partial class PolicyParser
                 Error(path, "governs no resource: give at least one of cpu, memory, diskIops, networkMbps");
             }
 
-            return Errors.Count == before && name is not null && select is not null ? new ResizePolicy(name, select, priority, horizon, rules) { LatencyAboveMs = latency, Loans = loans } : null;
+            return Errors.Count == before && name is not null && select is not null ? new ResizePolicy(name, select, priority, horizon, rules) { LatencyAboveMs = latency, ThroughputPerCore = perCore, Loans = loans } : null;
         }
 
         private LoanRule? Loans(JsonElement e, string path)

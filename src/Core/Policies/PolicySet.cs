@@ -19,6 +19,9 @@ public sealed record EffectivePolicy(SloPriority Priority, TimeSpan Horizon, IRe
     /// <summary>The latency trigger of the most specific matching policy that sets one (<see cref="ResizePolicy.LatencyAboveMs"/>).</summary>
     public double? LatencyAboveMs { get; init; }
 
+    /// <summary>The throughput per core of the most specific matching policy that sets one (<see cref="ResizePolicy.ThroughputPerCore"/>).</summary>
+    public double? ThroughputPerCore { get; init; }
+
     /// <summary>The loan rule of the most specific matching policy that sets one (<see cref="LoanRule.Default"/> otherwise).</summary>
     public LoanRule Loans { get; init; } = LoanRule.Default;
 
@@ -64,7 +67,7 @@ public sealed class PolicySet
     {
         ResizePolicy? top = null;
         Dictionary<PolicyResource, EffectiveRule>? rules = null;
-        double? latency = null;
+        double? latency = null, perCore = null;
         LoanRule? loans = null;
         foreach (var p in _bySpecificity)
         {
@@ -76,6 +79,7 @@ public sealed class PolicySet
             top ??= p;
             rules ??= [];
             latency ??= p.LatencyAboveMs;
+            perCore ??= p.ThroughputPerCore;
             loans ??= p.Loans;
             foreach (var (resource, rule) in p.Rules)
             {
@@ -83,6 +87,6 @@ public sealed class PolicySet
             }
         }
 
-        return top is null ? null : new EffectivePolicy(top.Priority, top.Horizon, rules!, Version) { LatencyAboveMs = latency, Loans = loans ?? LoanRule.Default };
+        return top is null ? null : new EffectivePolicy(top.Priority, top.Horizon, rules!, Version) { LatencyAboveMs = latency, ThroughputPerCore = perCore, Loans = loans ?? LoanRule.Default };
     }
 }

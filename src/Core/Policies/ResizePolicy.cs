@@ -145,6 +145,14 @@ public sealed record ResizePolicy(string Name, PolicySelector Select, SloPriorit
     /// </summary>
     public double? LatencyAboveMs { get; init; }
 
+    /// <summary>
+    /// An application indicator as a sizing input: the transactions (requests) per second one core serves. The
+    /// forecast of the VM's application throughput (its upper bound at the horizon) divided by this is a CPU demand
+    /// in cores, sized for like the measured use when it is higher (the way an autoscaler targets requests per second
+    /// per replica). Null: throughput does not size CPU.
+    /// </summary>
+    public double? ThroughputPerCore { get; init; }
+
     /// <summary>What the selected VMs may lend to and borrow from VMs of their host set (null: the defaults of <see cref="LoanRule.Default"/>).</summary>
     public LoanRule? Loans { get; init; }
 }

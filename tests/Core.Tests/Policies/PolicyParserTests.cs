@@ -81,6 +81,12 @@ public sealed class PolicyParserTests
         Assert.Equal(TimeSpan.FromMinutes(1), effective.HorizonOf(PolicyResource.DiskIops)); // not governed: the policy's
         var bad = new PolicyParser().Parse(doc.Replace("\"2m\"", "\"0s\"", StringComparison.Ordinal));
         Assert.Contains(bad.Errors, e => e.Path == "$.policies[0].memory.horizon");
+
+        // throughput as a sizing input: transactions per second one core serves
+        var rated = new PolicyParser().Parse(doc.Replace("\"horizon\": \"1m\",", "\"horizon\": \"1m\", \"throughputPerCore\": 250,", StringComparison.Ordinal)).GetOrThrow();
+        Assert.Equal(250, rated.Resolve(new PolicySubject("vm", null, null, null))!.ThroughputPerCore);
+        var zero = new PolicyParser().Parse(doc.Replace("\"horizon\": \"1m\",", "\"horizon\": \"1m\", \"throughputPerCore\": 0,", StringComparison.Ordinal));
+        Assert.Contains(zero.Errors, e => e.Path == "$.policies[0].throughputPerCore");
     }
 
     [Theory]

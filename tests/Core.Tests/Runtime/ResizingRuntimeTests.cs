@@ -56,6 +56,18 @@ public sealed class ResizingRuntimeTests
             [.. (await base.GetVmMetricsAsync(vms, cancellationToken)).Select(s => s.Vm.Value == "web-1" ? s with { Application = new ApplicationMetrics(300, 1000) } : s)];
     }
 
+    /// <summary>web-1's application reports a transaction rate rising 5/s every minute from 100/s, whatever its CPU use.</summary>
+    private sealed class RisingThroughput(IHypervisor inner, DateTimeOffset start, TimeProvider clock, TimeProvider now) : SyntheticDemand(inner, start, clock)
+    {
+        private readonly DateTimeOffset _from = now.GetUtcNow();
+
+        public override async Task<IReadOnlyList<VmMetricSample>> GetVmMetricsAsync(IReadOnlyCollection<VmId>? vms = null, CancellationToken cancellationToken = default)
+        {
+            double minutes = (now.GetUtcNow() - _from).TotalMinutes;
+            return [.. (await base.GetVmMetricsAsync(vms, cancellationToken)).Select(s => s.Vm.Value == "web-1" ? s with { Application = new ApplicationMetrics(20, 100 + (5 * minutes)) } : s)];
+        }
+    }
+
     /// <summary>Hot-plug works; setting a CPU quota fails: a grow past a vCPU boundary lands halfway.</summary>
     private sealed class QuotaFails(IHypervisor inner, DateTimeOffset start, TimeProvider time) : SyntheticDemand(inner, start, time)
     {
@@ -188,6 +200,35 @@ public sealed class ResizingRuntimeTests
             Assert.DoesNotContain(planned, m => m.Contains("shrank web-1 cpu", StringComparison.Ordinal));
             var vm = (await simulator.GetInventoryAsync(ct)).Vms.Single(v => v.Id.Value == "web-1");
             Assert.InRange(vm.Allocation.CpuCores, 3, 6); // grown step by step, never past the policy's max
+        }
+        finally
+        {
+            await SimulatedRuntime.StopAsync(runtime, clock);
+        }
+    }
+
+    [Fact]
+    public async Task Application_throughput_sizes_cpu_at_the_policys_rate_per_core()
+    {
+        var clock = new VirtualClock();
+        var ct = TestContext.Current.CancellationToken;
+        var start = clock.GetUtcNow();
+        var simulator = new SimulatorHypervisor(new SimulatorOptions { Scenario = Scenario }, clock);
+        string policy = Policy.Replace("\"horizon\": \"15m\",", "\"horizon\": \"15m\", \"throughputPerCore\": 100,", StringComparison.Ordinal);
+        var (runtime, _, store, audit) = await ResizingTestRuntime.StartAsync(new RisingThroughput(simulator, start, clock, clock), policy, clock);
+        try
+        {
+            // 1 core of 2 used the first hour: by use alone CPU would stay; 100/s per core and a rate passing 300/s need more.
+            await SimulatedRuntime.AdvanceAsync(runtime, clock, start + TimeSpan.FromMinutes(50), ct);
+            var planned = (await audit.ListAsync(new AuditQuery { Vm = new VmId("web-1") })).Where(r => r.Kind == AuditKind.DecisionPlanned).Select(r => r.Message).ToList();
+            Assert.Contains(planned, m => m.Contains("grew web-1 cpu", StringComparison.Ordinal)
+                && m.Contains("forecast upper bound of application throughput", StringComparison.Ordinal) && m.Contains("at 100/s per core needs", StringComparison.Ordinal)
+                && m.Contains($"version {store.Current.Version}", StringComparison.Ordinal));
+            Assert.DoesNotContain(planned, m => m.Contains("shrank web-1 cpu", StringComparison.Ordinal));
+            var vm = (await simulator.GetInventoryAsync(ct)).Vms.Single(v => v.Id.Value == "web-1");
+            Assert.InRange(vm.Allocation.CpuCores, 4, 6); // 350/s by minute 50, and its forecast above it: 4 vCPUs or more, never past the max
+            var db = (await simulator.GetInventoryAsync(ct)).Vms.Single(v => v.Id.Value == "db-1");
+            Assert.True(db.Allocation.CpuCores <= 2); // no throughput reported: sized on its use alone
         }
         finally
         {

@@ -150,6 +150,12 @@ internal sealed partial class ResizePass
                 upper = Math.Max(upper, state.Forecasters[r].Forecast(h, Options.Confidence).Upper);
             }
 
+            if (r == ResizingController.Cpu && ThroughputNeed(policy, state, steps, horizon) is { } need && need.Cores > upper)
+            {
+                upper = need.Cores; // the forecast transaction rate needs more than the measured use says
+                signalName = need.Name;
+            }
+
             state.Upper[r] = upper;
             if (Lending.Contains((vm.Id, r)))
             {
@@ -186,6 +192,24 @@ internal sealed partial class ResizePass
                 _proposals.Add(new Proposal(vm, host, policy, effective.Policy.Name, state, observed, r, advice, upper));
             }
         }
+    }
+
+    // The cores the application's forecast throughput needs at the policy's ThroughputPerCore, and how the reason names it; or null.
+    private (double Cores, string Name)? ThroughputNeed(EffectivePolicy policy, VmResizeState state, int steps, TimeSpan horizon)
+    {
+        if (policy.ThroughputPerCore is not { } perCore || state.ThroughputSamples < 2)
+        {
+            return null;
+        }
+
+        double upper = 0;
+        for (int h = 1; h <= steps; h++)
+        {
+            upper = Math.Max(upper, state.Throughput.Forecast(h, Options.Confidence).Upper);
+        }
+
+        return (upper / perCore, FormattableString.Invariant(
+            $"{ResizeAdvisor.Duration(horizon).Replace(' ', '-')} forecast upper bound of application throughput {upper:0}/s at {perCore:0.##}/s per core needs"));
     }
 
     // Why the application's latency asks for more CPU (its forecast's upper bound at the horizon above the policy's

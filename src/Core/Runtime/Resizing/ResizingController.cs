@@ -138,11 +138,18 @@ internal sealed partial class ResizingController(ResizePolicyStore policies, IOp
         ResizePass pass, VmInfo vm, HostInfo host, EffectivePolicy policy, VmResizeState state, ResourceUse? use, CancellationToken cancellationToken)
     {
         var observed = await pass.ObserveAsync(vm, state, policy, cancellationToken).ConfigureAwait(false);
-        double? latency = (await pass.ApplicationAsync(vm, cancellationToken).ConfigureAwait(false))?.LatencyMs;
+        var application = await pass.ApplicationAsync(vm, cancellationToken).ConfigureAwait(false);
+        double? latency = application?.LatencyMs;
         if (latency is { } measured && double.IsFinite(measured) && measured >= 0)
         {
             state.Latency.Update(measured);
             state.LatencySamples++;
+        }
+
+        if (application?.ThroughputPerSecond is { } rate && double.IsFinite(rate) && rate >= 0)
+        {
+            state.Throughput.Update(rate);
+            state.ThroughputSamples++;
         }
         var usage = pass.Usage(vm, host, use);
         pass.Saw(vm, host, policy, state, observed, usage);

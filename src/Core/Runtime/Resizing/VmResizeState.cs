@@ -82,6 +82,12 @@ internal sealed class VmResizeState
     /// <summary>Latency samples the forecaster has seen.</summary>
     public int LatencySamples { get; set; }
 
+    /// <summary>The application's throughput, per second: an extra series forecast like the resources (a policy may size CPU on it).</summary>
+    public IForecaster Throughput { get; } = ExponentialSmoothingForecaster.Simple();
+
+    /// <summary>Throughput samples the forecaster has seen.</summary>
+    public int ThroughputSamples { get; set; }
+
     /// <summary>The application's latency while the sizes held still, ms (smoothed; NaN: none reported).</summary>
     public double LatencyBaseline { get; set; } = double.NaN;
 
