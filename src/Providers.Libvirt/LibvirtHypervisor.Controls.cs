@@ -141,7 +141,16 @@ internal sealed partial class LibvirtHypervisor
         if (controls.DiskWeight is { } weight)
         {
             using var p = new TypedParameterList().AddUInt("weight", (uint)Math.Clamp(weight, 100, 1000));
-            Check(p.Invoke((ptr, n) => LibvirtNative.virDomainSetBlkioParameters(d, (TypedParameter*)ptr, n, 0)), $"Setting the disk I/O weight of VM '{vm}'");
+            if (p.Invoke((ptr, n) => LibvirtNative.virDomainSetBlkioParameters(d, (TypedParameter*)ptr, n, 0)) < 0)
+            {
+                var error = LibvirtErrors.Fail($"Setting the disk I/O weight of VM '{vm}'");
+                // A weight needs a proportional I/O scheduler (bfq) on the host's disks; without one the host cannot
+                // weigh disk I/O at all. The other controls still apply: the controls read back report no weight.
+                if (error.InnerException is not LibvirtException { Code: LibvirtErrors.OperationInvalid })
+                {
+                    throw error;
+                }
+            }
         }
 
         var devices = DomainDevices.Read(d);

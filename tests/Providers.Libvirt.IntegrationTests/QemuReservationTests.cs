@@ -108,8 +108,17 @@ public sealed class QemuReservationTests(QemuHosts hosts)
             // came back to what it had (the fixture's domain: libvirt's 100) when it ended.
             Assert.Matches("disk weight (1000|500|100)", applied.Message);
             Assert.Contains("disk weight 100", restored.Message, StringComparison.Ordinal);
-            var (_, blkio) = await hosts.VirshAsync(away.Value, "blkiotune", vm.Value);
-            Assert.Matches(@"weight\s*:\s*100\b", blkio);
+            var (blkioCode, blkio) = await hosts.VirshAsync(away.Value, "blkiotune", vm.Value);
+            if (blkioCode == 0)
+            {
+                Assert.Matches(@"weight\s*:\s*100\b", blkio);
+            }
+            else
+            {
+                // This host's disks have no proportional I/O scheduler (bfq): libvirt can neither set nor read a weight.
+                // The provider leaves the weight out and applies the other controls (above), instead of failing them all.
+                Assert.Contains("bfq", blkio, StringComparison.Ordinal);
+            }
             Assert.DoesNotContain(runtime.Reservations, s => s.Owner == vm.Value && s.Kind == Planning.ShadowSlots.ReservationKind.MigrationInFlight);
         }
         finally

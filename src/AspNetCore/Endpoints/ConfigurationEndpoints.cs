@@ -188,12 +188,17 @@ internal static class ConfigurationEndpoints
         return list;
     }
 
-    private static Dictionary<string, string> Settings(JsonElement root, List<(string, string)> errors)
+    /// <summary>
+    /// The object <paramref name="field"/> as setting names to values: strings, and with <paramref name="scalars"/>
+    /// numbers and booleans too, taken as written; at least one setting.
+    /// </summary>
+    internal static Dictionary<string, string> Settings(JsonElement root, List<(string, string)> errors, string field = "settings", bool scalars = false)
     {
         var settings = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (!root.TryGetProperty("settings", out var obj) || obj.ValueKind != JsonValueKind.Object)
+        string kinds = scalars ? "string, number or boolean" : "string";
+        if (!root.TryGetProperty(field, out var obj) || obj.ValueKind != JsonValueKind.Object)
         {
-            errors.Add(("$.settings", "expected an object of setting names to string values"));
+            errors.Add(($"$.{field}", $"expected an object of setting names to {kinds} values"));
             return settings;
         }
 
@@ -208,9 +213,15 @@ internal static class ConfigurationEndpoints
             {
             }
 
-            if (name is not { Length: > 0 and <= 128 } || p.Value.ValueKind != JsonValueKind.String || Safe(p.Value) is not { Length: <= 1024 } value)
+            string? value = p.Value.ValueKind switch
             {
-                errors.Add(($"$.settings.{name ?? "?"}", "expected a setting name (1 to 128 characters) with a string value (up to 1024)"));
+                JsonValueKind.String => Safe(p.Value),
+                JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False when scalars => p.Value.GetRawText(),
+                _ => null,
+            };
+            if (name is not { Length: > 0 and <= 128 } || value is not { Length: <= 1024 })
+            {
+                errors.Add(($"$.{field}.{name ?? "?"}", $"expected a setting name (1 to 128 characters) with a {kinds} value (up to 1024 characters)"));
                 continue;
             }
 
@@ -219,13 +230,13 @@ internal static class ConfigurationEndpoints
 
         if (settings.Count == 0 && errors.Count == 0)
         {
-            errors.Add(("$.settings", "expected at least one setting"));
+            errors.Add(($"$.{field}", "expected at least one setting"));
         }
 
         return settings;
     }
 
-    private static string? Safe(JsonElement value)
+    internal static string? Safe(JsonElement value)
     {
         try
         {

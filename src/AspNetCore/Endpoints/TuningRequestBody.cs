@@ -13,7 +13,7 @@ internal static class TuningRequestBody
         string? id = fields.Text("id", required: true, maxLength: 128);
         string? space = SearchSpace(root, errors);
         var goals = Goals(root, errors);
-        var baseline = Baseline(root, errors);
+        var baseline = ConfigurationEndpoints.Settings(root, errors, "baseline", scalars: true);
         var defaults = new TuningRunRequest { Id = "-", SearchSpace = "-", Goals = [], Baseline = new Dictionary<string, string>() };
         string evaluator = fields.Text("evaluator", maxLength: 128) ?? defaults.Evaluator;
         string? vm = fields.Text("vm", maxLength: 256);
@@ -60,7 +60,7 @@ internal static class TuningRequestBody
                 return s.GetRawText();
             }
 
-            if (s.ValueKind == JsonValueKind.String && Safe(s) is { Length: > 0 and <= 1_000_000 } text)
+            if (s.ValueKind == JsonValueKind.String && ConfigurationEndpoints.Safe(s) is { Length: > 0 and <= 1_000_000 } text)
             {
                 return text;
             }
@@ -113,56 +113,5 @@ internal static class TuningRequestBody
         }
 
         return goals;
-    }
-
-    // Settings as strings; numbers and booleans are taken as written.
-    private static Dictionary<string, string> Baseline(JsonElement root, List<(string, string)> errors)
-    {
-        var settings = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (!root.TryGetProperty("baseline", out var obj) || obj.ValueKind != JsonValueKind.Object)
-        {
-            errors.Add(("$.baseline", "expected an object: one setting per gene"));
-            return settings;
-        }
-
-        foreach (var p in obj.EnumerateObject())
-        {
-            string? value = p.Value.ValueKind switch
-            {
-                JsonValueKind.String => Safe(p.Value),
-                JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => p.Value.GetRawText(),
-                _ => null,
-            };
-            string? name = null;
-            try
-            {
-                name = p.Name;
-            }
-            catch (InvalidOperationException)
-            {
-            }
-
-            if (name is not { Length: > 0 and <= 128 } || value is not { Length: <= 1024 })
-            {
-                errors.Add(($"$.baseline.{name ?? "?"}", "expected a setting name with a string, number or boolean value"));
-                continue;
-            }
-
-            settings[name] = value;
-        }
-
-        return settings;
-    }
-
-    private static string? Safe(JsonElement value)
-    {
-        try
-        {
-            return value.GetString();
-        }
-        catch (InvalidOperationException)
-        {
-            return null; // a lone surrogate escape
-        }
     }
 }

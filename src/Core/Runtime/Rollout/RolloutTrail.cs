@@ -17,35 +17,18 @@ internal static class RolloutTrail
     public static string Detail(Entry entry) => JsonSerializer.Serialize(entry);
 
     /// <summary>The last recorded state of every rollout, in the order they were first recorded.</summary>
-    public static async Task<IReadOnlyList<Entry>> ReadAsync(IAuditStore store, CancellationToken cancellationToken)
+    public static Task<IReadOnlyList<Entry>> ReadAsync(IAuditStore store, CancellationToken cancellationToken) =>
+        AuditDetails.LastByIdAsync(store, Decided, Read, e => e.Id, cancellationToken);
+
+    private static Entry? Read(string detail)
     {
-        var last = new Dictionary<string, Entry>(StringComparer.Ordinal);
-        var order = new List<string>();
-        await foreach (var r in store.QueryAsync(Decided, cancellationToken).ConfigureAwait(false))
+        try
         {
-            Entry? e;
-            try
-            {
-                e = r.Detail is null ? null : JsonSerializer.Deserialize<Entry>(r.Detail);
-            }
-            catch (JsonException)
-            {
-                continue;
-            }
-
-            if (e is not { Id: not null, Group: not null, Members: not null, Settings: not null, Origin: not null })
-            {
-                continue;
-            }
-
-            if (!last.ContainsKey(e.Id))
-            {
-                order.Add(e.Id);
-            }
-
-            last[e.Id] = e;
+            return JsonSerializer.Deserialize<Entry>(detail) is { Id: not null, Group: not null, Members: not null, Settings: not null, Origin: not null } e ? e : null;
         }
-
-        return [.. order.Select(id => last[id])];
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 }

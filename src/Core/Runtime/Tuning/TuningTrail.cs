@@ -23,36 +23,19 @@ internal static class TuningTrail
     public static string Detail(TuningRunRequest request, TuningRunStatus status) => JsonSerializer.Serialize(new Entry(request, status), Json);
 
     /// <summary>Every run's last record, in the order they were first recorded.</summary>
-    public static async Task<IReadOnlyList<Entry>> ReadAsync(IAuditStore store, CancellationToken cancellationToken)
+    public static Task<IReadOnlyList<Entry>> ReadAsync(IAuditStore store, CancellationToken cancellationToken) =>
+        AuditDetails.LastByIdAsync(store, Changed, Read, e => e.Request.Id, cancellationToken);
+
+    private static Entry? Read(string detail)
     {
-        var last = new Dictionary<string, Entry>(StringComparer.Ordinal);
-        var order = new List<string>();
-        await foreach (var r in store.QueryAsync(Changed, cancellationToken).ConfigureAwait(false))
+        try
         {
-            Entry? e;
-            try
-            {
-                e = r.Detail is null ? null : JsonSerializer.Deserialize<Entry>(r.Detail, Json);
-            }
-            catch (JsonException)
-            {
-                continue;
-            }
-
-            if (e is not { Request.Id: not null, Status: not null })
-            {
-                continue;
-            }
-
-            if (!last.ContainsKey(e.Request.Id))
-            {
-                order.Add(e.Request.Id);
-            }
-
-            last[e.Request.Id] = e;
+            return JsonSerializer.Deserialize<Entry>(detail, Json) is { Request.Id: not null, Status: not null } e ? e : null;
         }
-
-        return [.. order.Select(id => last[id])];
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     public static ValueTask SaveAsync(IRuntimeCheckpointStore store, string id, TuningCheckpoint checkpoint, DateTimeOffset at) =>
