@@ -127,6 +127,28 @@ public sealed class TuningRunServiceTests
     }
 
     [Fact]
+    public async Task A_run_waiting_for_its_turn_is_already_in_the_trail_and_runs_when_the_turn_comes()
+    {
+        var store = new InMemoryAuditStore();
+        var gate = new GatedEvaluator(after: 0);
+        await using var sp = Services(store, b => b.AddConfigurationTuning(o => o.MaxConcurrentRuns = 1).AddTuningEvaluator("gated", _ => gate));
+        var service = sp.GetRequiredService<ITuningRuns>();
+        service.Start(Request("first") with { Evaluator = "gated" });
+        await gate.Blocked.Task.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        service.Start(Request("second", generations: 2));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(await store.QueryAsync(new AuditQuery { Kinds = [AuditKind.TuningRunChanged] }).ToListAsync()).Any(r => r.Message.StartsWith("tuning run second started", StringComparison.Ordinal)))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the queued run was not recorded");
+            await Task.Delay(10, TestContext.Current.CancellationToken);
+        }
+
+        Assert.Equal(0, service.GetStatus("second")!.Evaluations); // recorded, still waiting for the first
+        service.Cancel("first");
+        Assert.Equal(TuningRunState.Completed, (await service.WaitAsync("second", TestContext.Current.CancellationToken)).State);
+    }
+
+    [Fact]
     public async Task A_run_interrupted_by_a_restart_resumes_from_its_last_generation_and_ends_as_an_uninterrupted_one()
     {
         var whole = new InMemoryAuditStore();

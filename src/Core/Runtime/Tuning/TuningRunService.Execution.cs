@@ -15,10 +15,11 @@ internal sealed partial class TuningRunService
         bool stopping() => _stopping.IsCancellationRequested && !run.Cancellation.IsCancellationRequested;
         try
         {
+            // recorded before it waits for a turn: a run queued behind others is not lost if the process stops
+            await RecordAsync(run, resumed ? "resumed" : "started").ConfigureAwait(false);
             await _turns.WaitAsync(token).ConfigureAwait(false);
             try
             {
-                await RecordAsync(run, resumed ? "resumed" : "started").ConfigureAwait(false);
                 var evaluator = _services.GetKeyedService<ITuningEvaluator>(run.Request.Evaluator)
                     ?? throw new InvalidOperationException($"no tuning evaluator named '{run.Request.Evaluator}' is registered (AddTuningEvaluator)");
                 var tuner = new ConfigurationTuner(run.Space, run.Goals, new RecordingEvaluator(run, evaluator, _store, _measurements, run.Checkpoint is { } c ? c.Evaluations.Count + 1 : 0), Options(run));
