@@ -214,6 +214,54 @@ public sealed class TuningRunServiceTests
         Assert.Contains("names no Vm", done.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Only_the_leader_runs_tuning_and_a_new_leader_takes_a_running_run_over_from_its_last_generation()
+    {
+        TuningRunStatus expected;
+        await using (var whole = Services(new InMemoryAuditStore()))
+        {
+            var service = whole.GetRequiredService<TuningRunService>();
+            service.Start(Request("h", generations: 10));
+            expected = await service.WaitAsync("h", TestContext.Current.CancellationToken);
+        }
+
+        var store = new InMemoryAuditStore();
+        bool aLeads = true;
+        var gate = new GatedEvaluator(after: 50);
+        await using var a = Services(store, b => b.AddTuningEvaluator("shared", _ => gate));
+        await using var b = Services(store, b => b.AddTuningEvaluator("shared", _ => new SimulatedTuningEvaluator()));
+        var first = a.GetRequiredService<TuningRunService>();
+        var second = b.GetRequiredService<TuningRunService>();
+        (first.Leads, first.LeadershipCheck) = (() => aLeads, TimeSpan.FromMilliseconds(20));
+        (second.Leads, second.LeadershipCheck) = (() => !aLeads, TimeSpan.FromMilliseconds(20));
+        await first.StartAsync(CancellationToken.None);
+        await second.StartAsync(CancellationToken.None);
+        Assert.StartsWith("This instance does not lead", Assert.Throws<InvalidOperationException>(() => second.Start(Request("x"))).Message, StringComparison.Ordinal);
+
+        first.Start(Request("h", generations: 10) with { Evaluator = "shared" });
+        await gate.Blocked.Task.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        aLeads = false; // the lead moves to the second instance: the first hands the run over, the second resumes it
+        var done = await WaitForRunAsync(second, "h");
+        Assert.Equal(TuningRunState.Completed, done.State);
+        Assert.Equal(expected.Evaluations, done.Evaluations);
+        Assert.Equal(expected.Best!.Settings, done.Best!.Settings);
+        Assert.Equal(TuningRunState.Running, first.GetStatus("h")!.State); // the first no longer measures it, and does not claim it ended
+        await first.StopAsync(CancellationToken.None);
+        await second.StopAsync(CancellationToken.None);
+    }
+
+    private static async Task<TuningRunStatus> WaitForRunAsync(TuningRunService service, string id)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (service.GetStatus(id) is null)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"run {id} was not taken over");
+            await Task.Delay(10, TestContext.Current.CancellationToken);
+        }
+
+        return await service.WaitAsync(id, TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+    }
+
     /// <summary>The simulated application, blocking (until cancelled) after a number of measurements.</summary>
     private sealed class GatedEvaluator(int after) : ITuningEvaluator
     {

@@ -27,6 +27,12 @@ internal sealed class TuningRun(TuningRunRequest request, SearchSpace space, IRe
     /// <summary>Cancels the run for its caller (its measurements stop, it keeps what it found).</summary>
     public CancellationTokenSource Cancellation { get; } = new();
 
+    /// <summary>Stops the run here because this instance no longer leads: it stays running, for the next leader to resume.</summary>
+    public CancellationTokenSource Handover { get; set; } = new();
+
+    /// <summary>True while this instance measures it (guarded by the service's lock).</summary>
+    public bool Executing { get; set; }
+
     /// <summary>Completes when the run is no longer running here.</summary>
     public TaskCompletionSource<TuningRunStatus> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

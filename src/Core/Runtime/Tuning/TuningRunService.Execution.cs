@@ -10,9 +10,10 @@ internal sealed partial class TuningRunService
     // One run from its start (or its last checkpoint) to its end; a host that stops leaves it running, to resume.
     private async Task ExecuteAsync(TuningRun run, bool resumed)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(run.Cancellation.Token, _stopping.Token);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(run.Cancellation.Token, _stopping.Token, run.Handover.Token);
         var token = linked.Token;
-        bool stopping() => _stopping.IsCancellationRequested && !run.Cancellation.IsCancellationRequested;
+        var handover = run.Handover;
+        bool stopping() => (_stopping.IsCancellationRequested || handover.IsCancellationRequested) && !run.Cancellation.IsCancellationRequested;
         try
         {
             // recorded before it waits for a turn: a run queued behind others is not lost if the process stops
@@ -55,7 +56,12 @@ internal sealed partial class TuningRunService
         }
         finally
         {
-            if (stopping())
+            lock (_gate)
+            {
+                run.Executing = false;
+            }
+
+            if (_stopping.IsCancellationRequested && stopping())
             {
                 run.Done.TrySetResult(run.Status());
             }

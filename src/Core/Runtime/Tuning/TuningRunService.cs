@@ -31,6 +31,7 @@ internal sealed partial class TuningRunService : ITuningRuns, IHostedService, ID
     private readonly Meter? _ownMeter;
     private readonly Counter<long> _measurements;
     private int _disposed;
+    private Task? _watch;
 
     public TuningRunService(IServiceProvider services, IOptions<TuningServiceOptions> options, TimeProvider time, ApplicationMetricStore store, ILogger<TuningRunService>? logger = null)
     {
@@ -43,13 +44,25 @@ internal sealed partial class TuningRunService : ITuningRuns, IHostedService, ID
         var meter = services.GetService<IMeterFactory>()?.Create(RuntimeTelemetry.MeterName) ?? (_ownMeter = new Meter(RuntimeTelemetry.MeterName));
         _measurements = meter.CreateCounter<long>("vmeco.tuning.measurements", "{measurement}", "Configurations measured by tuning runs, by run and outcome (measured, failed).");
         meter.CreateObservableGauge("vmeco.tuning.runs.running", () => (long)List().Count(r => r.State == TuningRunState.Running), "{run}", "Tuning runs running.");
+        Leads = () => services.GetService<EcosystemRuntime>()?.Status.Leadership is not { IsLeader: false };
     }
+
+    /// <summary>Whether this instance leads the runtime (always, without a leader election): only the leader runs tuning runs.</summary>
+    internal Func<bool> Leads { get; set; }
+
+    /// <summary>How often leadership is checked: a new leader resumes the running runs, one that lost it hands them over.</summary>
+    internal TimeSpan LeadershipCheck { get; set; } = TimeSpan.FromSeconds(5);
 
     private IAuditStore? Audit => _services.GetService<IAuditStore>();
 
     public TuningRunStatus Start(TuningRunRequest request)
     {
         var (space, goals, baseline) = TuningRequestValidation.Validate(request);
+        if (!Leads())
+        {
+            throw new InvalidOperationException("This instance does not lead the runtime: start tuning runs on the leader, which runs them.");
+        }
+
         if (_services.GetKeyedService<ITuningEvaluator>(request.Evaluator) is null)
         {
             throw new ArgumentException($"Evaluator: no tuning evaluator named '{request.Evaluator}' is registered (AddTuningEvaluator).");
@@ -105,6 +118,14 @@ internal sealed partial class TuningRunService : ITuningRuns, IHostedService, ID
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        await AdoptAsync(Leads(), cancellationToken).ConfigureAwait(false);
+        _watch = Task.Run(() => WatchAsync(_stopping.Token), CancellationToken.None);
+    }
+
+    // Reads the trail: runs not known here are listed (finished ones with what they found); with `resume`, every
+    // running run this instance does not measure resumes from its last checkpoint.
+    private async Task AdoptAsync(bool resume, CancellationToken cancellationToken)
+    {
         if (Audit is not { } audit)
         {
             return;
@@ -112,41 +133,105 @@ internal sealed partial class TuningRunService : ITuningRuns, IHostedService, ID
 
         foreach (var entry in await TuningTrail.ReadAsync(audit, cancellationToken).ConfigureAwait(false))
         {
-            TuningRun run;
-            try
-            {
-                var (space, goals, baseline) = TuningRequestValidation.Validate(entry.Request);
-                run = new TuningRun(entry.Request, space, goals, baseline, entry.Status.StartedAt);
-            }
-            catch (ArgumentException ex)
-            {
-                _logger.LogWarning(ex, "Tuning run {Run} in the audit trail cannot be read back", entry.Request.Id);
-                continue;
-            }
-
-            if (await TuningTrail.LoadAsync(audit, run, cancellationToken).ConfigureAwait(false) is { } checkpoint)
-            {
-                run.Progress(checkpoint);
-            }
-
+            TuningRun? run;
             lock (_gate)
             {
-                if (_runs.ContainsKey(run.Request.Id))
+                run = _runs.GetValueOrDefault(entry.Request.Id);
+            }
+
+            if (run is null)
+            {
+                try
                 {
+                    var (space, goals, baseline) = TuningRequestValidation.Validate(entry.Request);
+                    run = new TuningRun(entry.Request, space, goals, baseline, entry.Status.StartedAt);
+                }
+                catch (ArgumentException ex)
+                {
+                    _logger.LogWarning(ex, "Tuning run {Run} in the audit trail cannot be read back", entry.Request.Id);
                     continue;
                 }
 
-                Add(run);
+                lock (_gate)
+                {
+                    if (_runs.ContainsKey(run.Request.Id))
+                    {
+                        continue;
+                    }
+
+                    Add(run);
+                }
+
+                if (entry.Status.State != TuningRunState.Running)
+                {
+                    if (await TuningTrail.LoadAsync(audit, run, cancellationToken).ConfigureAwait(false) is { } done)
+                    {
+                        run.Progress(done);
+                    }
+
+                    run.Restore(entry.Status);
+                    run.Done.TrySetResult(run.Status());
+                    continue;
+                }
             }
 
-            if (entry.Status.State == TuningRunState.Running)
+            bool idle;
+            lock (_gate)
             {
+                idle = run.State == TuningRunState.Running && !run.Executing && entry.Status.State == TuningRunState.Running;
+            }
+
+            if (resume && idle)
+            {
+                // from the last checkpoint, wherever it was measured
+                if (await TuningTrail.LoadAsync(audit, run, cancellationToken).ConfigureAwait(false) is { } checkpoint)
+                {
+                    run.Progress(checkpoint);
+                }
+
                 Launch(run, resumed: true);
             }
-            else
+        }
+    }
+
+    // A new leader takes the running runs over; an instance that lost the lead hands its runs over (they stay running
+    // in the trail, and the next leader resumes them from their last checkpoint).
+    private async Task WatchAsync(CancellationToken cancellationToken)
+    {
+        bool led = Leads();
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
             {
-                run.Restore(entry.Status);
-                run.Done.TrySetResult(run.Status());
+                await Task.Delay(LeadershipCheck, _time, cancellationToken).ConfigureAwait(false);
+                bool leads = Leads();
+                if (leads)
+                {
+                    await AdoptAsync(resume: true, cancellationToken).ConfigureAwait(false);
+                }
+                else if (led)
+                {
+                    List<TuningRun> executing;
+                    lock (_gate)
+                    {
+                        executing = [.. _runs.Values.Where(r => r.Executing)];
+                    }
+
+                    foreach (var run in executing)
+                    {
+                        await run.Handover.CancelAsync().ConfigureAwait(false);
+                    }
+                }
+
+                led = leads;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                _logger.LogWarning(ex, "Tuning runs: the leadership check failed; retried");
             }
         }
     }
@@ -157,7 +242,7 @@ internal sealed partial class TuningRunService : ITuningRuns, IHostedService, ID
         Task[] running;
         lock (_gate)
         {
-            running = [.. _executions];
+            running = [.. _executions, .. _watch is null ? [] : new[] { _watch }];
         }
 
         await Task.WhenAll(running).WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -203,11 +288,21 @@ internal sealed partial class TuningRunService : ITuningRuns, IHostedService, ID
 
     private void Launch(TuningRun run, bool resumed)
     {
-        var task = Task.Run(() => ExecuteAsync(run, resumed));
         lock (_gate)
         {
+            if (run.Executing)
+            {
+                return;
+            }
+
+            run.Executing = true;
+            if (run.Handover.IsCancellationRequested)
+            {
+                run.Handover = new CancellationTokenSource(); // measured here again after a handover
+            }
+
             _executions.RemoveAll(t => t.IsCompleted);
-            _executions.Add(task);
+            _executions.Add(Task.Run(() => ExecuteAsync(run, resumed)));
         }
     }
 }
