@@ -164,6 +164,15 @@ public sealed class RolloutTests
             fleet = run.Fleet;
             run.Controller.Start(new RolloutRequest("r6", Group, Better, "tuning run t1", 0.62));
             await run.AdvanceAsync(1);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!run.Runtime.PendingPlans.Any(p => p.Controller == "rollout"))
+            {
+                // the executor takes the proposal off its queue on its own loop
+                Assert.True(DateTime.UtcNow < deadline, "the rollout's first step was not held for approval");
+                await run.Runtime.WhenIdleAsync(TestContext.Current.CancellationToken);
+                await Task.Delay(10, TestContext.Current.CancellationToken);
+            }
+
             var held = Assert.Single(run.Runtime.PendingPlans, p => p.Controller == "rollout");
             planId = held.PlanId;
             Assert.All(held.Actions, a => Assert.Equal("configure", a.Kind));
