@@ -79,29 +79,24 @@ internal sealed class BenchmarkTuningEvaluator(IHypervisor hypervisor, Benchmark
     {
         int? vcpus = (int?)Number(settings, options.VcpusSetting);
         double? memory = Number(settings, options.MemoryMiBSetting);
-        if (vcpus is not null || memory is not null)
-        {
-            var inventory = await hypervisor.GetInventoryAsync(cancellationToken).ConfigureAwait(false);
-            var info = inventory.Vms.FirstOrDefault(v => v.Id == vm) ?? throw new InvalidOperationException($"The test VM {vm.Value} is not in the inventory.");
-            int? plugVcpus = vcpus is { } n && n != (int)info.Allocation.CpuCores ? n : null;
-            double? plugMemory = memory is { } m && Math.Abs(m - info.Allocation.MemoryMiB) >= 1 ? m : null;
-            if (plugVcpus is not null || plugMemory is not null)
-            {
-                await hypervisor.HotPlugAsync(vm, new HotPlugRequest(plugVcpus, plugMemory), cancellationToken).ConfigureAwait(false);
-            }
-        }
-
         double? quotaCores = Number(settings, options.CpuQuotaCoresSetting);
         double? disk = Number(settings, options.DiskIopsSetting), network = Number(settings, options.NetworkMbpsSetting);
+        // one inventory read: hot-plug compares with the VM's sizes, the quota is a share of its vCPUs
+        var info = vcpus is not null || memory is not null || quotaCores is not null
+            ? (await hypervisor.GetInventoryAsync(cancellationToken).ConfigureAwait(false)).Vms.FirstOrDefault(v => v.Id == vm)
+                ?? throw new InvalidOperationException($"The test VM {vm.Value} is not in the inventory.")
+            : null;
+        int? plugVcpus = vcpus is { } n && n != (int)info!.Allocation.CpuCores ? n : null;
+        double? plugMemory = memory is { } m && Math.Abs(m - info!.Allocation.MemoryMiB) >= 1 ? m : null;
+        if (plugVcpus is not null || plugMemory is not null)
+        {
+            await hypervisor.HotPlugAsync(vm, new HotPlugRequest(plugVcpus, plugMemory), cancellationToken).ConfigureAwait(false);
+        }
+
         if (quotaCores is not null || disk is not null || network is not null)
         {
-            double? share = null;
-            if (quotaCores is { } cores)
-            {
-                int of = vcpus ?? (int)(await hypervisor.GetInventoryAsync(cancellationToken).ConfigureAwait(false)).Vms.First(v => v.Id == vm).Allocation.CpuCores;
-                share = Math.Min(1, cores / Math.Max(1, of)); // the control is a share of the VM's vCPUs
-            }
-
+            // the control is a share of the VM's vCPUs
+            double? share = quotaCores is { } cores ? Math.Min(1, cores / Math.Max(1, vcpus ?? (int)info!.Allocation.CpuCores)) : null;
             await hypervisor.SetResourceControlsAsync(vm, new ResourceControls { CpuQuota = share, DiskIopsLimit = disk, NetworkBandwidthLimitMbps = network }, cancellationToken)
                 .ConfigureAwait(false);
         }
