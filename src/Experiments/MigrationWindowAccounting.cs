@@ -13,4 +13,11 @@ namespace VmEcosystem.Experiments;
 /// <param name="ReservationCommands">Reservation resizes by the controller.</param>
 public sealed record MigrationWindowAccounting(
     double DemandCoreSeconds, double ShortfallCoreSeconds, double ReservedCoreSeconds, double IdleReservedCoreSeconds,
-    IReadOnlyDictionary<string, double> SloViolationSeconds, int BandwidthCommands, int ReservationCommands);
+    IReadOnlyDictionary<string, double> SloViolationSeconds, int BandwidthCommands, int ReservationCommands)
+{
+    /// <summary>Highest demand on a destination during a window, as a share of its CPU capacity (the copy's CPU included).</summary>
+    public double PeakDestinationUtilization { get; init; }
+
+    /// <summary>Seconds destinations spent asked for more than 90 % of their CPU during windows, summed over destinations.</summary>
+    public double DestinationSecondsAbove90 { get; init; }
+}

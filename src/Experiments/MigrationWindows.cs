@@ -11,7 +11,7 @@ namespace VmEcosystem.Experiments;
 /// The reservation experiment's running moves: admission, reservations, steering, the copy's CPU slowdown and the
 /// window accounting (see <see cref="ReservationExperiment"/>). Scratch buffers are reused between steps.
 /// </summary>
-internal sealed class MigrationWindows
+internal sealed partial class MigrationWindows
 {
     private readonly ClusterSimulation _sim;
     private readonly SimulationScenario _scenario;
@@ -27,16 +27,18 @@ internal sealed class MigrationWindows
     private readonly string[] _class;
     private readonly double[] _history;
     private readonly DefaultWorkloadClassifier _classifier = new();
+    private readonly SubIntervalDemand _variation;
     private readonly List<Entity> _entities = new(32);
     private readonly List<int> _destinations = [];
     private readonly List<int> _sources = [];
     private readonly Dictionary<int, double> _hostDemand = [];
     private readonly double[] _slo = new double[3];
-    private double _demand, _shortfall, _reserved, _idle;
+    private double _demand, _shortfall, _reserved, _idle, _peakUtilization, _secondsAbove90;
     private int _bandwidthCommands, _reservationCommands;
 
-    public MigrationWindows(ClusterSimulation sim, SimulationScenario scenario, ReservationOptions options, ReservationMode mode, PlanningCycle cycle)
+    public MigrationWindows(ClusterSimulation sim, SimulationScenario scenario, ReservationOptions options, ReservationMode mode, PlanningCycle cycle, SubIntervalDemand variation)
     {
+        _variation = variation;
         _sim = sim;
         _scenario = scenario;
         _options = options;
@@ -56,7 +58,11 @@ internal sealed class MigrationWindows
 
     public MigrationWindowAccounting Accounting => new(_demand, _shortfall, _reserved, _idle,
         new Dictionary<string, double> { ["critical"] = _slo[0], ["standard"] = _slo[1], ["bestEffort"] = _slo[2] },
-        _bandwidthCommands, _reservationCommands);
+        _bandwidthCommands, _reservationCommands)
+    {
+        PeakDestinationUtilization = _peakUtilization,
+        DestinationSecondsAbove90 = _secondsAbove90,
+    };
 
     /// <summary>Classifies every VM in the cluster from its recent utilisation (priorities follow the class).</summary>
     public void ClassifyAll()
@@ -91,7 +97,7 @@ internal sealed class MigrationWindows
         double memory = _sim.VmMemoryCapacityMiB(v);
         var estimate = _model.Estimate(memory, _sim.DirtyRate(v), link);
         var move = new PlannedMove(info.Id, host.Id, new ResourceVector(_sim.VmVcpus(v), _sim.VmCapacityMips(v), memory),
-            _cycle.Session.UpperBound(info.Id, 1, _options.Confidence), _sim.VmDemandMips(v),
+            _cycle.Session.UpperBound(info.Id, 1, _options.Confidence), DemandOf(v),
             new ResourceVector(0, 0, 0, _sim.VmNetworkMbps(v), _sim.VmDiskIops(v)), _class[v], link, estimate.TotalSeconds, host.CoreMhz);
         var mode = _mode == ReservationMode.Static ? ReservationMode.Static : ReservationMode.Pid;
         var request = _predictor.Predict(move, mode);
@@ -206,7 +212,7 @@ internal sealed class MigrationWindows
         var capacity = _scenario.Hosts[w.Target].Capacity.CpuMhz;
         if (w.Steering is { } steering)
         {
-            double demand = w.Copying ? _sim.CopyOverheadMhz(w.Vm, atTarget: true) : _sim.VmDemandMips(w.Vm);
+            double demand = w.Copying ? _sim.CopyOverheadMhz(w.Vm, atTarget: true) : DemandOf(w.Vm);
             var command = steering.Tick(demand, _hostDemand.GetValueOrDefault(w.Target), capacity, w.Copying, dt);
             if (Math.Abs(command.ReservedMhz - w.Reserved) > 0.01 * Math.Max(1, w.Reserved))
             {
@@ -244,7 +250,7 @@ internal sealed class MigrationWindows
         {
             bool incoming = _sim.MigrationTargetOf(u) == h;
             bool outgoing = !incoming && _sim.MigrationTargetOf(u) >= 0;
-            double d = incoming ? _sim.CopyOverheadMhz(u, atTarget: true) : _sim.VmDemandMips(u) + (outgoing ? _sim.CopyOverheadMhz(u, atTarget: false) : 0);
+            double d = incoming ? _sim.CopyOverheadMhz(u, atTarget: true) : DemandOf(u) + (outgoing ? _sim.CopyOverheadMhz(u, atTarget: false) : 0);
             var w = _byVm.GetValueOrDefault(u);
             double r = w is not null && w.Target == h ? w.Reserved : 0;
             double e = Math.Min(d, r);
@@ -254,6 +260,12 @@ internal sealed class MigrationWindows
         }
 
         _hostDemand[h] = total;
+        if (everyVm)
+        {
+            _peakUtilization = Math.Max(_peakUtilization, total / capacity);
+            _secondsAbove90 += total > 0.9 * capacity ? dt : 0;
+        }
+
         Span<double> served = _entities.Count <= 128 ? stackalloc double[_entities.Count] : new double[_entities.Count];
         Allocate(capacity, total, entitled, served);
         for (int i = 0; i < _entities.Count; i++)
@@ -356,12 +368,15 @@ internal sealed class MigrationWindows
             bool held = _byVm.TryGetValue(u, out var w) && w.Target == h;
             if (!incoming && !held)
             {
-                load += _sim.VmDemandMips(u) + (_sim.MigrationTargetOf(u) >= 0 ? _sim.CopyOverheadMhz(u, atTarget: false) : 0);
+                load += DemandOf(u) + (_sim.MigrationTargetOf(u) >= 0 ? _sim.CopyOverheadMhz(u, atTarget: false) : 0);
             }
         }
 
         return (load, _scenario.Hosts[h].Capacity.MemoryMiB - memory);
     }
+
+    // What the VM asks for now: its trace's figure, resolved within the interval.
+    private double DemandOf(int vm) => _variation.At(vm, _sim.Now, _sim.VmDemandMips(vm), _sim.VmCapacityMips(vm));
 
     private void Close(Window w)
     {
@@ -379,28 +394,5 @@ internal sealed class MigrationWindows
         {
             list.Add(value);
         }
-    }
-
-    private readonly record struct Entity(int Vm, double Demand, double Reserved, double Entitled, SloPriority Priority, bool Incoming, bool Outgoing, Window? Window);
-
-    private sealed class Window(int vm, int source, int target, VmId id, SloPriority priority, string? cls)
-    {
-        public int Vm { get; } = vm;
-        public int Source { get; } = source;
-        public int Target { get; } = target;
-        public VmId Id { get; } = id;
-        public SloPriority Priority { get; } = priority;
-        public string? Class { get; } = cls;
-        public bool Copying { get; set; } = true;
-        public double HoldUntil { get; set; } = double.PositiveInfinity;
-        public double Reserved { get; set; }
-        public MigrationSteering? Steering { get; init; }
-        public double FairMbps { get; init; }
-        public double AppliedMbps { get; set; }
-        public double EstimatedSpikeMhz { get; init; }
-        public double SourceServed { get; set; } = 1;
-        public double TargetServed { get; set; } = 1;
-        public double CopyMhzSeconds { get; set; }
-        public double CopySeconds { get; set; }
     }
 }

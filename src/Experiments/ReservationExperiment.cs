@@ -33,7 +33,8 @@ public sealed record ReservationRunResult(
 /// <item><see cref="ReservationMode.Static"/> and <see cref="ReservationMode.Pid"/> admit a move only when its
 /// destination can hold the request; otherwise it is deferred and the next pass plans again.</item>
 /// </list>
-/// Demand follows the traces (constant within a trace interval); the step only resolves the windows.
+/// Demand follows the traces; within a trace interval it varies around the interval's figure as
+/// <see cref="SubIntervalDemand"/> says (the simulator's energy and SLA figures use the interval's figure).
 /// </summary>
 public static class ReservationExperiment
 {
@@ -44,10 +45,11 @@ public static class ReservationExperiment
     /// <param name="options">Reservation settings (the mode in them is ignored).</param>
     /// <param name="seed">Seed of the policy's random source.</param>
     /// <param name="stepSeconds">Accounting and control step within windows.</param>
+    /// <param name="variation">Scale of demand variation within a trace interval (<see cref="SubIntervalDemand"/>; 0: constant).</param>
     /// <param name="cancellationToken">Stops the run.</param>
     public static ReservationRunResult Run(
         SimulationScenario scenario, IMigrationPolicy policy, ReservationMode mode, ReservationOptions? options = null,
-        int seed = 42, double stepSeconds = 5, CancellationToken cancellationToken = default)
+        int seed = 42, double stepSeconds = 5, double variation = 1, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(scenario);
         ArgumentNullException.ThrowIfNull(policy);
@@ -64,7 +66,7 @@ public static class ReservationExperiment
         var context = new PlanningContext(new Random(seed), scenario.Model.TickIntervalSeconds, scenario.Model.MigrationBandwidthShare);
         var session = new PlanningSession(new PlanningSessionOptions { Tick = TimeSpan.FromSeconds(scenario.Model.TickIntervalSeconds) });
         var cycle = new PlanningCycle(policy, session, context);
-        var windows = new MigrationWindows(sim, scenario, options, mode, cycle);
+        var windows = new MigrationWindows(sim, scenario, options, mode, cycle, new SubIntervalDemand(scenario, variation, seed));
         var epoch = DateTimeOffset.UnixEpoch;
         sim.MigrationEnded += windows.OnMigrationEnded;
         while (true)

@@ -31,9 +31,15 @@ internal static class ReservationBenchmark
         hold.Validators.Add(r => { if (r.GetValueOrDefault<double>() is not (>= 0 and <= 3600)) { r.AddError("--hold must be between 0 and 3600 seconds."); } });
         var scale = new Option<double>("--demand-scale") { Description = "Multiplies every VM's CPU demand (capped at its allocation): a busier day on the same traces.", DefaultValueFactory = _ => 1 };
         scale.Validators.Add(r => { if (r.GetValueOrDefault<double>() is not (> 0 and <= 10)) { r.AddError("--demand-scale must be within (0, 10]."); } });
+        var variation = new Option<double>("--variation")
+        {
+            Description = "Scale of each VM's demand variation within a trace interval (σ read from its trace; 0: constant within the interval).",
+            DefaultValueFactory = _ => 1,
+        };
+        variation.Validators.Add(r => { if (r.GetValueOrDefault<double>() is not (>= 0 and <= 4)) { r.AddError("--variation must be between 0 and 4."); } });
         var command = new Command("reservations", "Run one PlanetLab day (predictive planner, pre-copy migrations) once per migration-reservation mode.")
         {
-            traceDir, modes, hosts, step, seed, json, hold, scale,
+            traceDir, modes, hosts, step, seed, json, hold, scale, variation,
         };
         command.SetAction((parse, ct) => CliErrors.RunAsync(() =>
         {
@@ -54,7 +60,7 @@ internal static class ReservationBenchmark
             {
                 ct.ThrowIfCancellationRequested();
                 var policy = PredictivePolicy.Create(new PredictiveOptions());
-                var r = ReservationExperiment.Run(scenario, policy, mode, new ReservationOptions { HoldAfterSwitchOver = TimeSpan.FromSeconds(parse.GetValue(hold)) }, parse.GetValue(seed), parse.GetValue(step), ct);
+                var r = ReservationExperiment.Run(scenario, policy, mode, new ReservationOptions { HoldAfterSwitchOver = TimeSpan.FromSeconds(parse.GetValue(hold)) }, parse.GetValue(seed), parse.GetValue(step), parse.GetValue(variation), ct);
                 var w = r.Window;
                 if (asJson)
                 {
@@ -73,11 +79,14 @@ internal static class ReservationBenchmark
                         reservedCoreSeconds = w.ReservedCoreSeconds,
                         idleReservedCoreSeconds = w.IdleReservedCoreSeconds,
                         sloViolationSeconds = w.SloViolationSeconds,
+                        peakDestinationUtilization = w.PeakDestinationUtilization,
+                        destinationSecondsAbove90 = w.DestinationSecondsAbove90,
                         bandwidthCommands = w.BandwidthCommands,
                         reservationCommands = w.ReservationCommands,
                         energyKwh = r.Summary.EnergyKwh,
                         slatah = r.Summary.Slatah,
                         stepSeconds = parse.GetValue(step),
+                        variation = parse.GetValue(variation),
                         wallSeconds = r.WallSeconds,
                     }));
                 }
