@@ -95,10 +95,11 @@ internal sealed partial class MigrationWindows
         var host = _scenario.Hosts[target];
         double link = Math.Min(_scenario.Hosts[source].Capacity.NetworkMbps, host.Capacity.NetworkMbps) * _scenario.Model.MigrationBandwidthShare / 8;
         double memory = _sim.VmMemoryCapacityMiB(v);
-        var estimate = _model.Estimate(memory, _sim.DirtyRate(v), link);
+        var storage = _sim.StorageCopyOf(v);
+        var estimate = _model.EstimateWithStorage(memory, _sim.DirtyRate(v), link, storage);
         var move = new PlannedMove(info.Id, host.Id, new ResourceVector(_sim.VmVcpus(v), _sim.VmCapacityMips(v), memory),
             _cycle.Session.UpperBound(info.Id, 1, _options.Confidence), DemandOf(v),
-            new ResourceVector(0, 0, 0, _sim.VmNetworkMbps(v), _sim.VmDiskIops(v)), _class[v], link, estimate.TotalSeconds, host.CoreMhz);
+            new ResourceVector(0, 0, 0, _sim.VmNetworkMbps(v), _sim.VmDiskIops(v)), _class[v], link, estimate.TotalSeconds, host.CoreMhz) { Storage = storage };
         var mode = _mode == ReservationMode.Static ? ReservationMode.Static : ReservationMode.Pid;
         var request = _predictor.Predict(move, mode);
         if (_mode != ReservationMode.None)
@@ -107,7 +108,7 @@ internal sealed partial class MigrationWindows
             var (load, freeMemory) = LoadOf(target, v);
             double dirty = _sim.DirtyRate(v);
             double free = host.Capacity.CpuMhz - load - _reservations.ReservedMhzOn(host.Id);
-            request = _predictor.FitTo(move, free, rate => _model.Estimate(memory, dirty, Math.Max(1e-6, rate)).TotalSeconds, mode) ?? request;
+            request = _predictor.FitTo(move, free, rate => _model.EstimateWithStorage(memory, dirty, Math.Max(1e-6, rate), storage).TotalSeconds, mode) ?? request;
             if (!_reservations.TryReserve(request, host.Capacity.CpuMhz, load, freeMemory, now).Admitted)
             {
                 Deferred++;

@@ -28,6 +28,23 @@ public sealed record PreCopyModelOptions
     /// <summary>CPU the destination host spends per MiB/s of copy rate (receiving and writing pages). Default 6 MHz per MiB/s.</summary>
     public double DestinationCpuMhzPerMiBps { get; init; } = 6;
 
+    /// <summary>
+    /// Disk operations the destination performs per MiB/s of memory copy. Default 0: QEMU/KVM (and the simulator)
+    /// write received pages into the guest's RAM, not to disk; a hypervisor that spools incoming memory or backs guest
+    /// memory with files sets it.
+    /// </summary>
+    public double DestinationDiskIopsPerMiBps { get; init; }
+
+    /// <summary>
+    /// Size of the destination's writes when a move copies storage, KiB (QEMU's drive-mirror writes in clusters of the
+    /// image's granularity: 64 KiB for qcow2 by default): a storage copy at r MiB/s costs r × 1024 / this IOPS.
+    /// </summary>
+    public double StorageBlockKiB { get; init; } = 64;
+
+    /// <summary>Disk operations per second the destination performs for a memory copy and a storage copy at the given rates.</summary>
+    public double DestinationDiskIops(double memoryCopyMiBps, double storageCopyMiBps) =>
+        (Math.Max(0, memoryCopyMiBps) * DestinationDiskIopsPerMiBps) + (Math.Max(0, storageCopyMiBps) * 1024 / StorageBlockKiB);
+
     /// <summary>CPU the source and destination spend on a copy running at <paramref name="copyMiBps"/>, MHz.</summary>
     public (double SourceMhz, double DestinationMhz) CpuOverhead(double copyMiBps) =>
         (SourceCpuMhzPerMiBps * copyMiBps, DestinationCpuMhzPerMiBps * copyMiBps);
@@ -38,6 +55,16 @@ public sealed record PreCopyModelOptions
         if (!(SourceCpuMhzPerMiBps >= 0) || !(DestinationCpuMhzPerMiBps >= 0) || double.IsInfinity(SourceCpuMhzPerMiBps) || double.IsInfinity(DestinationCpuMhzPerMiBps))
         {
             yield return $"{prefix}:SourceCpuMhzPerMiBps and DestinationCpuMhzPerMiBps must be finite numbers >= 0 (were {SourceCpuMhzPerMiBps}, {DestinationCpuMhzPerMiBps}).";
+        }
+
+        if (!(DestinationDiskIopsPerMiBps >= 0) || double.IsInfinity(DestinationDiskIopsPerMiBps))
+        {
+            yield return $"{prefix}:DestinationDiskIopsPerMiBps must be a finite number >= 0 (was {DestinationDiskIopsPerMiBps}).";
+        }
+
+        if (!(StorageBlockKiB is >= 0.5 and <= 65536))
+        {
+            yield return $"{prefix}:StorageBlockKiB must be between 0.5 and 65536 (was {StorageBlockKiB}).";
         }
 
         if (MaxRounds is < 1 or > 1000)
@@ -70,9 +97,23 @@ public sealed record PreCopyModelOptions
 /// <param name="Converged">False when the rounds stopped making progress or hit the round limit with more left than the target downtime allows.</param>
 public readonly record struct PreCopyEstimate(int Rounds, double TransferredMiB, double PreCopySeconds, double DowntimeSeconds, bool Converged)
 {
+    /// <summary>Time of the storage copy's rounds before the memory rounds begin, seconds (0 when no storage is copied).</summary>
+    public double StorageSeconds { get; init; }
+
+    /// <summary>Storage sent: its rounds, the guest's writes mirrored during the memory rounds, and its rest at the switch-over, MiB (included in <see cref="TransferredMiB"/>).</summary>
+    public double StorageTransferredMiB { get; init; }
+
+    /// <summary>Rate of the guest's writes mirrored to the destination during the memory rounds, MiB/s (0 without a storage copy).</summary>
+    public double MirrorMiBps { get; init; }
+
     /// <summary>Total duration, seconds.</summary>
-    public double TotalSeconds => PreCopySeconds + DowntimeSeconds;
+    public double TotalSeconds => StorageSeconds + PreCopySeconds + DowntimeSeconds;
 }
+
+/// <summary>A move's local storage copy (disks not shared between source and destination).</summary>
+/// <param name="DiskMiB">Storage to copy, MiB.</param>
+/// <param name="WriteMiBps">Rate at which the guest writes to it (its dirty-block rate), MiB/s.</param>
+public readonly record struct StorageCopy(double DiskMiB, double WriteMiBps);
 
 /// <summary>
 /// The iterative pre-copy model of live migration (Clark et al., NSDI 2005; Akoush et al., MASCOTS 2010; Liu et al.,
@@ -124,8 +165,57 @@ public sealed class PreCopyMigrationModel
             throw new ArgumentOutOfRangeException(nameof(bandwidthMiBps), bandwidthMiBps, "The bandwidth must be a finite number > 0.");
         }
 
+        var r = Rounds(memoryMiB, dirtyMiBps, bandwidthMiBps, roundVolumes);
+        double downtime = (r.Left / bandwidthMiBps) + _options.SwitchOver.TotalSeconds;
+        return new PreCopyEstimate(r.Count, r.Sent + r.Left, r.Seconds, downtime, r.Converged);
+    }
+
+    /// <summary>
+    /// Estimates a migration that also copies the VM's storage (disks not shared; Bradford et al., VEE 2007; QEMU's
+    /// drive-mirror under libvirt's non-shared-disk migration): the disk goes first in rounds like memory's, its volumes
+    /// shrinking by the write rate over the bandwidth; then the memory rounds run while the mirror sends the guest's new
+    /// writes (at most half the bandwidth, the rest is memory's); what is left of both goes in the downtime.
+    /// </summary>
+    /// <param name="memoryMiB">Memory to copy, MiB.</param>
+    /// <param name="dirtyMiBps">Rate at which the guest dirties memory, MiB/s.</param>
+    /// <param name="bandwidthMiBps">Bandwidth the migration gets, MiB/s.</param>
+    /// <param name="storage">The storage to copy (no disk: the memory-only estimate).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size or rate negative or not finite, or bandwidth not positive.</exception>
+    public PreCopyEstimate EstimateWithStorage(double memoryMiB, double dirtyMiBps, double bandwidthMiBps, StorageCopy storage)
+    {
+        if (!double.IsFinite(storage.DiskMiB) || storage.DiskMiB < 0 || !double.IsFinite(storage.WriteMiBps) || storage.WriteMiBps < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(storage), storage, "The storage size and write rate must be finite numbers >= 0.");
+        }
+
+        var memory = Estimate(memoryMiB, dirtyMiBps, bandwidthMiBps);
+        if (storage.DiskMiB == 0)
+        {
+            return memory;
+        }
+
+        var disk = Rounds(storage.DiskMiB, storage.WriteMiBps, bandwidthMiBps, default);
+        double mirror = Math.Min(storage.WriteMiBps, bandwidthMiBps / 2);
+        memory = Estimate(memoryMiB, dirtyMiBps, bandwidthMiBps - mirror);
+        double mirrored = mirror * memory.PreCopySeconds;
+        double storageSent = disk.Sent + mirrored + disk.Left;
+        return memory with
+        {
+            TransferredMiB = memory.TransferredMiB + storageSent,
+            DowntimeSeconds = memory.DowntimeSeconds + (disk.Left / bandwidthMiBps),
+            Converged = memory.Converged && disk.Converged,
+            StorageSeconds = disk.Seconds,
+            StorageTransferredMiB = storageSent,
+            MirrorMiBps = mirror,
+        };
+    }
+
+    // The iterative rounds of one volume dirtied at a rate: how many, what they sent and took, what is left for the
+    // stop-and-copy, and whether they converged.
+    private (int Count, double Sent, double Seconds, double Left, bool Converged) Rounds(double size, double dirtyMiBps, double bandwidthMiBps, Span<double> roundVolumes)
+    {
         double stopAt = bandwidthMiBps * _options.TargetDowntime.TotalSeconds;
-        double volume = memoryMiB, sent = 0, seconds = 0;
+        double volume = size, sent = 0, seconds = 0;
         int rounds = 0;
         bool converged = true;
         while (true)
@@ -141,7 +231,7 @@ public sealed class PreCopyMigrationModel
                 break;
             }
 
-            // One round: send `volume`; meanwhile the guest dirties the next round's volume (never more than its memory).
+            // One round: send `volume`; meanwhile the guest dirties the next round's volume (never more than its size).
             double t = volume / bandwidthMiBps;
             if (rounds < roundVolumes.Length)
             {
@@ -151,7 +241,7 @@ public sealed class PreCopyMigrationModel
             sent += volume;
             seconds += t;
             rounds++;
-            double next = Math.Min(memoryMiB, dirtyMiBps * t);
+            double next = Math.Min(size, dirtyMiBps * t);
             if (rounds > 1 && next >= _options.NoProgressRatio * volume)
             {
                 volume = next;
@@ -162,7 +252,6 @@ public sealed class PreCopyMigrationModel
             volume = next;
         }
 
-        double downtime = (volume / bandwidthMiBps) + _options.SwitchOver.TotalSeconds;
-        return new PreCopyEstimate(rounds, sent + volume, seconds, downtime, converged);
+        return (rounds, sent, seconds, volume, converged);
     }
 }

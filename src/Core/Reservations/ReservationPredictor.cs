@@ -15,7 +15,11 @@ namespace VmEcosystem.Reservations;
 /// <param name="HostCoreMhz">Speed of one destination core (turns the spike into cores).</param>
 public readonly record struct PlannedMove(
     VmId Vm, HostId Destination, ResourceVector Allocation, double? ForecastUpperMhz, double CurrentMhz, ResourceVector Usage,
-    string? WorkloadClass, double CopyMiBps, double ExpectedSeconds, double HostCoreMhz);
+    string? WorkloadClass, double CopyMiBps, double ExpectedSeconds, double HostCoreMhz)
+{
+    /// <summary>The storage the move copies (disks not shared with the destination); none by default.</summary>
+    public StorageCopy Storage { get; init; }
+}
 
 /// <summary>
 /// Sizes a planned move's reservation: the VM's own forecast at the destination over the window (upper bound of
@@ -67,16 +71,34 @@ public sealed class ReservationPredictor
             : Math.Min(move.Allocation.CpuMhz, Math.Max(current, move.ForecastUpperMhz ?? move.Allocation.CpuMhz));
         double spike = _model.CpuOverhead(move.CopyMiBps).DestinationMhz * factor;
         double cores = Math.Max(1, move.Allocation.CpuCores) + (move.HostCoreMhz > 0 ? Math.Ceiling(spike / move.HostCoreMhz) : 0);
+        double copyIops = CopyDiskIops(move);
         var amount = new ResourceVector(
             cores,
             baseline + spike,
             move.Allocation.MemoryMiB,
             (move.CopyMiBps * 8 * 1.048576) + Math.Max(0, move.Usage.NetworkMbps), // the copy arrives on the destination's link
-            Math.Max(0, move.Usage.DiskIops),
+            Math.Max(0, move.Usage.DiskIops) + copyIops,
             move.Allocation.GpuMemoryGiB);
         var window = TimeSpan.FromSeconds(Math.Max(0, move.ExpectedSeconds)) + _options.HoldAfterSwitchOver;
-        var why = new ReservationExplanation(baseline, spike, factor, cls, _options.Confidence, _options.PriorityOf(move.WorkloadClass), move.CopyMiBps, move.ExpectedSeconds);
+        var why = new ReservationExplanation(baseline, spike, factor, cls, _options.Confidence, _options.PriorityOf(move.WorkloadClass), move.CopyMiBps, move.ExpectedSeconds)
+        {
+            CopyDiskIops = copyIops,
+        };
         return new ReservationRequest(move.Vm, move.Destination, amount, window, why);
+    }
+
+    // The copy's peak disk operations on the destination: while the storage goes, its whole rate is written; during
+    // the memory rounds, the mirrored writes and the memory copy's own (where the model gives it any).
+    private double CopyDiskIops(in PlannedMove move)
+    {
+        double rate = Math.Max(0, move.CopyMiBps);
+        if (move.Storage.DiskMiB <= 0)
+        {
+            return _model.DestinationDiskIops(rate, 0);
+        }
+
+        double mirror = Math.Min(Math.Max(0, move.Storage.WriteMiBps), rate / 2);
+        return Math.Max(_model.DestinationDiskIops(0, rate), _model.DestinationDiskIops(rate - mirror, mirror));
     }
 
     /// <summary>

@@ -14,11 +14,16 @@ namespace VmEcosystem.Reservations;
 /// <param name="CopyMiBps">Copy rate the estimate assumes.</param>
 /// <param name="ExpectedSeconds">Expected duration of the move (pre-copy model), before the hold after switch-over.</param>
 public sealed record ReservationExplanation(
-    double BaselineMhz, double SpikeMhz, double SpikeCorrection, string WorkloadClass, double Confidence, SloPriority Priority, double CopyMiBps, double ExpectedSeconds);
+    double BaselineMhz, double SpikeMhz, double SpikeCorrection, string WorkloadClass, double Confidence, SloPriority Priority, double CopyMiBps, double ExpectedSeconds)
+{
+    /// <summary>The copy's disk operations per second on the destination, at their peak (the storage copy's writes, the memory copy's where the model gives it any), included in the request's disk IOPS.</summary>
+    public double CopyDiskIops { get; init; }
+}
 
 /// <summary>
 /// What a planned move should hold on its destination for its window, per resource: CPU (cores and MHz), memory,
-/// network (the copy plus the VM's own traffic), disk I/O and GPU memory (the VM's own), with its explanation.
+/// network (the copy plus the VM's own traffic), disk I/O (the VM's own plus the copy's) and GPU memory (the VM's
+/// own), with its explanation.
 /// </summary>
 /// <param name="Vm">The VM.</param>
 /// <param name="Destination">Where it moves.</param>

@@ -1,3 +1,5 @@
+using VmEcosystem.Reservations;
+
 namespace VmEcosystem.Simulation;
 
 /// <summary>The pre-copy model's side of the engine: dirty-page rates, and a running migration's bandwidth cap changed mid-move.</summary>
@@ -44,6 +46,18 @@ internal sealed partial class ClusterSimulation
 
     /// <summary>The rate the VM's running migration copies at, MiB/s (0 when none runs or without the pre-copy model).</summary>
     public double CopyRate(int vm) => _vmCopyMiBps[vm];
+
+    /// <summary>
+    /// The storage a migration of the VM copies (none where its disks are shared): its size and, as dirty rate, its
+    /// disk writes now (the write share of its disk I/O, 16 KiB each, as its samples report them).
+    /// </summary>
+    public StorageCopy StorageCopyOf(int vm) => _scenario.Vms[vm].StorageMiB is > 0 and var disk
+        ? new StorageCopy(disk, VmDiskIops(vm) * 0.4 * 16 / 1024)
+        : default;
+
+    /// <summary>Disk operations per second the VM's running copy costs its target now (0 when none runs or without the pre-copy model).</summary>
+    public double CopyDiskIops(int vm) =>
+        _preCopy is null || _vmTarget[vm] < 0 ? 0 : _preCopy.DestinationDiskIops(vm, _vmTarget[vm], Now, _vmCopyMiBps[vm]);
 
     /// <summary>A host's CPU capacity, MHz.</summary>
     public double HostCapacityMhz(int host) => _hostTotalMips[host];

@@ -414,7 +414,7 @@ internal sealed partial class ClusterSimulation
         if (_preCopy is not null)
         {
             double link = Math.Min(_hostBandwidthMbps[source], _hostBandwidthMbps[target]) * _model.MigrationBandwidthShare / 8;
-            (seconds, _vmCopyMiBps[vm]) = _preCopy.Start(vm, source, target, t, _vmMemoryMiB[vm], DirtyRate(vm), link, (bandwidthCapMbps / 8, maxDowntime));
+            (seconds, _vmCopyMiBps[vm]) = _preCopy.Start(vm, source, target, t, _vmMemoryMiB[vm], DirtyRate(vm), link, (bandwidthCapMbps / 8, maxDowntime), StorageCopyOf(vm));
         }
         else
         {

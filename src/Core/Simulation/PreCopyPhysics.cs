@@ -67,17 +67,18 @@ internal sealed class PreCopyPhysics
     /// <param name="dirtyMiBps">The VM's dirty rate.</param>
     /// <param name="linkMiBps">The migration share of the slower link, before sharing.</param>
     /// <param name="cap">Bandwidth cap and target downtime the caller asked for (null: none).</param>
+    /// <param name="storage">Local storage the move copies (none: shared storage).</param>
     /// <returns>The move's duration, seconds, and the rate it copies at, MiB/s.</returns>
-    public (double Seconds, double CopyMiBps) Start(int vm, int source, int target, double now, double memoryMiB, double dirtyMiBps, double linkMiBps, (double? CapMiBps, TimeSpan? Downtime) cap)
+    public (double Seconds, double CopyMiBps) Start(int vm, int source, int target, double now, double memoryMiB, double dirtyMiBps, double linkMiBps, (double? CapMiBps, TimeSpan? Downtime) cap, StorageCopy storage = default)
     {
         int sharing = 1 + Math.Max(_outgoing[source], _incoming[target]);
         double fair = Math.Max(1e-6, linkMiBps / sharing);
         var model = cap.Downtime is { } downtime ? new PreCopyMigrationModel(_options with { TargetDowntime = downtime }) : _model;
         double rate = Math.Min(fair, cap.CapMiBps ?? double.PositiveInfinity);
-        var estimate = model.Estimate(memoryMiB, dirtyMiBps, rate);
+        var estimate = model.EstimateWithStorage(memoryMiB, dirtyMiBps, rate, storage);
         _outgoing[source]++;
         _incoming[target]++;
-        _moves[(vm, target)] = new Move(source, now, now, memoryMiB, dirtyMiBps, fair, model, estimate);
+        _moves[(vm, target)] = new Move(source, now, now, memoryMiB, dirtyMiBps, fair, model, estimate) { Storage = storage };
         Record(estimate, estimate.TotalSeconds, 1);
         return (estimate.TotalSeconds, rate);
     }
@@ -96,15 +97,27 @@ internal sealed class PreCopyPhysics
             throw new InvalidOperationException("No move of this VM to this host runs under the pre-copy model.");
         }
 
-        double done = Math.Clamp((now - m.Since) / Math.Max(1e-9, m.Estimate.TotalSeconds), 0, 1);
-        double left = m.MemoryMiB * (1 - done);
+        // What is left: of the disk while its rounds run (the memory untouched), else of the memory (the disk done).
+        double elapsed = now - m.Since, disk = m.Storage.DiskMiB, left = m.MemoryMiB;
+        if (elapsed < m.Estimate.StorageSeconds)
+        {
+            disk *= 1 - (elapsed / m.Estimate.StorageSeconds);
+        }
+        else
+        {
+            double memorySeconds = Math.Max(1e-9, m.Estimate.TotalSeconds - m.Estimate.StorageSeconds);
+            left *= 1 - Math.Clamp((elapsed - m.Estimate.StorageSeconds) / memorySeconds, 0, 1);
+            disk = 0;
+        }
+
         double rate = Math.Min(m.FairMiBps, capMiBps);
-        var estimate = m.Model.Estimate(left, m.DirtyMiBps, rate);
+        var storage = m.Storage with { DiskMiB = disk };
+        var estimate = m.Model.EstimateWithStorage(left, m.DirtyMiBps, rate, storage);
         double recorded = (m.Since - m.Origin) + m.Estimate.TotalSeconds;
         _secondsSum -= recorded;
         _downtimeSum -= m.Estimate.DowntimeSeconds;
         _unconverged -= m.Estimate.Converged ? 0 : 1;
-        _moves[(vm, target)] = m with { Since = now, MemoryMiB = left, Estimate = estimate };
+        _moves[(vm, target)] = m with { Since = now, MemoryMiB = left, Estimate = estimate, Storage = storage };
         Record(estimate, (now - m.Origin) + estimate.TotalSeconds, 0);
         return (estimate.TotalSeconds, rate);
     }
@@ -115,6 +128,23 @@ internal sealed class PreCopyPhysics
         _secondsSum += totalSeconds;
         _downtimeSum += estimate.DowntimeSeconds;
         _unconverged += estimate.Converged ? 0 : 1;
+    }
+
+    /// <summary>
+    /// Disk operations per second the move's destination performs at <paramref name="now"/> for a copy at
+    /// <paramref name="copyMiBps"/>: the storage copy's writes while the disk goes, then the mirrored guest writes and
+    /// the memory copy's own (0 for a move not started here).
+    /// </summary>
+    public double DestinationDiskIops(int vm, int target, double now, double copyMiBps)
+    {
+        if (!_moves.TryGetValue((vm, target), out var m))
+        {
+            return 0;
+        }
+
+        return now - m.Since < m.Estimate.StorageSeconds
+            ? _options.DestinationDiskIops(0, copyMiBps)
+            : _options.DestinationDiskIops(copyMiBps - m.Estimate.MirrorMiBps, m.Estimate.MirrorMiBps);
     }
 
     /// <summary>Frees the links of a move that completed or was cancelled (no-op for a move not started here).</summary>
@@ -128,5 +158,8 @@ internal sealed class PreCopyPhysics
     }
 
     /// <summary>A running move: where from, since when under its current estimate, what is left to copy.</summary>
-    private sealed record Move(int Source, double Origin, double Since, double MemoryMiB, double DirtyMiBps, double FairMiBps, PreCopyMigrationModel Model, PreCopyEstimate Estimate);
+    private sealed record Move(int Source, double Origin, double Since, double MemoryMiB, double DirtyMiBps, double FairMiBps, PreCopyMigrationModel Model, PreCopyEstimate Estimate)
+    {
+        public StorageCopy Storage { get; init; }
+    }
 }

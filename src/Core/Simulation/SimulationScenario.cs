@@ -18,6 +18,18 @@ public sealed record SimulatedVm(VmInfo Info, DemandTrace Trace)
             : throw new ArgumentOutOfRangeException(nameof(MigrationSlowdown), value, "Must be at least 1.");
     } = 1;
 
+    /// <summary>
+    /// Local storage a live migration of this VM copies under the pre-copy model, MiB (null or 0: its disks are on
+    /// storage both hosts share, CloudSim's assumption). The guest's disk writes (the write share of its disk I/O, 16 KiB
+    /// each, as its samples report them) are the storage copy's dirty rate.
+    /// </summary>
+    public double? StorageMiB
+    {
+        get;
+        init => field = value is null || (value >= 0 && double.IsFinite(value.Value)) ? value
+            : throw new ArgumentOutOfRangeException(nameof(StorageMiB), value, "Must be a finite number >= 0.");
+    }
+
     /// <summary>The rate at which the guest dirties memory, MiB/s, where the trace gives it (null: estimated from its workload class under the pre-copy model).</summary>
     public double? DirtyMiBps
     {

@@ -81,4 +81,50 @@ public sealed class PreCopyMigrationModelTests
         Assert.Equal(e.TotalSeconds, context.MigrationSeconds(2048, 1000, 10), 9);
         Assert.True(context.MigrationSeconds(2048, 1000, 10) > context.MigrationSeconds(2048, 1000));
     }
+
+    [Fact]
+    public void A_storage_copy_goes_first_in_its_own_rounds_then_the_mirror_takes_the_guests_writes_from_the_memory_rounds()
+    {
+        // Disk 8192 MiB written at 16 MiB/s over 128 MiB/s: rounds of 8192 (64 s), 1024 (8 s), 128 (1 s); 16 MiB left
+        // (under 38.4). The mirror then sends 16 MiB/s, so memory (1024 MiB dirtied at 28 MiB/s) gets 112 MiB/s:
+        // rounds of 1024, 256, 64 (12 s), 16 MiB left (under 33.6). Downtime: 16/112 + 16/128 + 20 ms.
+        var e = Model.EstimateWithStorage(1024, 28, 128, new StorageCopy(8192, 16));
+        Assert.Equal(73, e.StorageSeconds, 9);
+        Assert.Equal(3, e.Rounds); // the memory rounds
+        Assert.Equal(12, e.PreCopySeconds, 9);
+        Assert.Equal(16, e.MirrorMiBps);
+        Assert.Equal((16.0 / 112) + (16.0 / 128) + 0.02, e.DowntimeSeconds, 9);
+        Assert.Equal(9344 + (16 * 12) + 16, e.StorageTransferredMiB, 9);
+        Assert.Equal(1344 + 16 + 9552, e.TransferredMiB, 9);
+        Assert.Equal(73 + 12 + e.DowntimeSeconds, e.TotalSeconds, 9);
+        Assert.True(e.Converged);
+
+        // No disk: the memory-only estimate.
+        Assert.Equal(Model.Estimate(1024, 28, 128), Model.EstimateWithStorage(1024, 28, 128, default));
+    }
+
+    [Fact]
+    public void A_disk_written_faster_than_the_link_does_not_converge_and_its_rest_goes_in_the_downtime()
+    {
+        // W = 256 > B = 128: two disk rounds of 1024 (16 s) without progress, 1024 MiB left for the switch-over; the
+        // mirror takes half the link, an idle guest's 512 MiB of memory go in one round at 64 MiB/s.
+        var e = Model.EstimateWithStorage(512, 0, 128, new StorageCopy(1024, 256));
+        Assert.Equal(16, e.StorageSeconds, 9);
+        Assert.Equal(64, e.MirrorMiBps);
+        Assert.Equal(8, e.PreCopySeconds, 9);
+        Assert.Equal(8 + 0.02, e.DowntimeSeconds, 9);
+        Assert.False(e.Converged);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Model.EstimateWithStorage(512, 0, 128, new StorageCopy(-1, 0)));
+    }
+
+    [Fact]
+    public void The_destinations_disk_operations_follow_the_copy_rates()
+    {
+        var options = new PreCopyModelOptions();
+        Assert.Equal(2048, options.DestinationDiskIops(0, 128), 9); // 128 MiB/s of 64 KiB writes
+        Assert.Equal(0, options.DestinationDiskIops(128, 0)); // received memory lands in RAM
+        Assert.Equal(256 + 512, (options with { DestinationDiskIopsPerMiBps = 2, StorageBlockKiB = 256 }).DestinationDiskIops(128, 128), 9);
+        Assert.Contains((options with { StorageBlockKiB = 0 }).Validate(), m => m.Contains("StorageBlockKiB", StringComparison.Ordinal));
+        Assert.Contains((options with { DestinationDiskIopsPerMiBps = -1 }).Validate(), m => m.Contains("DestinationDiskIopsPerMiBps", StringComparison.Ordinal));
+    }
 }

@@ -12,6 +12,22 @@ public sealed class ReservationPredictorTests
         new ResourceVector(0, 0, 0, 40, 120), cls, 62.5, 20, 2500);
 
     [Fact]
+    public void A_move_that_copies_storage_reserves_the_destinations_disk_writes_at_their_peak()
+    {
+        var predictor = new ReservationPredictor();
+
+        // 62.5 MiB/s of 64 KiB writes while the disk goes: 1000 IOPS, above the mirror's 10 MiB/s (160) later.
+        var r = predictor.Predict(Move("steady", upper: 300) with { Storage = new StorageCopy(8192, 10) });
+        Assert.Equal(1000, r.Explanation.CopyDiskIops, 9);
+        Assert.Equal(120 + 1000, r.Amount.DiskIops, 9);
+
+        // Memory only: nothing on disk unless the model says received memory costs disk operations.
+        Assert.Equal(0, predictor.Predict(Move("steady", upper: 300)).Explanation.CopyDiskIops);
+        var spooling = new ReservationPredictor(model: new PreCopyModelOptions { DestinationDiskIopsPerMiBps = 4 });
+        Assert.Equal(120 + 250, spooling.Predict(Move("steady", upper: 300)).Amount.DiskIops, 9);
+    }
+
+    [Fact]
     public void A_request_is_the_forecast_upper_bound_plus_the_copys_spike_per_resource_with_its_explanation()
     {
         var predictor = new ReservationPredictor();

@@ -47,6 +47,34 @@ public sealed class PreCopySimulationTests
     }
 
     [Fact]
+    public void A_vm_with_local_storage_copies_its_disk_first_writing_on_the_destinations_disk_and_a_slower_copy_stretches_the_rest()
+    {
+        var scenario = Scenario(SimulationModel.Realistic, dirty: 32);
+        scenario = new SimulationScenario(scenario.Name, scenario.Hosts, [scenario.Vms[0] with { StorageMiB = 8192 }, scenario.Vms[1]], scenario.Model);
+        var sim = new ClusterSimulation(scenario, [0, 0]);
+        Assert.True(sim.AdvanceToNextTick());
+        double now = sim.Now;
+
+        // No disk writes (the VM has no disk I/O): one disk round of 8192 MiB at 128 MiB/s (64 s), then the memory's 10.645 s.
+        Assert.Equal(new StorageCopy(8192, 0), sim.StorageCopyOf(0));
+        Assert.Equal(now + 64 + 10.645, sim.StartMigration(0, 1), 9);
+        Assert.Equal(128 * 1024 / 64.0, sim.CopyDiskIops(0)); // 64 KiB writes on the destination while the disk goes
+        Assert.Equal(0, sim.CopyDiskIops(1)); // not moving
+
+        // Halfway through the disk the copy is capped at 64 MiB/s: 4096 MiB of disk left (64 s), then the memory at 64 MiB/s.
+        sim.AdvanceTo(now + 32);
+        double end = sim.SetMigrationBandwidth(0, 512);
+        Assert.Equal(now + 32 + 64 + new PreCopyMigrationModel().Estimate(1024, 32, 64).TotalSeconds, end, 6);
+        Assert.Equal(64 * 1024 / 64.0, sim.CopyDiskIops(0));
+
+        sim.AdvanceTo(now + 32 + 65); // the memory rounds: received pages land in RAM
+        Assert.Equal(0, sim.CopyDiskIops(0));
+        sim.AdvanceTo(end + 1);
+        Assert.Equal(1, sim.HostOf(0));
+        Assert.Equal(0, sim.CopyDiskIops(0));
+    }
+
+    [Fact]
     public void The_copy_costs_cpu_on_both_hosts_in_proportion_to_its_rate_and_a_slower_copy_costs_less()
     {
         var sim = new ClusterSimulation(Scenario(SimulationModel.Realistic, dirty: 32), [0, 0]);
