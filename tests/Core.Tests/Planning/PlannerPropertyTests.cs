@@ -97,8 +97,16 @@ public sealed class PlannerPropertyTests
         {
             if (migratingTo[v] >= 0)
             {
+                // A third of the moves hold less than the VM's upper demand: a reservation steered down to the copy's CPU.
                 session.OnMigrationStarted(state.VmIds[v], state.HostIds[vmHost[v]], state.HostIds[migratingTo[v]], now, TimeSpan.FromMinutes(1),
-                    session.Forecasts.Upper(v), memory[v]);
+                    session.Forecasts.Upper(v) * (r.NextDouble() < 0.33 ? r.NextDouble() : 1), memory[v]);
+            }
+            else if (r.NextDouble() < 0.1)
+            {
+                // Landed a minute ago, its reservation still held on its host after the switch-over.
+                session.History.Record(state.VmIds[v], state.HostIds[(vmHost[v] + 1) % sc.Hosts], state.HostIds[vmHost[v]], now.AddMinutes(-1));
+                session.Ledger.Reserve(state.VmIds[v].Value, state.HostIds[vmHost[v]], ReservationKind.MigrationInFlight,
+                    new ResourceVector(0, session.Forecasts.Upper(v) * r.NextDouble() * 1.5, memory[v]), now.AddMinutes(2));
             }
             else if (r.NextDouble() < 0.2)
             {
@@ -191,10 +199,17 @@ public sealed class PlannerPropertyTests
         var forecasts = session.Forecasts;
         foreach (int h in plan.Decisions.Select(d => d.TargetIndex).Distinct())
         {
-            double point = 0, g = 0, g2 = 0, mem = 0;
+            double point = 0, g = 0, g2 = 0, mem = 0, uncovered = 0;
             for (int v = 0; v < vms; v++)
             {
-                if (after[v] == h)
+                // A VM whose in-flight slot is on this host (moving in, or landed and still held) counts as its slot,
+                // topped up to its upper demand.
+                if (session.Ledger.Find(state.VmIds[v].Value, ReservationKind.MigrationInFlight) is { } slot && slot.Host == state.HostIds[h] && (after[v] == h || migratingTo[v] == h))
+                {
+                    uncovered += Math.Max(0, forecasts.Upper(v) - slot.Amount.CpuMhz);
+                    mem += memory[v];
+                }
+                else if (after[v] == h)
                 {
                     double gv = forecasts.Upper(v) - forecasts.Point(v);
                     point += forecasts.Point(v);
@@ -209,7 +224,7 @@ public sealed class PlannerPropertyTests
             }
 
             double rho = options.GrowthCorrelation;
-            double reserved = session.Ledger.ReservedOn(state.HostIds[h], ReservationKind.MigrationInFlight).CpuMhz;
+            double reserved = session.Ledger.ReservedOn(state.HostIds[h], ReservationKind.MigrationInFlight).CpuMhz + uncovered;
             double load = point + Math.Sqrt(((1 - rho) * g2) + (rho * g * g)) + reserved;
             if (load > (options.TargetUtilization * capacity[h]) + 1e-6)
             {

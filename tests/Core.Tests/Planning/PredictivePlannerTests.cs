@@ -60,6 +60,35 @@ public sealed class PredictivePlannerTests
     }
 
     [Fact]
+    public void A_vm_moving_in_counts_at_its_upper_demand_even_when_its_reservation_was_steered_down_to_the_copy()
+    {
+        // vm2 (1,500 MHz) moves from h2 into h1 (6,000), its reservation steered down to the copy's 100 MHz: h1 will
+        // carry 7,500, so h0's 2,750 MHz VM no longer fits there (10,250 > 10,000).
+        var (state, session, context) = Cluster([11_000, 6_000, 6_000, 2_000]);
+        state.SetVm(2, new VmId("vm2"), 4000, 4, 4096, 1500, 1500, 2, 1, true);
+        state.AppendToHost(1, 2);
+        session.OnMigrationStarted(new VmId("vm2"), new HostId("h2"), new HostId("h1"), DateTimeOffset.UnixEpoch.AddMinutes(150), TimeSpan.FromMinutes(1), 100, 4096);
+
+        var move = Assert.Single(PredictivePolicy.Create(new PredictiveOptions { EvacuationThreshold = 0.1 }).Plan(state, context).Decisions, d => d.Stage == "predicted-overload");
+        Assert.NotEqual(new HostId("h1"), move.Target);
+        Assert.Contains(move.Alternatives, a => a.Host == new HostId("h1") && a.RejectedBy is not null);
+    }
+
+    [Fact]
+    public void A_landed_vm_whose_reservation_still_holds_is_counted_once()
+    {
+        // vm1 landed on h1 (6,000 with it) and its reservation of 1,500 MHz holds until the hold ends: h1 carries 6,000,
+        // not 7,500, so h0's 2,750 MHz VM fits there (8,750 <= 10,000).
+        var (state, session, context) = Cluster([11_000, 6_000, 6_000, 2_000]);
+        session.Ledger.Reserve("vm1", new HostId("h1"), VmEcosystem.Planning.ShadowSlots.ReservationKind.MigrationInFlight,
+            new ResourceVector(0, 1500, 4096), DateTimeOffset.UnixEpoch.AddMinutes(160));
+
+        var move = Assert.Single(PredictivePolicy.Create(new PredictiveOptions { EvacuationThreshold = 0.1 }).Plan(state, context).Decisions, d => d.Stage == "predicted-overload");
+        Assert.True(move.Target == new HostId("h1") || move.Alternatives.Any(a => a.Host == new HostId("h1") && a.RejectedBy is null),
+            string.Join("; ", move.Alternatives.Select(a => $"{a.Host}: {a.RejectedBy}")));
+    }
+
+    [Fact]
     public void Lightly_loaded_hosts_are_emptied_onto_active_hosts_never_onto_idle_ones()
     {
         var (state, _, context) = Cluster([2_000, 2_000, 1_000, 0], hosts: 4);

@@ -36,14 +36,21 @@ internal sealed class PredictedHostLoad : IPlanningPassObserver
         _growth = new double[hosts];
         _growthSq = new double[hosts];
         _reserved = new double[hosts];
+        var uncovered = new double[hosts];
         var ledger = pass.Context.Get<ShadowSlotLedger>();
+        bool inFlight = ledger is not null && ledger.CountOf(ReservationKind.MigrationInFlight) > 0;
         for (int h = 0; h < hosts; h++)
         {
             foreach (int v in _state.HostVms[h])
             {
-                // A VM migrating in is covered by its in-flight shadow slot, not counted twice.
-                if (_state.VmMigratingTo[v] == h && ledger is not null)
+                // A VM migrating in is covered by its in-flight shadow slot, not counted twice; so is one that has
+                // landed and whose slot still holds for it (a migration reservation outlives the switch-over). A slot
+                // steered below the VM's predicted upper demand (a reservation that holds only the copy's CPU before
+                // the switch-over) covers only that much: the rest of the VM's upper demand is counted beside it.
+                var slot = inFlight ? ledger!.Find(_state.VmIds[v].Value, ReservationKind.MigrationInFlight) : null;
+                if (ledger is not null && (_state.VmMigratingTo[v] == h || slot?.Host == _state.HostIds[h]))
                 {
+                    uncovered[h] += slot?.Host == _state.HostIds[h] ? Math.Max(0, _forecasts.Upper(v) - slot.Amount.CpuMhz) : 0;
                     continue;
                 }
 
@@ -53,7 +60,7 @@ internal sealed class PredictedHostLoad : IPlanningPassObserver
             if (ledger is not null)
             {
                 var id = _state.HostIds[h];
-                _reserved[h] = ledger.ReservedOn(id, ReservationKind.MigrationInFlight).CpuMhz + ledger.ReservedOn(id, ReservationKind.Headroom).CpuMhz;
+                _reserved[h] = ledger.ReservedOn(id, ReservationKind.MigrationInFlight).CpuMhz + ledger.ReservedOn(id, ReservationKind.Headroom).CpuMhz + uncovered[h];
             }
         }
     }
