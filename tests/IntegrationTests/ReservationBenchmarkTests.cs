@@ -54,4 +54,14 @@ public sealed class ReservationBenchmarkTests
         Assert.True(Critical("none") > 0);
         Assert.True(Critical("pid") < Critical("none"), $"critical VMs short {Critical("pid")} s under pid, {Critical("none")} s under none");
     }
+
+    [Fact]
+    public async Task On_a_busier_day_with_demand_varying_within_intervals_the_controller_lowers_the_shortfall()
+    {
+        var runs = await RunAsync("--demand-scale", "2", "--hold", "300");
+        double Shortfall(string mode) => runs[mode].GetProperty("shortfallCoreSeconds").GetDouble();
+        Assert.True(Shortfall("none") > 0, "the busier day has contention in migration windows");
+        Assert.True(Shortfall("pid") < Shortfall("none") && Shortfall("pid") < Shortfall("static"),
+            $"shortfall none {Shortfall("none")}, static {Shortfall("static")}, pid {Shortfall("pid")} core-s");
+    }
 }
