@@ -268,7 +268,7 @@ internal sealed partial class MigrationWindows
         }
 
         Span<double> served = _entities.Count <= 128 ? stackalloc double[_entities.Count] : new double[_entities.Count];
-        Allocate(capacity, total, entitled, served);
+        Allocate(capacity, total, entitled, served, byPriority: _mode == ReservationMode.Pid && everyVm);
         for (int i = 0; i < _entities.Count; i++)
         {
             var x = _entities[i];
@@ -305,9 +305,10 @@ internal sealed partial class MigrationWindows
         }
     }
 
-    // CPU of one host: reservations first (each up to its demand), then the rest by priority tier (Pid: the
-    // controller's shares) or in proportion to demand (the default fair share).
-    private void Allocate(double capacity, double total, double entitled, Span<double> served)
+    // CPU of one host: reservations first (each up to its demand), then the rest by priority tier (Pid, on a
+    // destination: the controller's shares) or in proportion to demand (the default fair share; always on a source,
+    // where the controller sets nothing).
+    private void Allocate(double capacity, double total, double entitled, Span<double> served, bool byPriority)
     {
         if (total <= capacity)
         {
@@ -331,7 +332,7 @@ internal sealed partial class MigrationWindows
             double residual = 0;
             for (int i = 0; i < served.Length; i++)
             {
-                if (_mode != ReservationMode.Pid || (int)_entities[i].Priority == tier)
+                if (!byPriority || (int)_entities[i].Priority == tier)
                 {
                     residual += _entities[i].Demand - _entities[i].Entitled;
                 }
@@ -340,14 +341,14 @@ internal sealed partial class MigrationWindows
             double f = residual > left ? left / residual : 1;
             for (int i = 0; i < served.Length; i++)
             {
-                if (_mode != ReservationMode.Pid || (int)_entities[i].Priority == tier)
+                if (!byPriority || (int)_entities[i].Priority == tier)
                 {
                     served[i] += (_entities[i].Demand - _entities[i].Entitled) * f;
                 }
             }
 
             left -= residual * f;
-            if (_mode != ReservationMode.Pid)
+            if (!byPriority)
             {
                 break;
             }

@@ -25,9 +25,10 @@ public sealed record ReservationRunResult(
 /// accounts every migration window (from the move's start to its switch-over plus the hold) at a fixed step: what
 /// the destination's VMs and the migrating VM asked for, what they got, what was reserved and not used.
 /// <list type="bullet">
-/// <item>A host's CPU goes first to what moves hold there (each up to its reservation), then to the rest: in
-/// <see cref="ReservationMode.Pid"/> by priority (the controller sets CPU shares by SLO priority: critical, then
-/// standard, then best effort), otherwise in proportion to demand (the hosts' default fair share).</item>
+/// <item>A host's CPU goes first to what moves hold there (each up to its reservation), then to the rest: on a
+/// destination in <see cref="ReservationMode.Pid"/> by priority (the controller sets CPU shares by SLO priority:
+/// critical, then standard, then best effort), otherwise in proportion to demand (the hosts' default fair share; on a
+/// source in every mode, since the controller sets nothing there).</item>
 /// <item>A copy that gets less CPU than it asks on either host slows in proportion (its bandwidth is reduced), as the
 /// pre-copy model says: it then takes longer and its downtime grows.</item>
 /// <item><see cref="ReservationMode.Static"/> and <see cref="ReservationMode.Pid"/> admit a move only when its

@@ -45,18 +45,7 @@ public sealed class ReservationBenchmarkTests
     }
 
     [Fact]
-    public async Task On_a_busier_day_the_controller_serves_critical_vms_first()
-    {
-        // Demand constant within the traces' intervals (--variation 0): the contention comes from the day alone.
-        var runs = await RunAsync("--demand-scale", "2", "--hold", "300", "--variation", "0");
-        double Critical(string mode) => runs[mode].GetProperty("sloViolationSeconds").GetProperty("critical").GetDouble();
-        Assert.True(runs["none"].GetProperty("shortfallCoreSeconds").GetDouble() > 0, "the busier day has contention in migration windows");
-        Assert.True(Critical("none") > 0);
-        Assert.True(Critical("pid") < Critical("none"), $"critical VMs short {Critical("pid")} s under pid, {Critical("none")} s under none");
-    }
-
-    [Fact]
-    public async Task On_a_busier_day_with_demand_varying_within_intervals_the_controller_lowers_the_shortfall()
+    public async Task On_a_busier_day_with_demand_varying_within_intervals_pid_leaves_less_shortfall_than_none_and_static()
     {
         var runs = await RunAsync("--demand-scale", "2", "--hold", "300");
         double Shortfall(string mode) => runs[mode].GetProperty("shortfallCoreSeconds").GetDouble();
